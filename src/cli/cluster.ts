@@ -1,0 +1,75 @@
+import { Command } from "commander";
+import { locateAssets } from "../testenv/assets.ts";
+import { daemonStatus, serveControlPlane, startDaemon, stopDaemon } from "../testenv/daemon.ts";
+import { buildBinaries } from "../testenv/go-build.ts";
+import { COMPONENTS } from "../testenv/versions.ts";
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/** `fjord cluster up|down|status`: a local control plane for trying fjord and for its tests. */
+export function clusterCommand(): Command {
+  const cluster = new Command("cluster").description(
+    "run a local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes)",
+  );
+
+  cluster
+    .command("up")
+    .description("start the control plane in the background; prints KUBECONFIG=<path> as the last line")
+    .action(async () => {
+      // Re-run this same program (with the same loader flags) as the detached server.
+      const entry = { command: process.execPath, args: [...process.execArgv, process.argv[1] ?? "", "cluster", "serve"] };
+      const result = await startDaemon(entry, (line) => say(`  ${line}`));
+      say(result.alreadyRunning ? `control plane already running at ${result.server}` : `control plane running at ${result.server}`);
+      say(`try: kubectl --kubeconfig ${result.kubeconfig} get nodes`);
+      process.stdout.write(`KUBECONFIG=${result.kubeconfig}\n`);
+    });
+
+  cluster
+    .command("build")
+    .description("locate the control-plane binaries, building missing ones from Go modules into the cache")
+    .action(async () => {
+      await buildBinaries(locateAssets().missing, (line) => say(line));
+      const { found } = locateAssets();
+      for (const component of COMPONENTS) {
+        const asset = found.get(component);
+        say(`${component.padEnd(24)} ${asset ? `${asset.path} (${asset.source})` : "missing"}`);
+      }
+    });
+
+  cluster
+    .command("down")
+    .description("stop the background control plane and remove its files")
+    .action(async () => {
+      const outcome = await stopDaemon();
+      say(outcome === "stopped" ? "control plane stopped" : "no control plane was running");
+    });
+
+  cluster
+    .command("status")
+    .description("show whether the background control plane is running and ready")
+    .action(async () => {
+      const status = await daemonStatus();
+      if (!status.running) {
+        say("control plane: not running");
+        process.exitCode = 3;
+        return;
+      }
+      const state = status.state;
+      say(`control plane: ${status.ready ? "ready" : state?.status ?? "unknown"} (pid ${state?.pid})`);
+      if (state?.server) say(`server: ${state.server}`);
+      if (state?.nodes) say(`nodes: ${state.nodes.join(", ")}`);
+      if (state?.logFile) say(`log: ${state.logFile}`);
+      if (state?.kubeconfig) process.stdout.write(`KUBECONFIG=${state.kubeconfig}\n`);
+      if (!status.ready) process.exitCode = 3;
+    });
+
+  cluster
+    .command("serve", { hidden: true })
+    .description("run the control plane in the foreground until SIGTERM (used by `up`)")
+    .requiredOption("--log-file <path>", "where progress is logged")
+    .action(async (options: { logFile: string }) => {
+      await serveControlPlane(options.logFile);
+    });
+
+  return cluster;
+}

@@ -1,0 +1,20 @@
+import { Command } from "commander";
+import { createRequire } from "node:module";
+import { clusterCommand } from "./cluster.ts";
+
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
+export function buildProgram(): Command {
+  return new Command("fjord")
+    .description("fjord: a pull-based GitOps engine for Kubernetes")
+    .version(version)
+    .showHelpAfterError()
+    .addCommand(clusterCommand());
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}

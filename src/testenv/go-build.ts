@@ -1,0 +1,213 @@
+import { execFile, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { TestenvError } from "./errors.ts";
+import { buildWorkDir, binaryCacheDir } from "./paths.ts";
+import { ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION, type Component } from "./versions.ts";
+import { withDirectoryLock } from "./lock.ts";
+
+const execFileAsync = promisify(execFile);
+
+export type Progress = (message: string) => void;
+
+/** One Go wrapper module that builds one or more of the control-plane binaries. */
+interface BuildGroup {
+  name: string;
+  module: string;
+  version: string;
+  /** Binary name -> Go package path. */
+  packages: Partial<Record<Component, string>>;
+  ldflags: string;
+  /** Extra go.mod lines (replace directives) computed from the upstream module. */
+  extraDirectives?: (env: NodeJS.ProcessEnv) => Promise<string[]>;
+}
+
+function kubernetesVersionFlags(): string {
+  const [major, minor] = KUBERNETES_VERSION.split(".");
+  const values: Record<string, string> = {
+    gitVersion: `v${KUBERNETES_VERSION}`,
+    gitMajor: major ?? "1",
+    gitMinor: minor ?? "0",
+    gitTreeState: "clean",
+    gitCommit: "0000000000000000000000000000000000000000",
+    buildDate: "1970-01-01T00:00:00Z",
+  };
+  // Without these the binaries report v0.0.0-master, which clients that parse /version reject.
+  return ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"]
+    .flatMap((pkg) => Object.entries(values).map(([key, value]) => `-X ${pkg}.${key}=${value}`))
+    .join(" ");
+}
+
+/**
+ * k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with local
+ * directories, which only works inside its own repository. A wrapper module must replace
+ * each of them with the published v0.X.Y release instead; the list is read from the
+ * upstream go.mod so it follows whatever the chosen release contains.
+ */
+async function kubernetesReplaces(env: NodeJS.ProcessEnv): Promise<string[]> {
+  const { stdout } = await execFileAsync("go", ["mod", "download", "-json", `k8s.io/kubernetes@v${KUBERNETES_VERSION}`], {
+    env,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const download = JSON.parse(stdout) as { GoMod?: string; Error?: string };
+  if (!download.GoMod) throw new Error(download.Error ?? "go mod download returned no go.mod");
+  const { stdout: editJson } = await execFileAsync("go", ["mod", "edit", "-json", download.GoMod], { env });
+  const parsed = JSON.parse(editJson) as { Replace?: Array<{ Old: { Path: string }; New: { Path: string; Version?: string } }> };
+  const stagingVersion = `v0.${KUBERNETES_VERSION.split(".").slice(1).join(".")}`;
+  return (parsed.Replace ?? []).map(({ Old, New }) =>
+    New.Version
+      ? `replace ${Old.Path} => ${New.Path} ${New.Version}`
+      : `replace ${Old.Path} => ${Old.Path} ${stagingVersion}`,
+  );
+}
+
+const GROUPS: BuildGroup[] = [
+  {
+    name: "kubernetes",
+    module: "k8s.io/kubernetes",
+    version: `v${KUBERNETES_VERSION}`,
+    packages: {
+      "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
+      "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+      "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
+      kubectl: "k8s.io/kubernetes/cmd/kubectl",
+    },
+    ldflags: kubernetesVersionFlags(),
+    extraDirectives: kubernetesReplaces,
+  },
+  {
+    name: "etcd",
+    module: "go.etcd.io/etcd/server/v3",
+    version: `v${ETCD_VERSION}`,
+    packages: { etcd: "go.etcd.io/etcd/server/v3" },
+    ldflags: "",
+  },
+  {
+    name: "kwok",
+    module: "sigs.k8s.io/kwok",
+    version: `v${KWOK_VERSION}`,
+    packages: { kwok: "sigs.k8s.io/kwok/cmd/kwok" },
+    ldflags: "",
+  },
+];
+
+function goEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, GOWORK: "off", CGO_ENABLED: "0", GOFLAGS: "-buildvcs=false" };
+}
+
+async function requireGo(env: NodeJS.ProcessEnv, missing: readonly Component[]): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync("go", ["version"], { env });
+    return stdout.trim();
+  } catch {
+    throw new TestenvError(
+      "go toolchain",
+      `not found on PATH, and these control-plane binaries are missing: ${missing.join(", ")}`,
+      "install Go 1.24 or newer (https://go.dev/dl/), or point KUBEBUILDER_ASSETS at a directory holding etcd, kube-apiserver, " +
+        "kube-controller-manager, kube-scheduler, kwok and kubectl (or set TEST_ASSET_<NAME> for each)",
+    );
+  }
+}
+
+/** Runs a go command with output into the build log, printing a heartbeat so a long build never looks hung. */
+async function runGo(args: string[], cwd: string, env: NodeJS.ProcessEnv, logFile: string, progress: Progress, label: string): Promise<void> {
+  const log = createWriteStream(logFile, { flags: "a" });
+  log.write(`\n$ go ${args.join(" ")}\n`);
+  const started = Date.now();
+  const heartbeat = setInterval(() => progress(`  still ${label} (${formatDuration(Date.now() - started)})`), 30_000);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn("go", args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout.pipe(log, { end: false });
+      child.stderr.pipe(log, { end: false });
+      child.on("error", reject);
+      child.on("close", resolve);
+    });
+    if (code !== 0) {
+      const tail = (await readFile(logFile, "utf8")).trimEnd().split("\n").slice(-15).join("\n");
+      throw new TestenvError(`go build (${label})`, `go ${args[0]} exited with code ${code}:\n${tail}`, "read the build log; a network or disk problem usually shows there. Delete the cache directory to start over.", logFile);
+    }
+  } finally {
+    clearInterval(heartbeat);
+    await new Promise((resolve) => log.end(resolve));
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
+}
+
+/** The file name `go build -o dir/` gives a package: its last path element, skipping a /vN major-version suffix. */
+export function goBinaryName(pkg: string): string {
+  const parts = pkg.split("/");
+  const last = parts.at(-1) ?? pkg;
+  return /^v\d+$/.test(last) && parts.length > 1 ? (parts.at(-2) ?? last) : last;
+}
+
+async function buildGroup(group: BuildGroup, wanted: Component[], env: NodeJS.ProcessEnv, progress: Progress): Promise<void> {
+  const workDir = path.join(buildWorkDir(), group.name);
+  const binDir = binaryCacheDir();
+  const staging = path.join(binDir, `.partial-${process.pid}-${group.name}`);
+  const logFile = path.join(workDir, "build.log");
+  await mkdir(workDir, { recursive: true });
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  await writeFile(logFile, "");
+
+  const started = Date.now();
+  progress(`building ${wanted.join(", ")} from ${group.module}@${group.version} (log: ${logFile})`);
+  const directives = group.extraDirectives ? await group.extraDirectives(env) : [];
+  const tools = Object.values(group.packages).map((pkg) => `tool ${pkg}`);
+  const goMod = [`module fjord.dev/testenv/${group.name}`, "", "go 1.24", "", `require ${group.module} ${group.version}`, "", ...directives, "", ...tools, ""].join("\n");
+  await writeFile(path.join(workDir, "go.mod"), goMod);
+  await runGo(["mod", "tidy"], workDir, env, logFile, progress, `resolving ${group.name} modules`);
+
+  const packages = wanted.map((component) => group.packages[component]).filter((pkg): pkg is string => pkg !== undefined);
+  const buildArgs = ["build", "-trimpath", "-ldflags", `-s -w ${group.ldflags}`.trim(), "-o", `${staging}/`, ...packages];
+  await runGo(buildArgs, workDir, env, logFile, progress, `building ${group.name}`);
+
+  for (const component of wanted) {
+    const pkg = group.packages[component];
+    if (!pkg) continue;
+    await rename(path.join(staging, goBinaryName(pkg)), path.join(binDir, component));
+  }
+  await rm(staging, { recursive: true, force: true });
+  progress(`built ${wanted.join(", ")} in ${formatDuration(Date.now() - started)}`);
+}
+
+/**
+ * Builds the given missing binaries into the versioned cache. Holds a lock so two test
+ * runs starting at once build only once.
+ */
+export async function buildBinaries(missing: readonly Component[], progress: Progress): Promise<void> {
+  if (missing.length === 0) return;
+  const env = goEnv();
+  const goVersion = await requireGo(env, missing);
+  const binDir = binaryCacheDir();
+  await mkdir(binDir, { recursive: true });
+  await withDirectoryLock(path.join(binDir, ".build.lock"), progress, async () => {
+    const started = Date.now();
+    progress(`control-plane binaries missing (${missing.join(", ")}); building them with ${goVersion} into ${binDir}`);
+    progress("a cold build takes 10-30 minutes on two cores; later runs reuse the cache");
+    for (const group of GROUPS) {
+      const wanted = missing.filter((component) => component in group.packages);
+      // Another process may have built them while we waited for the lock.
+      const stillMissing: Component[] = [];
+      for (const component of wanted) {
+        if (!(await exists(path.join(binDir, component)))) stillMissing.push(component);
+      }
+      if (stillMissing.length > 0) await buildGroup(group, stillMissing, env, progress);
+    }
+    progress(`control-plane binaries ready in ${formatDuration(Date.now() - started)}`);
+  });
+}
