@@ -1,8 +1,7 @@
 import { Command } from "commander";
-import { locateAssets } from "../testenv/assets.ts";
 import { daemonStatus, serveControlPlane, startDaemon, stopDaemon } from "../testenv/daemon.ts";
-import { buildBinaries } from "../testenv/go-build.ts";
-import { COMPONENTS } from "../testenv/versions.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
+import { COMPONENTS, PEER_TOOLS } from "../testenv/versions.ts";
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -26,14 +25,12 @@ export function clusterCommand(): Command {
 
   cluster
     .command("build")
-    .description("locate the control-plane binaries, building missing ones from Go modules into the cache")
-    .action(async () => {
-      await buildBinaries(locateAssets().missing, (line) => say(line));
-      const { found } = locateAssets();
-      for (const component of COMPONENTS) {
-        const asset = found.get(component);
-        say(`${component.padEnd(24)} ${asset ? `${asset.path} (${asset.source})` : "missing"}`);
-      }
+    .description("locate the control-plane binaries (and with --peers the peer CLIs), building missing ones from Go modules")
+    .option("--peers", "also the peer CLIs tests compare fjord with (kustomize, helm)")
+    .action(async (options: { peers?: boolean }) => {
+      const names = [...COMPONENTS, ...(options.peers ? PEER_TOOLS : [])];
+      const paths = await ensureBinaries(names, (line) => say(line));
+      for (const name of names) say(`${name.padEnd(24)} ${paths[name]}`);
     });
 
   cluster

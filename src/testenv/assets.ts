@@ -1,23 +1,23 @@
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
-import { binaryCacheDir } from "./paths.ts";
-import { COMPONENTS, type Component } from "./versions.ts";
+import { cachedBinaryDir } from "./paths.ts";
+import { COMPONENTS, type Binary } from "./versions.ts";
 
 export type AssetSource = "TEST_ASSET" | "KUBEBUILDER_ASSETS" | "cache";
 
 export interface LocatedAsset {
-  component: Component;
+  component: Binary;
   path: string;
   source: AssetSource;
 }
 
 export interface AssetLookup {
-  found: Map<Component, LocatedAsset>;
-  missing: Component[];
+  found: Map<Binary, LocatedAsset>;
+  missing: Binary[];
 }
 
 /** `kube-apiserver` -> `TEST_ASSET_KUBE_APISERVER`, the envtest convention. */
-export function testAssetVariable(component: Component): string {
+export function testAssetVariable(component: Binary): string {
   return `TEST_ASSET_${component.toUpperCase().replace(/-/g, "_")}`;
 }
 
@@ -36,11 +36,11 @@ function isExecutable(file: string): boolean {
  * fallback: the user asked for that exact binary.
  */
 export function locateAssets(
-  components: readonly Component[] = COMPONENTS,
+  components: readonly Binary[] = COMPONENTS,
   env: NodeJS.ProcessEnv = process.env,
 ): AssetLookup {
-  const found = new Map<Component, LocatedAsset>();
-  const missing: Component[] = [];
+  const found = new Map<Binary, LocatedAsset>();
+  const missing: Binary[] = [];
   for (const component of components) {
     const variable = testAssetVariable(component);
     const explicit = env[variable];
@@ -53,7 +53,7 @@ export function locateAssets(
     }
     const candidates: Array<[string, AssetSource]> = [];
     if (env.KUBEBUILDER_ASSETS) candidates.push([path.join(env.KUBEBUILDER_ASSETS, component), "KUBEBUILDER_ASSETS"]);
-    candidates.push([path.join(binaryCacheDir(env), component), "cache"]);
+    candidates.push([path.join(cachedBinaryDir(component, env), component), "cache"]);
     const hit = candidates.find(([file]) => isExecutable(file));
     if (hit) found.set(component, { component, path: hit[0], source: hit[1] });
     else missing.push(component);

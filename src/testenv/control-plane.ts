@@ -4,9 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, KubeConfig, type V1Node } from "@kubernetes/client-node";
-import { locateAssets } from "./assets.ts";
 import { TestenvError } from "./errors.ts";
-import { buildBinaries, formatDuration, type Progress } from "./go-build.ts";
+import { ensureBinaries } from "./ensure-binaries.ts";
+import { formatDuration, type Progress } from "./go-build.ts";
 import { probe } from "./https-probe.ts";
 import { KWOK_STAGES } from "./kwok-stages.ts";
 import { renderKubeconfig } from "./kubeconfig.ts";
@@ -75,7 +75,7 @@ export class ControlPlane {
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const progress = options.progress ?? (() => {});
-    const binaries = await resolveBinaries(options, progress);
+    const binaries = await ensureBinaries(COMPONENTS, progress, { build: options.build !== false, overrides: options.binaries ?? {} });
     const dir = await mkdtemp(path.join(os.tmpdir(), `fjord-testenv-${process.pid}-`));
     // Named so pruning can tell which runs are over: start time, then the owning pid.
     const logDir = path.join(cacheRoot(), "testenv", "logs", `${Date.now()}-${process.pid}-${path.basename(dir)}`);
@@ -308,28 +308,6 @@ export class ControlPlane {
     rmSync(this.dir, { recursive: true, force: true });
     rmSync(this.logDir, { recursive: true, force: true });
   }
-}
-
-async function resolveBinaries(options: ControlPlaneOptions, progress: Progress): Promise<Record<Component, string>> {
-  let lookup = locateAssets();
-  if (lookup.missing.length > 0 && options.build !== false) {
-    await buildBinaries(lookup.missing, progress);
-    lookup = locateAssets();
-  }
-  const overridden = new Set(Object.keys(options.binaries ?? {}));
-  const missing = lookup.missing.filter((component) => !overridden.has(component));
-  if (missing.length > 0) {
-    throw new TestenvError(
-      missing.join(", "),
-      "binary not found",
-      "set KUBEBUILDER_ASSETS or TEST_ASSET_<NAME>, or allow fjord to build them from Go modules",
-    );
-  }
-  const result = {} as Record<Component, string>;
-  for (const component of COMPONENTS) {
-    result[component] = options.binaries?.[component] ?? lookup.found.get(component)?.path ?? "";
-  }
-  return result;
 }
 
 function fakeNode(name: string): V1Node {

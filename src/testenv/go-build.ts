@@ -4,8 +4,8 @@ import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises
 import path from "node:path";
 import { promisify } from "node:util";
 import { TestenvError } from "./errors.ts";
-import { buildWorkDir, binaryCacheDir } from "./paths.ts";
-import { ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION, type Component } from "./versions.ts";
+import { buildWorkDir, cachedBinaryDir } from "./paths.ts";
+import { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION, KUSTOMIZE_VERSION, KWOK_VERSION, type Binary } from "./versions.ts";
 import { withDirectoryLock } from "./lock.ts";
 
 const execFileAsync = promisify(execFile);
@@ -18,7 +18,7 @@ interface BuildGroup {
   module: string;
   version: string;
   /** Binary name -> Go package path. */
-  packages: Partial<Record<Component, string>>;
+  packages: Partial<Record<Binary, string>>;
   ldflags: string;
   /** Extra go.mod lines (replace directives) computed from the upstream module. */
   extraDirectives?: (env: NodeJS.ProcessEnv) => Promise<string[]>;
@@ -91,22 +91,36 @@ const GROUPS: BuildGroup[] = [
     packages: { kwok: "sigs.k8s.io/kwok/cmd/kwok" },
     ldflags: "",
   },
+  {
+    name: "kustomize",
+    module: "sigs.k8s.io/kustomize/kustomize/v5",
+    version: `v${KUSTOMIZE_VERSION}`,
+    packages: { kustomize: "sigs.k8s.io/kustomize/kustomize/v5" },
+    ldflags: `-X sigs.k8s.io/kustomize/api/provenance.version=v${KUSTOMIZE_VERSION}`,
+  },
+  {
+    name: "helm",
+    module: "helm.sh/helm/v3",
+    version: `v${HELM_VERSION}`,
+    packages: { helm: "helm.sh/helm/v3/cmd/helm" },
+    ldflags: `-X helm.sh/helm/v3/internal/version.version=v${HELM_VERSION}`,
+  },
 ];
 
 function goEnv(): NodeJS.ProcessEnv {
   return { ...process.env, GOWORK: "off", CGO_ENABLED: "0", GOFLAGS: "-buildvcs=false" };
 }
 
-async function requireGo(env: NodeJS.ProcessEnv, missing: readonly Component[]): Promise<string> {
+async function requireGo(env: NodeJS.ProcessEnv, missing: readonly Binary[]): Promise<string> {
   try {
     const { stdout } = await execFileAsync("go", ["version"], { env });
     return stdout.trim();
   } catch {
     throw new TestenvError(
       "go toolchain",
-      `not found on PATH, and these control-plane binaries are missing: ${missing.join(", ")}`,
-      "install Go 1.24 or newer (https://go.dev/dl/), or point KUBEBUILDER_ASSETS at a directory holding etcd, kube-apiserver, " +
-        "kube-controller-manager, kube-scheduler, kwok and kubectl (or set TEST_ASSET_<NAME> for each)",
+      `not found on PATH, and these binaries are missing: ${missing.join(", ")}`,
+      "install Go 1.24 or newer (https://go.dev/dl/), or point KUBEBUILDER_ASSETS at a directory holding them " +
+        "(or set TEST_ASSET_<NAME> for each, e.g. TEST_ASSET_KUBE_APISERVER)",
     );
   }
 }
@@ -154,10 +168,9 @@ export function goBinaryName(pkg: string): string {
   return /^v\d+$/.test(last) && parts.length > 1 ? (parts.at(-2) ?? last) : last;
 }
 
-async function buildGroup(group: BuildGroup, wanted: Component[], env: NodeJS.ProcessEnv, progress: Progress): Promise<void> {
-  const workDir = path.join(buildWorkDir(), group.name);
-  const binDir = binaryCacheDir();
-  const staging = path.join(binDir, `.partial-${process.pid}-${group.name}`);
+async function buildGroup(group: BuildGroup, wanted: Binary[], env: NodeJS.ProcessEnv, progress: Progress): Promise<void> {
+  const workDir = path.join(buildWorkDir(), `${group.name}-${group.version}`);
+  const staging = path.join(buildWorkDir(), `.partial-${process.pid}-${group.name}`);
   const logFile = path.join(workDir, "build.log");
   await mkdir(workDir, { recursive: true });
   await rm(staging, { recursive: true, force: true });
@@ -179,6 +192,8 @@ async function buildGroup(group: BuildGroup, wanted: Component[], env: NodeJS.Pr
   for (const component of wanted) {
     const pkg = group.packages[component];
     if (!pkg) continue;
+    const binDir = cachedBinaryDir(component);
+    await mkdir(binDir, { recursive: true });
     await rename(path.join(staging, goBinaryName(pkg)), path.join(binDir, component));
   }
   await rm(staging, { recursive: true, force: true });
@@ -189,25 +204,24 @@ async function buildGroup(group: BuildGroup, wanted: Component[], env: NodeJS.Pr
  * Builds the given missing binaries into the versioned cache. Holds a lock so two test
  * runs starting at once build only once.
  */
-export async function buildBinaries(missing: readonly Component[], progress: Progress): Promise<void> {
+export async function buildBinaries(missing: readonly Binary[], progress: Progress): Promise<void> {
   if (missing.length === 0) return;
   const env = goEnv();
   const goVersion = await requireGo(env, missing);
-  const binDir = binaryCacheDir();
-  await mkdir(binDir, { recursive: true });
-  await withDirectoryLock(path.join(binDir, ".build.lock"), progress, async () => {
+  await mkdir(buildWorkDir(), { recursive: true });
+  await withDirectoryLock(path.join(buildWorkDir(), ".build.lock"), progress, async () => {
     const started = Date.now();
-    progress(`control-plane binaries missing (${missing.join(", ")}); building them with ${goVersion} into ${binDir}`);
-    progress("a cold build takes 10-30 minutes on two cores; later runs reuse the cache");
+    progress(`binaries missing (${missing.join(", ")}); building them from Go modules with ${goVersion}`);
+    progress("a cold build of the control plane takes about 10 minutes on two cores; later runs reuse the cache");
     for (const group of GROUPS) {
-      const wanted = missing.filter((component) => component in group.packages);
+      const wanted = missing.filter((binary) => binary in group.packages);
       // Another process may have built them while we waited for the lock.
-      const stillMissing: Component[] = [];
-      for (const component of wanted) {
-        if (!(await exists(path.join(binDir, component)))) stillMissing.push(component);
+      const stillMissing: Binary[] = [];
+      for (const binary of wanted) {
+        if (!(await exists(path.join(cachedBinaryDir(binary), binary)))) stillMissing.push(binary);
       }
       if (stillMissing.length > 0) await buildGroup(group, stillMissing, env, progress);
     }
-    progress(`control-plane binaries ready in ${formatDuration(Date.now() - started)}`);
+    progress(`binaries ready in ${formatDuration(Date.now() - started)}`);
   });
 }

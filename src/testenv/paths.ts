@@ -1,22 +1,27 @@
-import os from "node:os";
 import path from "node:path";
-import { versionKey } from "./versions.ts";
+import { cacheRoot } from "../util/cache-dir.ts";
+import { COMPONENTS, PEER_VERSIONS, versionKey, type Binary, type PeerTool } from "./versions.ts";
 
-/** fjord's cache root: $FJORD_CACHE_DIR, else $XDG_CACHE_HOME/fjord, else ~/.cache/fjord. */
-export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.FJORD_CACHE_DIR) return path.resolve(env.FJORD_CACHE_DIR);
-  const xdg = env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-  return path.join(xdg, "fjord");
-}
+export { cacheRoot };
 
 /** Where built control-plane binaries live, keyed by the versions they were built from. */
 export function binaryCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(cacheRoot(env), "testenv", versionKey(), "bin");
 }
 
+/** Each peer tool has a directory of its own, keyed by its version. */
+export function peerCacheDir(tool: PeerTool, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(cacheRoot(env), "tools", `${tool}-${PEER_VERSIONS[tool]}`);
+}
+
+/** The cache directory a binary is built into. */
+export function cachedBinaryDir(binary: Binary, env: NodeJS.ProcessEnv = process.env): string {
+  return (COMPONENTS as readonly string[]).includes(binary) ? binaryCacheDir(env) : peerCacheDir(binary as PeerTool, env);
+}
+
 /** Where the Go wrapper modules used to build them live. */
 export function buildWorkDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(cacheRoot(env), "testenv", versionKey(), "src");
+  return path.join(cacheRoot(env), "build");
 }
 
 /** State of the control plane started in the background by `fjord cluster up`. */

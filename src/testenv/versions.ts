@@ -1,21 +1,23 @@
-/** Versions of the control-plane binaries fjord builds and tests against. */
+/** Versions of the binaries fjord builds for its local control plane and as test peers. */
 export const KUBERNETES_VERSION = "1.34.4";
 export const ETCD_VERSION = "3.6.16";
 export const KWOK_VERSION = "0.8.0";
+export const KUSTOMIZE_VERSION = "5.8.1";
+export const HELM_VERSION = "3.22.0";
 
-/** Every binary the local control plane needs, in start order. */
-export const COMPONENTS = [
-  "etcd",
-  "kube-apiserver",
-  "kube-controller-manager",
-  "kube-scheduler",
-  "kwok",
-  "kubectl",
-] as const;
+/** The control plane's binaries, in start order (kubectl rides along: same version, same build). */
+export const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl"] as const;
+
+/** Real CLIs that fjord's behaviour is checked against ("compatibility peers"). */
+export const PEER_TOOLS = ["kustomize", "helm"] as const;
 
 export type Component = (typeof COMPONENTS)[number];
+export type PeerTool = (typeof PEER_TOOLS)[number];
+export type Binary = Component | PeerTool;
 
 /** Cache sub-directory: one per version set, so upgrading never mixes binaries. */
 export function versionKey(): string {
   return `k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}`;
 }
+
+export const PEER_VERSIONS: Record<PeerTool, string> = { kustomize: KUSTOMIZE_VERSION, helm: HELM_VERSION };
