@@ -1,15 +1,18 @@
 import { Command } from "commander";
 import { createRequire } from "node:module";
 import { clusterCommand } from "./cluster.ts";
+import { syncCommands } from "./sync-commands.ts";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
 export function buildProgram(): Command {
-  return new Command("fjord")
+  const program = new Command("fjord")
     .description("fjord: a pull-based GitOps engine for Kubernetes")
     .version(version)
     .showHelpAfterError()
     .addCommand(clusterCommand());
+  for (const command of syncCommands()) program.addCommand(command);
+  return program;
 }
 
 try {

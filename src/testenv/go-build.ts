@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { TestenvError } from "./errors.ts";
 import { buildWorkDir, cachedBinaryDir } from "./paths.ts";
 import { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION, KUSTOMIZE_VERSION, KWOK_VERSION, type Binary } from "./versions.ts";
-import { withDirectoryLock } from "./lock.ts";
+import { withDirectoryLock } from "../util/dir-lock.ts";
 
 const execFileAsync = promisify(execFile);
 

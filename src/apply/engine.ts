@@ -1,0 +1,283 @@
+import type { KubeClient } from "../kube/client.ts";
+import type { Discovery, ResourceMapping } from "../kube/discovery.ts";
+import { KubeApiError } from "../kube/errors.ts";
+import { groupOf, refKey, versionOf, type KubeObject, type ObjectRef, type RenderedObject, type SourceLocation } from "../model/object.ts";
+import { indexByRef, type Inventory, type InventoryEntry } from "../inventory/inventory.ts";
+import { mapLimit } from "../util/map-limit.ts";
+import { managersLosingFields, sameAsLive } from "./compare.ts";
+import { appliedStateMatches } from "./managed-fields.ts";
+import { SyncError, type ObjectProblem } from "./errors.ts";
+import { FIELD_MANAGER, type Owner } from "./labels.ts";
+import { listOwnedObjects } from "./live-objects.ts";
+import { prepareObjects, type PreparedObject } from "./prepare.ts";
+import { deleteObject, getObject, serverSideApply } from "./server-side-apply.ts";
+import { waitForEstablished } from "./crd-established.ts";
+
+export type Action = "created" | "configured" | "unchanged" | "deleted" | "skipped";
+
+export interface ChangeSetEntry {
+  ref: ObjectRef;
+  version: string;
+  action: Action;
+  source?: SourceLocation;
+  /** Why, when it is not obvious: "recreated: immutable field changed", "took fields from kubectl-edit". */
+  note?: string;
+}
+
+/** What the engine knows about one object after planning or applying it. */
+export interface ObjectState {
+  prepared: PreparedObject;
+  mapping: ResourceMapping;
+  /** The live object before the sync (undefined when it did not exist or was not needed). */
+  live: KubeObject | undefined;
+  /** The server's answer: dry-run result when planning, applied object when applying. */
+  result: KubeObject | undefined;
+  action: Action;
+  note?: string;
+  /** An immutable field changed and force is on: delete and create instead of patching. */
+  recreate?: boolean;
+}
+
+export interface ApplyRequest {
+  objects: readonly RenderedObject[];
+  owner: Owner;
+  defaultNamespace: string;
+  previous?: Inventory;
+  /** Validate and compute the change set, change nothing. */
+  dryRun?: boolean;
+  /** Recreate objects whose immutable fields changed. */
+  force?: boolean;
+  concurrency?: number;
+  /** Always dry-run every object (diff needs the server's view of each one). */
+  fullPlan?: boolean;
+  onProgress?: (message: string) => void;
+}
+
+export interface ApplyResult {
+  changes: ChangeSetEntry[];
+  states: ObjectState[];
+  /** Inventory of what is now applied (on partial failure: applied objects plus the previous inventory). */
+  inventory: Inventory;
+  /** Objects that failed to apply; the sync must not prune when there are any. */
+  failures: ObjectProblem[];
+}
+
+/** Server-side dry-run failed only because the object's namespace does not exist yet. */
+function missingNamespace(error: unknown): boolean {
+  return error instanceof KubeApiError && error.notFound && error.status.details?.kind === "namespaces";
+}
+
+/**
+ * The apply engine: staged, validated-before-written server-side apply with a change set.
+ * Objects whose fjord-owned fields already hold the desired values (read from the labelled
+ * LIST, see managed-fields.ts) cost no request at all; the rest are dry-run first, and only
+ * those the server says would change are written.
+ */
+export class ApplyEngine {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly discovery: Discovery,
+  ) {}
+
+  async apply(request: ApplyRequest): Promise<ApplyResult> {
+    const progress = request.onProgress ?? (() => {});
+    const concurrency = request.concurrency ?? 16;
+    const { prepared, problems } = await prepareObjects(this.discovery, request.objects, request.owner, request.defaultNamespace);
+    if (problems.length > 0) throw new SyncError("validation", `${problems.length} object(s) cannot be applied; nothing was changed`, problems);
+
+    const previous = indexByRef(request.previous ?? { entries: [] });
+    const mapped = prepared.filter((item): item is PreparedObject & { mapping: ResourceMapping } => item.mapping !== undefined);
+    progress(`reading ${mapped.length} live objects`);
+    const owned = await listOwnedObjects(
+      this.client,
+      mapped.map((item) => ({ mapping: item.mapping, namespace: item.object.metadata.namespace ?? "" })),
+      request.owner,
+    );
+
+    // Phase 1: validate everything the server can validate now, changing nothing.
+    progress(`validating ${prepared.length} objects with a server-side dry run`);
+    const states = new Map<string, ObjectState>();
+    const deferred: PreparedObject[] = prepared.filter((item) => item.mapping === undefined);
+    const validationProblems: ObjectProblem[] = [];
+    const createdNamespaces = new Set(prepared.filter((item) => item.ref.group === "" && item.ref.kind === "Namespace").map((item) => item.ref.name));
+    await mapLimit(mapped, concurrency, async (item) => {
+      const live = owned.get(refKey(item.ref));
+      const state = await this.plan(item, item.mapping, live, request.fullPlan === true).catch((error: unknown) => {
+        if (missingNamespace(error) && createdNamespaces.has(item.object.metadata.namespace ?? "")) {
+          deferred.push(item);
+          return undefined;
+        }
+        if (error instanceof KubeApiError && error.immutableField && request.force) {
+          return { prepared: item, mapping: item.mapping, live, result: undefined, action: "configured" as const, note: "recreated: an immutable field changed", recreate: true };
+        }
+        validationProblems.push(immutableHint(problemOf(item, error), error));
+        return undefined;
+      });
+      if (state) states.set(refKey(item.ref), state);
+    });
+    if (validationProblems.length > 0) {
+      throw new SyncError("validation", `${validationProblems.length} object(s) failed server-side validation; nothing was changed`, sortProblems(validationProblems));
+    }
+
+    const failures: ObjectProblem[] = [];
+    const applied: ObjectState[] = [];
+    const stageOne = [...states.values()].filter((state) => state.prepared.stage === 1);
+    const stageTwo = [...states.values()].filter((state) => state.prepared.stage === 2);
+    if (request.dryRun) {
+      for (const item of deferred) states.set(refKey(item.ref), this.unvalidated(item));
+      return this.result([...states.values()], [], request, previous);
+    }
+
+    // Phase 2: prerequisites (CRDs, Namespaces, ClusterRoles), then wait for CRDs to serve.
+    await this.write(stageOne, request, concurrency, applied, failures, progress);
+    const crds = stageOne.filter((state) => state.prepared.ref.kind === "CustomResourceDefinition" && state.action !== "unchanged");
+    if (crds.length > 0 && failures.length === 0) {
+      progress(`waiting for ${crds.length} CustomResourceDefinition(s) to be established`);
+      await waitForEstablished(this.client, crds.map((state) => state.prepared.ref.name), 60_000);
+      await this.discovery.refresh();
+    }
+
+    // Phase 3: validate what could not be validated before its namespace or CRD existed.
+    if (deferred.length > 0 && failures.length === 0) {
+      const lateProblems: ObjectProblem[] = [];
+      await mapLimit(deferred, concurrency, async (item) => {
+        const group = groupOf(item.object.apiVersion);
+        const mapping = item.mapping ?? (await this.discovery.find(group, versionOf(item.object.apiVersion), item.object.kind));
+        if (!mapping) {
+          lateProblems.push({ ref: item.ref, source: item.rendered.source, message: `kind ${item.object.kind} is still not served after its CustomResourceDefinition was established` });
+          return;
+        }
+        try {
+          const state = await this.plan(item, mapping, undefined, true);
+          states.set(refKey(item.ref), state);
+          stageTwo.push(state);
+        } catch (error) {
+          lateProblems.push(problemOf(item, error));
+        }
+      });
+      if (lateProblems.length > 0) {
+        throw new SyncError(
+          "validation",
+          `${lateProblems.length} object(s) failed server-side validation; only prerequisites (CRDs, Namespaces, ClusterRoles) were applied`,
+          sortProblems(lateProblems),
+        );
+      }
+    }
+
+    // Phase 4: everything else.
+    if (failures.length === 0) await this.write(stageTwo, request, concurrency, applied, failures, progress);
+    return this.result([...states.values()], failures, request, previous);
+  }
+
+  /** Decides what applying one object would do, with a dry run unless nothing can have changed. */
+  private async plan(item: PreparedObject, mapping: ResourceMapping, owned: KubeObject | undefined, fullPlan: boolean): Promise<ObjectState> {
+    if (!fullPlan && owned !== undefined && appliedStateMatches(owned, item.object, FIELD_MANAGER)) {
+      return { prepared: item, mapping, live: owned, result: owned, action: "unchanged" };
+    }
+
+    const dryRun = await serverSideApply(this.client, mapping, item.object, true);
+    if (dryRun.created) return { prepared: item, mapping, live: undefined, result: dryRun.object, action: "created" };
+    // Read the live object when fjord does not manage it yet (adoption), or when it changed
+    // after it was listed (a controller wrote to it): compare like with like.
+    const stale = owned === undefined || owned.metadata.resourceVersion !== dryRun.object.metadata.resourceVersion;
+    const live = stale ? await getObject(this.client, mapping, item.object.metadata.namespace, item.ref.name) : owned;
+    if (sameAsLive(dryRun.object, live)) return { prepared: item, mapping, live, result: live, action: "unchanged" };
+    const losing = managersLosingFields(live, dryRun.object, FIELD_MANAGER);
+    const notes = [owned === undefined ? "adopted: existed without fjord's labels" : "", losing.length ? `took field ownership from ${losing.join(", ")}` : ""].filter(Boolean);
+    return { prepared: item, mapping, live, result: dryRun.object, action: "configured", ...(notes.length ? { note: notes.join("; ") } : {}) };
+  }
+
+  private unvalidated(item: PreparedObject): ObjectState {
+    return {
+      prepared: item,
+      mapping: item.mapping ?? { group: item.ref.group, version: versionOf(item.object.apiVersion), kind: item.ref.kind, resource: "", namespaced: item.ref.namespace !== "", verbs: [] },
+      live: undefined,
+      result: undefined,
+      action: "created",
+      note: "not validated: its namespace or CustomResourceDefinition does not exist yet",
+    };
+  }
+
+  private async write(states: ObjectState[], request: ApplyRequest, concurrency: number, applied: ObjectState[], failures: ObjectProblem[], progress: (message: string) => void): Promise<void> {
+    const changing = states.filter((state) => state.action !== "unchanged");
+    if (changing.length === 0) return;
+    progress(`applying ${changing.length} object(s)`);
+    await mapLimit(changing, concurrency, async (state) => {
+      try {
+        if (state.recreate) {
+          await this.recreate(state);
+          applied.push(state);
+          return;
+        }
+        const answer = await serverSideApply(this.client, state.mapping, state.prepared.object, false);
+        state.result = answer.object;
+        state.action = answer.created ? "created" : "configured";
+        applied.push(state);
+      } catch (error) {
+        if (error instanceof KubeApiError && error.immutableField && request.force) {
+          await this.recreate(state);
+          applied.push(state);
+          return;
+        }
+        failures.push(immutableHint(problemOf(state.prepared, error), error));
+      }
+    });
+  }
+
+  /** Deletes an object whose immutable fields changed, waits until it is gone, and applies it anew. */
+  private async recreate(state: ObjectState): Promise<void> {
+    const { mapping, prepared } = state;
+    await deleteObject(this.client, mapping, prepared.object.metadata.namespace, prepared.ref.name);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await getObject(this.client, mapping, prepared.object.metadata.namespace, prepared.ref.name);
+      } catch (error) {
+        if (error instanceof KubeApiError && error.notFound) break;
+        throw error;
+      }
+      if (Date.now() > deadline) throw new Error(`${prepared.ref.kind} ${prepared.ref.name} was not deleted within 60s; cannot recreate it`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const answer = await serverSideApply(this.client, mapping, prepared.object, false);
+    state.result = answer.object;
+    state.action = "configured";
+    state.note = "recreated: an immutable field changed";
+  }
+
+  private result(states: ObjectState[], failures: ObjectProblem[], request: ApplyRequest, previous: Map<string, InventoryEntry>): ApplyResult {
+    const failed = new Set(failures.map((problem) => refKey(problem.ref)));
+    const entries = new Map<string, InventoryEntry>();
+    // After a failure nothing may be forgotten: the previous inventory stays, so no object is orphaned.
+    if (failures.length > 0) for (const [key, entry] of previous) entries.set(key, entry);
+    for (const state of states) {
+      const key = refKey(state.prepared.ref);
+      if (failed.has(key)) continue;
+      entries.set(key, { ...state.prepared.ref, version: state.mapping.version });
+    }
+    const changes = states
+      .map((state) => ({
+        ref: state.prepared.ref,
+        version: state.mapping.version,
+        action: state.action,
+        source: state.prepared.rendered.source,
+        ...(state.note ? { note: state.note } : {}),
+      }))
+      .sort((a, b) => refKey(a.ref).localeCompare(refKey(b.ref)));
+    return { changes, states, inventory: { entries: [...entries.values()] }, failures };
+  }
+}
+
+function problemOf(item: PreparedObject, error: unknown): ObjectProblem {
+  const message = error instanceof Error ? error.message : String(error);
+  return { ref: item.ref, source: item.rendered.source, message };
+}
+
+function immutableHint(problem: ObjectProblem, error: unknown): ObjectProblem {
+  if (error instanceof KubeApiError && error.immutableField) problem.message += " (an immutable field changed: set force to delete and recreate the object)";
+  return problem;
+}
+
+function sortProblems(problems: ObjectProblem[]): ObjectProblem[] {
+  return [...problems].sort((a, b) => refKey(a.ref).localeCompare(refKey(b.ref)));
+}

@@ -1,0 +1,71 @@
+import { spawn } from "node:child_process";
+
+export interface GitResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface RunOptions {
+  env: Readonly<Record<string, string>>;
+  /** Epoch milliseconds after which the command's whole process tree is killed. */
+  deadline: number;
+  cwd?: string;
+}
+
+/**
+ * Runs the git CLI without a shell and never throws for git's own failures: callers map the
+ * exit code and stderr to errors that mean something to them.
+ *
+ * git runs in a process group of its own (detached), so a timeout kills not only git but the
+ * helpers it started (git-remote-https, ssh), which would otherwise keep a dead connection open.
+ */
+export function runGit(args: readonly string[], options: RunOptions): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const remaining = options.deadline - Date.now();
+    if (remaining <= 0) {
+      resolve({ code: -1, stdout: "", stderr: "", timedOut: true });
+      return;
+    }
+    const child = spawn("git", args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+    }, remaining);
+
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        code: code ?? (signal ? 128 : -1),
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+        timedOut,
+      });
+    });
+  });
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,77 @@
+import type { KubeClient } from "./client.ts";
+import { KubeApiError } from "./errors.ts";
+import type { KubeObject } from "../model/object.ts";
+
+interface ObjectList {
+  apiVersion?: string;
+  kind?: string;
+  items?: KubeObject[];
+  metadata?: { resourceVersion?: string };
+}
+
+export interface WatchUntilOptions {
+  /** Collection path, e.g. /apis/apps/v1/namespaces/shop/deployments. */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Keeps a live view of a collection (list, then watch from its resourceVersion) and calls
+ * `onChange` with it after the list and after every event, until `onChange` returns true
+ * or the signal aborts. A watch that ends or expires is resumed or re-listed, so a long wait
+ * survives API server restarts. No per-object polling.
+ */
+export async function watchUntil(client: KubeClient, options: WatchUntilOptions, onChange: (objects: Map<string, KubeObject>) => boolean): Promise<void> {
+  const objects = new Map<string, KubeObject>();
+  const keyOf = (object: KubeObject) => `${object.metadata.namespace ?? ""}/${object.metadata.name ?? ""}`;
+  const query = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
+  let resourceVersion: string | undefined;
+  let done = false;
+  const relist = async () => {
+    const list = await client.request<ObjectList>("GET", options.path, { query, ...(options.signal ? { signal: options.signal } : {}) });
+    objects.clear();
+    // List items carry no apiVersion/kind of their own; the list's type says what they are.
+    const typeMeta = { apiVersion: list.apiVersion ?? "", kind: (list.kind ?? "").replace(/List$/, "") };
+    for (const item of list.items ?? []) objects.set(keyOf(item), { ...item, ...typeMeta });
+    resourceVersion = list.metadata?.resourceVersion;
+    done = onChange(objects);
+  };
+  await relist();
+  while (!done && !options.signal?.aborted) {
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    options.signal?.addEventListener("abort", abort, { once: true });
+    try {
+      await client.watch<KubeObject>(
+        options.path,
+        { ...query, resourceVersion, timeoutSeconds: 300 },
+        (event) => {
+          if (event.type === "BOOKMARK") {
+            resourceVersion = event.object.metadata.resourceVersion;
+            return;
+          }
+          if (event.type === "DELETED") objects.delete(keyOf(event.object));
+          else objects.set(keyOf(event.object), event.object);
+          resourceVersion = event.object.metadata.resourceVersion;
+          if (onChange(objects)) {
+            done = true;
+            controller.abort();
+          }
+        },
+        controller.signal,
+      );
+    } catch (error) {
+      if (done || options.signal?.aborted) break;
+      // 410 Gone: our resourceVersion is too old; anything else: the connection broke.
+      if (error instanceof KubeApiError && error.statusCode === 410) await relist();
+      else {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await relist().catch(() => undefined);
+      }
+    } finally {
+      options.signal?.removeEventListener("abort", abort);
+    }
+  }
+}

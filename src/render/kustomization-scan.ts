@@ -1,0 +1,89 @@
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { RenderError } from "./errors.ts";
+import { kustomizationReferences, type KustomizationReference } from "./kustomization-references.ts";
+import { findKustomizationFile } from "./package-files.ts";
+import { isInside, realPathIfExists, relativeToRoot } from "./paths.ts";
+import { isRemoteReference, looksLikeHostPath } from "./remote-reference.ts";
+import { parseYamlStream } from "./yaml-stream.ts";
+
+export interface RemoteReferenceFound {
+  /** The kustomization that names it, relative to the repository root. */
+  kustomization: string;
+  field: string;
+  reference: string;
+}
+
+interface Scan {
+  rootReal: string;
+  allowRemoteBases: boolean;
+  visited: Set<string>;
+  remote: RemoteReferenceFound[];
+}
+
+function leavesRoot(kustomization: string, reference: KustomizationReference, how: string): RenderError {
+  return new RenderError("path-outside-root", `${reference.field} entry "${reference.value}" ${how}`, {
+    file: kustomization,
+    fix: "keep every base and file a kustomization uses inside the repository; only the checkout is rendered",
+  });
+}
+
+function remoteRefused(found: RemoteReferenceFound): RenderError {
+  return new RenderError("remote-base", `${found.field} entry "${found.reference}" is remote: kustomize would fetch it over the network`, {
+    file: found.kustomization,
+    fix: "vendor it into this repository and refer to it by a relative path, or allow remote bases for this source",
+  });
+}
+
+async function isDirectory(file: string): Promise<boolean> {
+  return (await stat(file)).isDirectory();
+}
+
+async function scanFile(scan: Scan, kustomizationFile: string): Promise<void> {
+  if (scan.visited.has(kustomizationFile)) return;
+  scan.visited.add(kustomizationFile);
+  const kustomization = relativeToRoot(scan.rootReal, kustomizationFile);
+  // A kustomization we cannot read is one we cannot vouch for: fail rather than let it run.
+  const docs = parseYamlStream(await readFile(kustomizationFile, "utf8"), { file: kustomization });
+  const dir = path.dirname(kustomizationFile);
+  for (const reference of kustomizationReferences(docs[0]?.value)) {
+    const remote: RemoteReferenceFound = { kustomization, field: reference.field, reference: reference.value };
+    if (isRemoteReference(reference.value)) {
+      if (!scan.allowRemoteBases) throw remoteRefused(remote);
+      scan.remote.push(remote);
+      continue;
+    }
+    if (path.isAbsolute(reference.value)) throw leavesRoot(kustomization, reference, "is an absolute path, outside the repository");
+    const target = path.resolve(dir, reference.value);
+    if (!isInside(scan.rootReal, target)) throw leavesRoot(kustomization, reference, "points outside the repository");
+    const real = await realPathIfExists(target);
+    if (!real) {
+      // Not in the checkout: kustomize would try `host/org/repo` as a remote; otherwise it reports the missing path itself.
+      if (looksLikeHostPath(reference.value)) {
+        if (!scan.allowRemoteBases) throw remoteRefused(remote);
+        scan.remote.push(remote);
+      }
+      continue;
+    }
+    if (!isInside(scan.rootReal, real)) throw leavesRoot(kustomization, reference, "is a symlink to a place outside the repository");
+    if (reference.kind === "base" && (await isDirectory(real))) {
+      const nested = await findKustomizationFile(real);
+      if (nested) await scanFile(scan, nested);
+    }
+  }
+}
+
+/**
+ * Checks a kustomization and every kustomization it pulls in before kustomize runs: nothing may
+ * point outside the checkout, and remote bases are refused unless allowed. Returns the remote
+ * references it let through.
+ */
+export async function scanKustomization(
+  rootReal: string,
+  kustomizationFile: string,
+  options: { allowRemoteBases: boolean },
+): Promise<RemoteReferenceFound[]> {
+  const scan: Scan = { rootReal, allowRemoteBases: options.allowRemoteBases, visited: new Set(), remote: [] };
+  await scanFile(scan, kustomizationFile);
+  return scan.remote;
+}

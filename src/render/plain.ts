@@ -1,0 +1,94 @@
+import type { Dirent } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import type { RenderedObject } from "../model/object.ts";
+import { RenderError } from "./errors.ts";
+import { compileIgnorePatterns, type IgnoreMatcher } from "./ignore-patterns.ts";
+import { objectsFromDocuments } from "./manifest-objects.ts";
+import { isPackageFile } from "./package-files.ts";
+import { isInside, joinRelative, realPathIfExists, relativeToRoot, type RenderDirectory } from "./paths.ts";
+import { parseYamlStream } from "./yaml-stream.ts";
+
+const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
+
+interface Walk {
+  rootReal: string;
+  top: RenderDirectory;
+  ignore: IgnoreMatcher;
+  /** Real paths of directories already walked, so symlink loops end. */
+  seen: Set<string>;
+  files: string[];
+}
+
+/** Byte order, as Go's filepath.Walk (and so `kubectl apply -R`) visits entries; never locale order. */
+function byName(a: Dirent, b: Dirent): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** Follows a symlink only when it stays inside the checkout. */
+async function resolveEntry(walk: Walk, absolute: string, entry: Dirent): Promise<{ real: string; isDirectory: boolean } | undefined> {
+  if (!entry.isSymbolicLink()) {
+    if (!entry.isDirectory() && !entry.isFile()) return undefined;
+    return { real: absolute, isDirectory: entry.isDirectory() };
+  }
+  const real = await realPathIfExists(absolute);
+  if (!real) return undefined; // a dangling link is not a manifest
+  if (!isInside(walk.rootReal, real)) {
+    throw new RenderError("path-outside-root", "symlink points outside the repository", {
+      file: relativeToRoot(walk.rootReal, absolute),
+      fix: "replace the symlink with the file itself, or add it to ignore",
+    });
+  }
+  return { real, isDirectory: (await stat(real)).isDirectory() };
+}
+
+async function walkDirectory(walk: Walk, absolute: string, real: string, relative: string): Promise<void> {
+  if (walk.seen.has(real)) return;
+  walk.seen.add(real);
+  const entries = (await readdir(absolute, { withFileTypes: true })).sort(byName);
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue;
+    const childAbsolute = path.join(absolute, entry.name);
+    const childRelative = relative ? `${relative}/${entry.name}` : entry.name;
+    const resolved = await resolveEntry(walk, childAbsolute, entry);
+    if (!resolved || walk.ignore.ignores(childRelative, resolved.isDirectory)) continue;
+    if (resolved.isDirectory) {
+      await walkDirectory(walk, childAbsolute, resolved.real, childRelative);
+    } else if (relative && isPackageFile(entry.name)) {
+      // A kustomization or chart below a plain directory would be read as broken manifests.
+      const dir = joinRelative(walk.top.dirRel, relative);
+      throw new RenderError("nested-package", `${dir} holds ${entry.name}, which a plain directory of manifests cannot contain`, {
+        file: joinRelative(walk.top.dirRel, childRelative),
+        fix: `render ${dir} on its own, or add ${relative}/ to ignore`,
+      });
+    } else if (MANIFEST_EXTENSIONS.has(path.extname(entry.name).toLowerCase())) {
+      walk.files.push(childAbsolute);
+    }
+  }
+}
+
+/** The manifest files of a plain directory, in the order they are applied. */
+export async function listManifestFiles(dir: RenderDirectory, ignore: readonly string[]): Promise<string[]> {
+  const walk: Walk = { rootReal: dir.rootReal, top: dir, ignore: compileIgnorePatterns(ignore), seen: new Set(), files: [] };
+  await walkDirectory(walk, dir.dirReal, dir.dirReal, "");
+  return walk.files;
+}
+
+/**
+ * A directory of plain manifests: every .yaml, .yml and .json file below it (dot-files and
+ * ignored paths left out), each document one object, lists flattened.
+ */
+export async function renderPlainDirectory(dir: RenderDirectory, ignore: readonly string[]): Promise<RenderedObject[]> {
+  const files = await listManifestFiles(dir, ignore);
+  const texts = await Promise.all(files.map((file) => readFile(file, "utf8")));
+  const objects: RenderedObject[] = [];
+  files.forEach((absolute, index) => {
+    // Sources name the file by where it sits in the checkout, not where a symlink leads.
+    const file = joinRelative(dir.dirRel, relativeToRoot(dir.dirReal, absolute));
+    const docs = parseYamlStream(texts[index]!, { file });
+    const where = dir.dirRel === "." ? "the rendered directory" : dir.dirRel;
+    const fix = `add apiVersion and kind, or move the file out of ${where} or add it to ignore`;
+    objects.push(...objectsFromDocuments(docs, { file, linesRefer: true, notAnObjectFix: fix }));
+  });
+  return objects;
+}

@@ -1,0 +1,61 @@
+/**
+ * Turns a directory of a Git checkout into the Kubernetes objects it declares: a kustomization
+ * is built with kustomize, a chart with `helm template`, anything else is read as plain
+ * manifests. Every object remembers the repository file it came from.
+ */
+import type { RenderedObject } from "../model/object.ts";
+import { assertNoDuplicates } from "./duplicates.ts";
+import { renderHelmChart, type HelmSettings } from "./helm.ts";
+import { chooseKustomizeTool, renderKustomization } from "./kustomize.ts";
+import { findKustomizationFile, hasChart } from "./package-files.ts";
+import { resolveRenderDirectory } from "./paths.ts";
+import { renderPlainDirectory } from "./plain.ts";
+
+export { RenderError, type RenderErrorCode } from "./errors.ts";
+export type { HelmSettings } from "./helm.ts";
+
+export interface RenderOptions {
+  /** The repository checkout; paths in errors and sources are relative to it. */
+  root: string;
+  /** The directory inside root to render ("." for the root itself). */
+  path: string;
+  /** Not applied here: namespaces are defaulted when applying. */
+  defaultNamespace?: string;
+  /** Default: `kustomize` on PATH, else `kubectl kustomize`. */
+  kustomizeBinary?: string;
+  /** Default: `helm` on PATH. */
+  helmBinary?: string;
+  /** Used for `kubectl kustomize` when there is no kustomize binary. Default: `kubectl` on PATH. */
+  kubectlBinary?: string;
+  /** Let kustomizations fetch remote bases over the network. Default false. */
+  allowRemoteBases?: boolean;
+  helm?: HelmSettings;
+  /** gitignore-style patterns, relative to `path`, of files to skip in a plain directory. */
+  ignore?: string[];
+  /** Limit for each external command. Default 60 s. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+export async function render(options: RenderOptions): Promise<RenderedObject[]> {
+  const dir = await resolveRenderDirectory(options.root, options.path);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let objects: RenderedObject[];
+  const kustomizationFile = await findKustomizationFile(dir.dirReal);
+  if (kustomizationFile) {
+    objects = await renderKustomization({
+      dir,
+      kustomizationFile,
+      tool: chooseKustomizeTool(options),
+      timeoutMs,
+      allowRemoteBases: options.allowRemoteBases ?? false,
+    });
+  } else if (await hasChart(dir.dirReal)) {
+    objects = await renderHelmChart({ dir, helmBinary: options.helmBinary ?? "helm", timeoutMs, settings: options.helm ?? {} });
+  } else {
+    objects = await renderPlainDirectory(dir, options.ignore ?? []);
+  }
+  assertNoDuplicates(objects);
+  return objects;
+}

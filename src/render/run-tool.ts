@@ -1,0 +1,114 @@
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { RenderError } from "./errors.ts";
+
+export interface ToolRun {
+  binary: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  /** Shown when the binary cannot be started, e.g. which option names its path. */
+  missingFix: string;
+}
+
+export interface ToolResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** Output beyond MAX_OUTPUT_BYTES was cut off; a chart looping forever must not exhaust memory. */
+  truncated: boolean;
+}
+
+const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
+
+/** Kills the tool and anything it started (kustomize runs git, for instance). */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+/** Runs an external tool to completion, capturing its output; never throws for a non-zero exit. */
+export function runTool(run: ToolRun): Promise<ToolResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(run.binary, run.args, { cwd: run.cwd, env: run.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let bytes = 0;
+    let timedOut = false;
+    let truncated = false;
+    const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > MAX_OUTPUT_BYTES) {
+        truncated = true;
+        killGroup(child.pid);
+        return;
+      }
+      into.push(chunk);
+    };
+    child.stdout.on("data", collect(stdout));
+    child.stderr.on("data", collect(stderr));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+      // A helper that left the process group could hold the pipes open; stop waiting for it.
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, 5_000).unref();
+    }, run.timeoutMs);
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const problem = error.code === "ENOENT" ? `${run.binary} not found` : `cannot run ${run.binary}: ${error.message}`;
+      reject(new RenderError("binary-missing", problem, { fix: run.missingFix }));
+    });
+    child.once("close", (exitCode) => {
+      clearTimeout(timer);
+      resolve({
+        exitCode,
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+        timedOut,
+        truncated,
+      });
+    });
+  });
+}
+
+/**
+ * A throw-away home for one tool run, so no user or controller configuration (kubeconfig,
+ * helm repositories, registry logins, git credentials) leaks into rendering. Removed afterwards.
+ */
+export async function withScratchHome<T>(use: (home: string) => Promise<T>): Promise<T> {
+  const home = await mkdtemp(path.join(tmpdir(), "fjord-render-"));
+  try {
+    await mkdir(path.join(home, "tmp"));
+    return await use(home);
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+/** The environment every tool gets: a PATH to find helpers, and everything else pointing into `home`. */
+export function isolatedEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: home,
+    TMPDIR: path.join(home, "tmp"),
+    XDG_CONFIG_HOME: path.join(home, ".config"),
+    XDG_CACHE_HOME: path.join(home, ".cache"),
+    XDG_DATA_HOME: path.join(home, ".local", "share"),
+    ...extra,
+  };
+}
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
+}

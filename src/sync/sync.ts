@@ -1,0 +1,98 @@
+import { ApplyEngine, type ApplyResult, type ChangeSetEntry, type ObjectState } from "../apply/engine.ts";
+import { SyncError } from "../apply/errors.ts";
+import type { Owner } from "../apply/labels.ts";
+import { prune } from "../apply/prune.ts";
+import { waitForHealthy } from "../apply/wait.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { Discovery } from "../kube/discovery.ts";
+import { loadInventory, saveInventory } from "../inventory/configmap-store.ts";
+import { encodeInventory, staleEntries, type Inventory } from "../inventory/inventory.ts";
+import type { RenderedObject } from "../model/object.ts";
+
+export interface SyncRequest {
+  client: KubeClient;
+  discovery?: Discovery;
+  objects: readonly RenderedObject[];
+  owner: Owner;
+  defaultNamespace: string;
+  /** The commit being applied, recorded with the inventory. */
+  revision?: string;
+  prune?: boolean;
+  wait?: boolean;
+  timeoutMs?: number;
+  dryRun?: boolean;
+  force?: boolean;
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (message: string) => void;
+}
+
+export interface SyncResult {
+  changes: ChangeSetEntry[];
+  states: ObjectState[];
+  inventory: Inventory;
+  previousRevision?: string;
+}
+
+/**
+ * One sync of rendered objects into a cluster: apply (validated first), record the
+ * inventory, prune what left Git, wait for health. The inventory is written even when some
+ * objects failed to apply, so nothing fjord created is ever forgotten; pruning only happens
+ * after a fully successful apply.
+ */
+export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
+  const progress = request.onProgress ?? (() => {});
+  const discovery = request.discovery ?? new Discovery(request.client);
+  const stored = await loadInventory(request.client, request.owner);
+  const engine = new ApplyEngine(request.client, discovery);
+  const applied: ApplyResult = await engine.apply({
+    objects: request.objects,
+    owner: request.owner,
+    defaultNamespace: request.defaultNamespace,
+    previous: stored.inventory,
+    ...(request.dryRun !== undefined ? { dryRun: request.dryRun } : {}),
+    ...(request.force !== undefined ? { force: request.force } : {}),
+    ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+    onProgress: progress,
+  });
+  let inventory = applied.inventory;
+  const changes = [...applied.changes];
+
+  if (applied.failures.length > 0) {
+    if (!request.dryRun) await saveInventory(request.client, request.owner, inventory, request.revision);
+    throw new SyncError("apply", `${applied.failures.length} object(s) failed to apply; nothing was pruned`, applied.failures);
+  }
+
+  const stale = staleEntries(stored.inventory, inventory);
+  if (request.prune && stale.length > 0) {
+    progress(`pruning ${stale.length} object(s) no longer in Git`);
+    const pruned = await prune(request.client, discovery, stale, request.owner, { ...(request.dryRun ? { dryRun: true } : {}) });
+    changes.push(...pruned.changes);
+    inventory = { entries: [...inventory.entries, ...pruned.remaining] };
+    if (pruned.failures.length > 0) {
+      if (!request.dryRun) await saveInventory(request.client, request.owner, inventory, request.revision);
+      throw new SyncError("apply", `${pruned.failures.length} object(s) could not be pruned; they stay in the inventory`, pruned.failures);
+    }
+  } else if (!request.prune) {
+    // Without prune, objects that left Git are still fjord's: keep them in the inventory so a later --prune finds them.
+    inventory = { entries: [...inventory.entries, ...stale] };
+  }
+  // A sync that changed nothing writes nothing, not even the inventory.
+  const inventoryChanged = encodeInventory(inventory) !== encodeInventory(stored.inventory) || (request.revision ?? "") !== (stored.revision ?? "");
+  if (!request.dryRun && inventoryChanged) await saveInventory(request.client, request.owner, inventory, request.revision);
+
+  if (request.wait && !request.dryRun) {
+    progress("waiting for objects to become ready");
+    await waitForHealthy(
+      request.client,
+      applied.states.map((state) => ({ ref: state.prepared.ref, mapping: state.mapping })),
+      {
+        timeoutMs: request.timeoutMs ?? 5 * 60_000,
+        owner: request.owner,
+        ...(request.signal ? { signal: request.signal } : {}),
+        onProgress: progress,
+      },
+    );
+  }
+  return { changes, states: applied.states, inventory, ...(stored.revision ? { previousRevision: stored.revision } : {}) };
+}
