@@ -99,11 +99,10 @@ export class ApplyEngine {
     const states = new Map<string, ObjectState>();
     const deferred: PreparedObject[] = prepared.filter((item) => item.mapping === undefined);
     const validationProblems: ObjectProblem[] = [];
-    const createdNamespaces = new Set(prepared.filter((item) => item.ref.group === "" && item.ref.kind === "Namespace").map((item) => item.ref.name));
-    await mapLimit(mapped, concurrency, async (item) => {
+    const planOne = async (item: PreparedObject & { mapping: ResourceMapping }) => {
       const live = owned.get(refKey(item.ref));
       const state = await this.plan(item, item.mapping, live, request.fullPlan === true).catch((error: unknown) => {
-        if (missingNamespace(error) && createdNamespaces.has(item.object.metadata.namespace ?? "")) {
+        if (missingNamespace(error) && namespacesInSet.has(item.object.metadata.namespace ?? "")) {
           deferred.push(item);
           return undefined;
         }
@@ -114,7 +113,21 @@ export class ApplyEngine {
         return undefined;
       });
       if (state) states.set(refKey(item.ref), state);
-    });
+    };
+    // Prerequisites first: a Namespace the dry run says would be created does not exist yet,
+    // so its contents cannot be validated before it does; they wait without a doomed request.
+    const namespacesInSet = new Set(prepared.filter((item) => item.ref.group === "" && item.ref.kind === "Namespace").map((item) => item.ref.name));
+    await mapLimit(mapped.filter((item) => item.stage === 1), concurrency, planOne);
+    const missingNamespaces = new Set(
+      [...states.values()].filter((state) => state.prepared.ref.kind === "Namespace" && state.prepared.ref.group === "" && state.action === "created").map((state) => state.prepared.ref.name),
+    );
+    const rest = mapped.filter((item) => item.stage === 2);
+    deferred.push(...rest.filter((item) => item.mapping.namespaced && missingNamespaces.has(item.object.metadata.namespace ?? "")));
+    await mapLimit(
+      rest.filter((item) => !(item.mapping.namespaced && missingNamespaces.has(item.object.metadata.namespace ?? ""))),
+      concurrency,
+      planOne,
+    );
     if (validationProblems.length > 0) {
       throw new SyncError("validation", `${validationProblems.length} object(s) failed server-side validation; nothing was changed`, sortProblems(validationProblems));
     }

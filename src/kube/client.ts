@@ -44,6 +44,9 @@ export class KubeClient {
   readonly counts: RequestCounts = { reads: 0, writes: 0, dryRunWrites: 0 };
   readonly server: string;
   private readonly agent: https.Agent | http.Agent;
+  private credentials: Promise<https.RequestOptions> | undefined;
+  /** Tokens from exec plugins, auth providers or token files expire: ask the kubeconfig per request. */
+  private readonly refreshCredentials: boolean;
 
   private constructor(
     readonly config: KubeConfig,
@@ -54,6 +57,25 @@ export class KubeClient {
     this.server = cluster.server.replace(/\/+$/, "");
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
     this.agent = this.server.startsWith("https:") ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    const user = config.getCurrentUser();
+    this.refreshCredentials = Boolean(user?.exec || user?.authProvider || (user as { tokenFile?: string } | null)?.tokenFile);
+  }
+
+  /**
+   * TLS material and auth headers from the kubeconfig. Reading them costs a certificate
+   * decode and a throw-away agent, so they are read once (per request only for credentials
+   * that expire); one kept-alive agent then reuses connections instead of handshaking anew.
+   */
+  private async credentialOptions(): Promise<https.RequestOptions> {
+    const read = async () => {
+      const options: https.RequestOptions = { headers: {} };
+      await this.config.applyToHTTPSOptions(options);
+      delete options.agent;
+      return options;
+    };
+    if (this.refreshCredentials) return read();
+    this.credentials ??= read();
+    return this.credentials;
   }
 
   static fromKubeConfig(config: KubeConfig, options: ClientOptions = {}): KubeClient {
@@ -143,19 +165,18 @@ export class KubeClient {
       // server then answered the *next* request with a bare 400, so always send it.
       headers["Content-Length"] = String(Buffer.byteLength(payload));
     }
+    const credentials = await this.credentialOptions();
     const requestOptions: https.RequestOptions = {
+      ...credentials,
       method,
       protocol: url.protocol,
       hostname: url.hostname,
       port: url.port,
       path: url.pathname + url.search,
-      headers,
+      headers: { ...(credentials.headers as Record<string, string>), ...headers },
       agent: this.agent,
       ...(options.signal ? { signal: options.signal } : {}),
     };
-    // Adds client certificates, CA and bearer/exec credentials from the kubeconfig.
-    await this.config.applyToHTTPSOptions(requestOptions);
-    requestOptions.agent = this.agent;
     const transport = url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
       const request = transport.request(requestOptions, resolve);

@@ -32,8 +32,8 @@ export interface ControlPlaneOptions {
   binaries?: Partial<Record<Component, string>>;
 }
 
-const SERVICE_CIDR = "10.0.0.0/24";
-const KUBERNETES_SERVICE_IP = "10.0.0.1";
+const SERVICE_CIDR = "10.96.0.0/16";
+const KUBERNETES_SERVICE_IP = "10.96.0.1";
 const NODE_ANNOTATION = "kwok.x-k8s.io/node";
 
 /** Control planes alive in this process, so signal and exit handlers can stop them. */
