@@ -83,7 +83,7 @@ async function benchApply(total: number, namespaces: number): Promise<void> {
     // The CLI as users run it: compiled (npm ci builds dist/; rebuilt here so it is current).
     await execFileAsync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: root });
     const sync = () =>
-      execFileAsync(process.execPath, ["bin/fjord.js", "sync", "--repo", fjordDir, "--kubeconfig", plane.kubeconfigPath, "--name", "bench", "--output", "json"], {
+      execFileAsync(process.execPath, ["bin/fjord.js", "sync", "--repo", fjordDir, "--kubeconfig", plane.kubeconfigPath, "--name", "bench", "--output", "json", "--concurrency", values.concurrency], {
         cwd: root,
         maxBuffer: 64 * 1024 * 1024,
       }).then((result) => JSON.parse(result.stdout) as SyncJson);
@@ -111,7 +111,7 @@ async function benchApply(total: number, namespaces: number): Promise<void> {
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { objects: { type: "string", default: "1000" }, namespaces: { type: "string", default: "10" } },
+  options: { objects: { type: "string", default: "1000" }, namespaces: { type: "string", default: "10" }, concurrency: { type: "string", default: "16" } },
 });
 const which = positionals[0] ?? "apply";
 if (which === "apply") await benchApply(Number(values.objects), Number(values.namespaces));

@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { checkout, GitSourceError, resolveRevision, type GitSourceOptions } from "../src/git/index.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
 import { generateKeyPair, startSshServer, type SshServer } from "./support/ssh-server.ts";
+import { rejection } from "./support/assertions.ts";
 
 const scratchDirs: string[] = [];
 async function cacheDir(): Promise<string> {
@@ -20,15 +21,11 @@ async function cacheDir(): Promise<string> {
 }
 after(() => Promise.all(scratchDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
+/** Asserts that `promise` rejects with a GitSourceError of `code`; returns it for further checks. */
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<GitSourceError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof GitSourceError, `expected a GitSourceError, got ${String(error)}`);
-    assert.equal(error.code, code, `expected code ${code}, got ${error.code}: ${error.message}`);
-    return error;
-  }
-  assert.fail(`expected a GitSourceError with code ${code}, but it resolved`);
+  const error = await rejection(promise, GitSourceError);
+  assert.equal(error.code, code, `expected code ${code}, got ${error.code}: ${error.message}`);
+  return error;
 }
 
 /** Everything an error exposes to a log line or a status field. */

@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { checkout, confinedPath, GitSourceError, resolveRevision, type GitSourceOptions } from "../src/git/index.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
+import { rejection } from "./support/assertions.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -136,14 +137,9 @@ async function startCountingProxy(target: string): Promise<CountingProxy> {
 
 /** Asserts that `promise` rejects with a GitSourceError of `code`; returns it for further checks. */
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<GitSourceError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof GitSourceError, `expected a GitSourceError, got ${String(error)}`);
-    assert.equal(error.code, code, `expected code ${code}, got ${error.code}: ${error.message}`);
-    return error;
-  }
-  assert.fail(`expected a GitSourceError with code ${code}, but it resolved`);
+  const error = await rejection(promise, GitSourceError);
+  assert.equal(error.code, code, `expected code ${code}, got ${error.code}: ${error.message}`);
+  return error;
 }
 
 const scratch = new Scratch();

@@ -7,6 +7,7 @@ import { scanKustomization } from "../src/render/kustomization-scan.ts";
 import { resolveRenderDirectory } from "../src/render/paths.ts";
 import { RenderError, render } from "../src/render/render.ts";
 import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { rejection } from "./support/assertions.ts";
 
 const fixtures = path.join(import.meta.dirname, "fixtures", "render");
 let bins: Record<"kustomize" | "kubectl", string>;
@@ -15,14 +16,8 @@ before(async () => {
   bins = await ensureBinaries(["kustomize", "kubectl"], () => {});
 });
 
-async function renderFailure(options: Parameters<typeof render>[0]): Promise<RenderError> {
-  try {
-    await render(options);
-  } catch (error) {
-    assert.ok(error instanceof RenderError, String(error));
-    return error;
-  }
-  assert.fail("render succeeded");
+function renderFailure(options: Parameters<typeof render>[0]): Promise<RenderError> {
+  return rejection(render(options), RenderError);
 }
 
 type Deployment = KubeObject & {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { RenderError, render } from "../src/render/render.ts";
+import { rejection } from "./support/assertions.ts";
 
 const fixtures = path.join(import.meta.dirname, "fixtures", "render");
 
@@ -11,14 +12,8 @@ function summary(objects: Awaited<ReturnType<typeof render>>): string[] {
   return objects.map(({ object, source }) => `${object.kind}/${object.metadata.name} ${source.file}:${source.line}`);
 }
 
-async function renderFailure(options: Parameters<typeof render>[0]): Promise<RenderError> {
-  try {
-    await render(options);
-  } catch (error) {
-    assert.ok(error instanceof RenderError, String(error));
-    return error;
-  }
-  assert.fail("render succeeded");
+function renderFailure(options: Parameters<typeof render>[0]): Promise<RenderError> {
+  return rejection(render(options), RenderError);
 }
 
 test("a plain directory: nested dirs, multi-document YAML, JSON, Lists, in file order", async () => {

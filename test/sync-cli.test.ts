@@ -226,3 +226,26 @@ test("bad input: a symlink that leaves the repository is refused", async (t) => 
   assert.match(result.stderr, /outside the repository|leaves the repository|escape/i);
   assert.deepEqual(await namespaceObjects(namespace), []);
 });
+
+test("--wait fails with exit code 4 naming a Deployment that never becomes ready", async (t) => {
+  const namespace = await createTestNamespace(cluster, t);
+  const stuck = [
+    "apiVersion: apps/v1",
+    "kind: Deployment",
+    "metadata:",
+    "  name: stuck",
+    "spec:",
+    "  selector: {matchLabels: {app: stuck}}",
+    "  template:",
+    "    metadata: {labels: {app: stuck}}",
+    "    spec:",
+    "      nodeSelector: {fjord.dev/no-such-node: \"true\"}",
+    "      containers: [{name: app, image: registry.example/app:1}]",
+    "",
+  ].join("\n");
+  const repo = await repoWith({ "stuck.yaml": stuck });
+  const result = await fjord(["sync", "--repo", git.repoUrl(repo), "--namespace", namespace, "--wait", "--timeout", "5s"]);
+  assert.equal(result.code, 4, result.stderr);
+  assert.match(result.stderr, /timed out after 5s/);
+  assert.match(result.stderr, /Deployment\.apps\/[^ ]+\/stuck \(stuck\.yaml:1\): InProgress/);
+});

@@ -222,7 +222,7 @@ test("wait names a Deployment that never becomes ready", async (t) => {
   await assert.rejects(sync([rendered(configMap("fine", {})), rendered(stuck)], { wait: true, timeoutMs: 4000 }), (error: unknown) => {
     assert.ok(error instanceof SyncError && error.failure === "health", String(error));
     assert.match(error.message, /timed out after 4s waiting for 1 object/);
-    assert.match(error.message, /Deployment\.apps\/[^ ]+\/stuck: InProgress/);
+    assert.match(error.message, /Deployment\.apps\/[^ ]+\/stuck \(app\.yaml:1\): InProgress/);
     assert.doesNotMatch(error.message, /ConfigMap/);
     return true;
   });

@@ -3,13 +3,15 @@ import { resourcePath, type ResourceMapping } from "../kube/discovery.ts";
 import { watchUntil } from "../kube/watch-until.ts";
 import { evaluateHealth, notFound } from "../health/evaluate.ts";
 import type { Health } from "../health/status.ts";
-import { describeRef, refKey, refOf, type ObjectRef } from "../model/object.ts";
+import { describeRef, refKey, refOf, type ObjectRef, type SourceLocation } from "../model/object.ts";
 import { SyncError } from "./errors.ts";
 import { ownerSelector, type Owner } from "./labels.ts";
 
 export interface WaitTarget {
   ref: ObjectRef;
   mapping: ResourceMapping;
+  /** Where the object came from, so a timeout names the file to look at. */
+  source?: SourceLocation;
 }
 
 export interface WaitOptions {
@@ -27,6 +29,7 @@ export interface WaitOptions {
  */
 export async function waitForHealthy(client: KubeClient, targets: WaitTarget[], options: WaitOptions): Promise<void> {
   const refs = new Map(targets.map((target) => [refKey(target.ref), target.ref]));
+  const sources = new Map(targets.map((target) => [refKey(target.ref), target.source]));
   const health = new Map<string, Health>(targets.map((target) => [refKey(target.ref), notFound(target.ref)]));
   const groups = new Map<string, { path: string; keys: Set<string> }>();
   for (const target of targets) {
@@ -40,8 +43,11 @@ export async function waitForHealthy(client: KubeClient, targets: WaitTarget[], 
   const abortFromCaller = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", abortFromCaller, { once: true });
   let failed = false;
+  // Judge only once every watch has listed its objects; before that "not found" means "not looked yet".
+  const reported = new Set<string>();
   const notCurrent = () => [...health.entries()].filter(([, item]) => item.status !== "Current");
   const settle = () => {
+    if (reported.size < groups.size) return;
     const pending = notCurrent();
     if (pending.some(([, item]) => item.status === "Failed")) failed = true;
     if (pending.length === 0 || failed) controller.abort();
@@ -59,6 +65,7 @@ export async function waitForHealthy(client: KubeClient, targets: WaitTarget[], 
             health.set(key, evaluateHealth(object));
           }
           for (const key of group.keys) if (!seen.has(key)) health.set(key, notFound(refs.get(key) as ObjectRef));
+          reported.add(group.path);
           settle();
           return controller.signal.aborted;
         }).catch((error: unknown) => {
@@ -77,7 +84,8 @@ export async function waitForHealthy(client: KubeClient, targets: WaitTarget[], 
     const ref = refs.get(key) as ObjectRef;
     // Health messages start with the object's name, which the problem line already shows.
     const prefix = `${describeRef(ref)}: `;
-    return { ref, message: `${item.status}: ${item.message.startsWith(prefix) ? item.message.slice(prefix.length) : item.message}` };
+    const source = sources.get(key);
+    return { ref, ...(source ? { source } : {}), message: `${item.status}: ${item.message.startsWith(prefix) ? item.message.slice(prefix.length) : item.message}` };
   });
   throw new SyncError("health", failed ? "an object failed its health check" : `timed out after ${Math.round(options.timeoutMs / 1000)}s waiting for ${pending.length} object(s) to become ready`, problems);
 }

@@ -47,7 +47,7 @@ export function addSourceOptions(command: Command): Command {
     .option("--git-timeout <duration>", "timeout for Git operations", "60s")
     .option("--allow-remote-bases", "allow Kustomize bases fetched from the network")
     .addOption(new Option("--helm-values <file...>", "Helm values files, relative to --path"))
-    .option("--helm-release <name>", "Helm release name (default: the directory name)");
+    .option("--helm-release <name>", "Helm release name (default: the chart's name)");
 }
 
 function refFromFlags(flags: SourceFlags): GitRef | undefined {

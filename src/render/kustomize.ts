@@ -1,4 +1,4 @@
-import { accessSync, constants } from "node:fs";
+import { findOnPath } from "../util/executable.ts";
 import path from "node:path";
 import type { RenderedObject } from "../model/object.ts";
 import { RenderError } from "./errors.ts";
@@ -12,20 +12,6 @@ import { parseYamlStream } from "./yaml-stream.ts";
 export interface KustomizeTool {
   binary: string;
   args: string[];
-}
-
-function findOnPath(name: string, searchPath: string): string | undefined {
-  for (const dir of searchPath.split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 /** The given kustomize binary, else `kustomize` on PATH, else kubectl's embedded kustomize. */

@@ -85,7 +85,7 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
     progress("waiting for objects to become ready");
     await waitForHealthy(
       request.client,
-      applied.states.map((state) => ({ ref: state.prepared.ref, mapping: state.mapping })),
+      applied.states.map((state) => ({ ref: state.prepared.ref, mapping: state.mapping, source: state.prepared.rendered.source })),
       {
         timeoutMs: request.timeoutMs ?? 5 * 60_000,
         owner: request.owner,

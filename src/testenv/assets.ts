@@ -1,5 +1,5 @@
-import { accessSync, constants } from "node:fs";
 import path from "node:path";
+import { isExecutable } from "../util/executable.ts";
 import { cachedBinaryDir } from "./paths.ts";
 import { COMPONENTS, type Binary } from "./versions.ts";
 
@@ -19,15 +19,6 @@ export interface AssetLookup {
 /** `kube-apiserver` -> `TEST_ASSET_KUBE_APISERVER`, the envtest convention. */
 export function testAssetVariable(component: Binary): string {
   return `TEST_ASSET_${component.toUpperCase().replace(/-/g, "_")}`;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
