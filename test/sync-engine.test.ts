@@ -233,3 +233,22 @@ test("wait succeeds once a Deployment is available", async (t) => {
   const result = await sync([rendered(deployment("web", 2))], { wait: true, timeoutMs: 60_000 });
   assert.equal(result.changes[0]?.action, "created");
 });
+
+test("an invalid object in a namespace the same sync creates: only the namespace is applied, and it is tracked", async (t) => {
+  const { client, namespace, sync } = await setup(t);
+  const fresh = `${namespace}-new`;
+  t.after(() => client.request("DELETE", `/api/v1/namespaces/${fresh}`).catch(() => undefined));
+  const invalid = deployment("broken", 1);
+  invalid.metadata.namespace = fresh;
+  (invalid.spec as Record<string, unknown>).replicas = "three";
+  const good = { ...configMap("fine", {}), metadata: { name: "fine", namespace: fresh } };
+  await assert.rejects(sync([rendered({ apiVersion: "v1", kind: "Namespace", metadata: { name: fresh } }), rendered(good), rendered(invalid, "broken.yaml")]), (error: unknown) => {
+    assert.ok(error instanceof SyncError && error.failure === "validation", String(error));
+    assert.match(error.message, /only prerequisites .* were applied/);
+    assert.match(error.message, /broken \(broken\.yaml:1\)/);
+    return true;
+  });
+  const { inventory } = await loadInventory(client, { name: "app", namespace });
+  assert.deepEqual(inventory.entries.map((entry) => `${entry.kind}/${entry.name}`), [`Namespace/${fresh}`], "the namespace it created is tracked for pruning");
+  await assert.rejects(client.request("GET", `/api/v1/namespaces/${fresh}/configmaps/fine`), "objects inside were not applied");
+});

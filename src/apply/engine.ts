@@ -60,6 +60,8 @@ export interface ApplyResult {
   inventory: Inventory;
   /** Objects that failed to apply; the sync must not prune when there are any. */
   failures: ObjectProblem[];
+  /** "validation": objects waiting for a new Namespace or CRD failed their dry run, so only prerequisites were applied. */
+  failedPhase?: "validation" | "apply";
 }
 
 /** Server-side dry-run failed only because the object's namespace does not exist yet. */
@@ -169,11 +171,9 @@ export class ApplyEngine {
         }
       });
       if (lateProblems.length > 0) {
-        throw new SyncError(
-          "validation",
-          `${lateProblems.length} object(s) failed server-side validation; only prerequisites (CRDs, Namespaces, ClusterRoles) were applied`,
-          sortProblems(lateProblems),
-        );
+        // The prerequisites are applied by now: report them (and keep them in the inventory)
+        // rather than throwing them away with an exception.
+        return { ...this.result(stageOne, sortProblems(lateProblems), request, previous), failedPhase: "validation" };
       }
     }
 

@@ -60,6 +60,13 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
 
   if (applied.failures.length > 0) {
     if (!request.dryRun) await saveInventory(request.client, request.owner, inventory, request.revision);
+    if (applied.failedPhase === "validation") {
+      throw new SyncError(
+        "validation",
+        `${applied.failures.length} object(s) failed server-side validation; only prerequisites (CRDs, Namespaces, ClusterRoles) were applied, nothing was pruned`,
+        applied.failures,
+      );
+    }
     throw new SyncError("apply", `${applied.failures.length} object(s) failed to apply; nothing was pruned`, applied.failures);
   }
 
