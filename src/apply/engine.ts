@@ -149,7 +149,10 @@ export class ApplyEngine {
     if (crds.length > 0 && failures.length === 0) {
       progress(`waiting for ${crds.length} CustomResourceDefinition(s) to be established`);
       await waitForEstablished(this.client, crds.map((state) => state.prepared.ref.name), 60_000);
-      await this.discovery.refresh();
+      const newKinds = deferred
+        .filter((item) => item.mapping === undefined)
+        .map((item) => ({ group: groupOf(item.object.apiVersion), version: versionOf(item.object.apiVersion), kind: item.object.kind }));
+      await this.discovery.waitForKinds(newKinds, 30_000);
     }
 
     // Phase 3: validate what could not be validated before its namespace or CRD existed.

@@ -90,6 +90,21 @@ export class Discovery {
     return this.mappings.get(key(group, version, kind));
   }
 
+  /**
+   * Waits until the server serves every given kind. A CRD reports Established slightly
+   * before aggregated discovery lists its kind, so right after installing CRDs this is
+   * re-read a few times (once per interval for all kinds, not per object).
+   */
+  async waitForKinds(kinds: ReadonlyArray<{ group: string; version: string; kind: string }>, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const missing = () => kinds.filter(({ group, version, kind }) => !this.mappings.has(key(group, version, kind)));
+    await this.refresh();
+    while (missing().length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await this.refresh();
+    }
+  }
+
   /** Every version the server serves a kind under (for messages like "did you mean v1?"). */
   versionsOf(group: string, kind: string): string[] {
     return [...this.mappings.values()].filter((m) => m.group === group && m.kind === kind).map((m) => m.version);
