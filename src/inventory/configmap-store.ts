@@ -19,6 +19,19 @@ export interface StoredInventory {
   revision?: string;
 }
 
+/** Where a sync keeps what it applied: a ConfigMap for the CLI, an Application's status for the controller. */
+export interface InventoryStore {
+  load(): Promise<StoredInventory>;
+  save(inventory: Inventory, revision: string | undefined): Promise<void>;
+}
+
+export function configMapInventoryStore(client: KubeClient, owner: Owner): InventoryStore {
+  return {
+    load: () => loadInventory(client, owner),
+    save: (inventory, revision) => saveInventory(client, owner, inventory, revision),
+  };
+}
+
 /**
  * The inventory of a sync run from the CLI, kept in a ConfigMap beside it, so the next run
  * knows what to prune. (The controller keeps it in its Application's status instead.)

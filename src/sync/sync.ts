@@ -5,7 +5,7 @@ import { prune } from "../apply/prune.ts";
 import { waitForHealthy } from "../apply/wait.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { Discovery } from "../kube/discovery.ts";
-import { loadInventory, saveInventory } from "../inventory/configmap-store.ts";
+import { configMapInventoryStore, type InventoryStore } from "../inventory/configmap-store.ts";
 import { encodeInventory, staleEntries, type Inventory } from "../inventory/inventory.ts";
 import type { RenderedObject } from "../model/object.ts";
 
@@ -15,6 +15,8 @@ export interface SyncRequest {
   objects: readonly RenderedObject[];
   owner: Owner;
   defaultNamespace: string;
+  /** Where the inventory lives; default: a ConfigMap beside the owner. */
+  inventoryStore?: InventoryStore;
   /** The commit being applied, recorded with the inventory. */
   revision?: string;
   prune?: boolean;
@@ -43,7 +45,8 @@ export interface SyncResult {
 export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
   const progress = request.onProgress ?? (() => {});
   const discovery = request.discovery ?? new Discovery(request.client);
-  const stored = await loadInventory(request.client, request.owner);
+  const store = request.inventoryStore ?? configMapInventoryStore(request.client, request.owner);
+  const stored = await store.load();
   const engine = new ApplyEngine(request.client, discovery);
   const applied: ApplyResult = await engine.apply({
     objects: request.objects,
@@ -59,7 +62,7 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
   const changes = [...applied.changes];
 
   if (applied.failures.length > 0) {
-    if (!request.dryRun) await saveInventory(request.client, request.owner, inventory, request.revision);
+    if (!request.dryRun) await store.save(inventory, request.revision);
     if (applied.failedPhase === "validation") {
       throw new SyncError(
         "validation",
@@ -77,7 +80,7 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
     changes.push(...pruned.changes);
     inventory = { entries: [...inventory.entries, ...pruned.remaining] };
     if (pruned.failures.length > 0) {
-      if (!request.dryRun) await saveInventory(request.client, request.owner, inventory, request.revision);
+      if (!request.dryRun) await store.save(inventory, request.revision);
       throw new SyncError("apply", `${pruned.failures.length} object(s) could not be pruned; they stay in the inventory`, pruned.failures);
     }
   } else if (!request.prune) {
@@ -86,7 +89,7 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
   }
   // A sync that changed nothing writes nothing, not even the inventory.
   const inventoryChanged = encodeInventory(inventory) !== encodeInventory(stored.inventory) || (request.revision ?? "") !== (stored.revision ?? "");
-  if (!request.dryRun && inventoryChanged) await saveInventory(request.client, request.owner, inventory, request.revision);
+  if (!request.dryRun && inventoryChanged) await store.save(inventory, request.revision);
 
   if (request.wait && !request.dryRun) {
     progress("waiting for objects to become ready");
