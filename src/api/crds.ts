@@ -1,0 +1,320 @@
+/**
+ * The CustomResourceDefinitions of fjord's API (types.ts), with structural schemas so the API
+ * server validates and defaults objects before fjord ever reads them: a broken spec is refused
+ * at `kubectl apply` time, with a message naming the field, instead of surfacing as a failed
+ * reconcile later.
+ *
+ * Choices worth knowing:
+ * - A GitRepository `ref` sets exactly one of branch, tag, semver, name or commit (a branch may
+ *   accompany a commit as a fetch hint). Flux accepts several and silently prefers one; refusing
+ *   the combination means the spec says what is checked out.
+ * - Short names are `fgitrepo` and `fapp`, never `gitrepo` (Flux) or `app` (Argo CD): with two
+ *   CRDs claiming one short name, kubectl quietly picks one group, which misleads exactly the
+ *   people migrating between the tools. `kubectl get fjord` lists both kinds (category).
+ * - An Application `path` is required (`./` for the repository root), so an omitted field cannot
+ *   silently apply a whole repository.
+ */
+import type { KubeObject } from "../model/object.ts";
+import {
+  APPLICATION_DEFAULTS,
+  APPLICATION_KIND,
+  APPLICATION_RESOURCE,
+  DRIFT_REVERT_LIMIT,
+  GIT_REPOSITORY_DEFAULTS,
+  GIT_REPOSITORY_KIND,
+  GIT_REPOSITORY_RESOURCE,
+  GROUP,
+  HISTORY_LIMIT,
+  VERSION,
+} from "./types.ts";
+
+export const GIT_REPOSITORY_CRD_NAME = `${GIT_REPOSITORY_RESOURCE}.${GROUP}`;
+export const APPLICATION_CRD_NAME = `${APPLICATION_RESOURCE}.${GROUP}`;
+
+type Schema = Record<string, unknown>;
+
+interface Rule {
+  rule: string;
+  message: string;
+}
+
+const DURATION_PATTERN = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$";
+const DNS_LABEL_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+const DNS_SUBDOMAIN_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+
+function object(properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema {
+  return { type: "object", properties, ...(required.length > 0 ? { required } : {}), ...extra };
+}
+
+function string(description: string, extra: Schema = {}): Schema {
+  return { type: "string", description, ...extra };
+}
+
+function withRules(schema: Schema, rules: Rule[]): Schema {
+  return { ...schema, "x-kubernetes-validations": rules };
+}
+
+const duration = (description: string, defaultValue?: string): Schema =>
+  string(description, { pattern: DURATION_PATTERN, ...(defaultValue ? { default: defaultValue } : {}) });
+const name = (description: string): Schema => string(description, { minLength: 1, maxLength: 253 });
+const namespace = (description: string): Schema => string(description, { pattern: DNS_LABEL_PATTERN, maxLength: 63 });
+const timestamp = (description: string): Schema => string(description, { format: "date-time" });
+const count = (description: string): Schema => ({ type: "integer", format: "int64", minimum: 0, description });
+
+/** metav1.Condition, as controller-gen generates it. */
+const conditions: Schema = {
+  type: "array",
+  description: "Ready summarises; Reconciling and Stalled are set only while true (kstatus).",
+  "x-kubernetes-list-type": "map",
+  "x-kubernetes-list-map-keys": ["type"],
+  items: object(
+    {
+      type: string("Condition type, e.g. Ready.", { maxLength: 316, pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$" }),
+      status: string("True, False or Unknown.", { enum: ["True", "False", "Unknown"] }),
+      observedGeneration: count("The metadata.generation the condition was set for."),
+      lastTransitionTime: timestamp("When the status last changed."),
+      reason: string("CamelCase, machine-readable.", { minLength: 1, maxLength: 1024, pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$" }),
+      message: string("Human-readable details.", { maxLength: 32768 }),
+    },
+    ["type", "status", "lastTransitionTime", "reason", "message"],
+  ),
+};
+
+const gitRef = withRules(
+  object({
+    branch: string("Branch name, e.g. main.", { minLength: 1 }),
+    tag: string("Tag name, e.g. v1.2.0.", { minLength: 1 }),
+    semver: string("Semver range over the tags, e.g. '>=1.2.0 <2.0.0'; the highest match wins.", { minLength: 1 }),
+    name: string("A full ref, e.g. refs/pull/7/head.", { minLength: 1 }),
+    commit: string("A full commit SHA; branch may be set alongside as a fetch hint.", { pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$" }),
+  }, [], { description: "What to check out; default: the remote's default branch." }),
+  [
+    {
+      rule: "(has(self.branch) && !has(self.commit) ? 1 : 0) + (has(self.tag) ? 1 : 0) + (has(self.semver) ? 1 : 0) + (has(self.name) ? 1 : 0) + (has(self.commit) ? 1 : 0) == 1",
+      message: "ref must set exactly one of branch, tag, semver, name or commit (branch may only accompany commit, as a fetch hint)",
+    },
+  ],
+);
+
+const gitRepositorySpec = object(
+  {
+    url: withRules(string("https://, http://, ssh://, file:// or scp-like user@host:path.", { minLength: 1, maxLength: 2048 }), [
+      {
+        rule: "self.matches('^((https?|ssh|file)://.+|[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:.+)$')",
+        message: "url must start with https://, http://, ssh:// or file://, or be scp-like (git@host:path)",
+      },
+    ]),
+    ref: gitRef,
+    interval: duration("How often to look for new commits.", GIT_REPOSITORY_DEFAULTS.interval),
+    timeout: duration("Budget for one fetch.", GIT_REPOSITORY_DEFAULTS.timeout),
+    secretRef: object({ name: name("Secret name.") }, ["name"], {
+      description: "A Secret in the same namespace: username + password, bearerToken, or identity + known_hosts.",
+    }),
+    ignore: string("gitignore-style lines; matching files are left out."),
+    suspend: { type: "boolean", description: "Stop fetching; the last artifact stays." },
+  },
+  ["url"],
+);
+
+const gitRepositoryStatus = object({
+  observedGeneration: count("The metadata.generation last reconciled."),
+  conditions,
+  artifact: object(
+    {
+      revision: string("main@sha1:<sha>, v1.2.0@sha1:<sha>, or sha1:<sha>."),
+      commit: string("Full commit SHA."),
+      author: string("Name <email>."),
+      date: timestamp("Author date."),
+      message: string("Commit message."),
+      lastUpdateTime: timestamp("When the artifact was last fetched or confirmed current."),
+    },
+    ["revision", "commit", "lastUpdateTime"],
+  ),
+});
+
+const applicationSpec = object(
+  {
+    sourceRef: object(
+      {
+        kind: string("Kind of the source.", { enum: [GIT_REPOSITORY_KIND] }),
+        name: name("Name of the source."),
+        namespace: namespace("Default: the Application's namespace."),
+      },
+      ["kind", "name"],
+    ),
+    path: withRules(string("Directory inside the repository, relative to its root (./ for the root).", { minLength: 1, maxLength: 1024 }), [
+      { rule: "!self.startsWith('/')", message: "path must be relative to the repository root" },
+      { rule: "!self.matches('(^|/)[.][.](/|$)')", message: "path must not contain '..' segments" },
+    ]),
+    targetNamespace: namespace("Namespace for every namespaced object applied."),
+    interval: duration("How often to re-apply even when nothing changed.", APPLICATION_DEFAULTS.interval),
+    retryInterval: duration("How soon to retry after a failure; default: interval."),
+    prune: { type: "boolean", default: APPLICATION_DEFAULTS.prune, description: "Delete objects that left Git." },
+    selfHeal: { type: "boolean", default: APPLICATION_DEFAULTS.selfHeal, description: "Revert changes made in the cluster as soon as they are seen." },
+    wait: { type: "boolean", default: APPLICATION_DEFAULTS.wait, description: "Wait for every applied object to be healthy before reporting Ready." },
+    timeout: duration("Budget for one sync: apply, prune and health wait.", APPLICATION_DEFAULTS.timeout),
+    healthChecks: {
+      type: "array",
+      description: "Further objects that must be healthy for the Application to be Ready.",
+      items: object(
+        {
+          apiVersion: string("e.g. apps/v1.", { minLength: 1 }),
+          kind: string("e.g. Deployment.", { minLength: 1 }),
+          name: name("Object name."),
+          namespace: namespace("Omitted for cluster-scoped objects."),
+        },
+        ["apiVersion", "kind", "name"],
+      ),
+    },
+    dependsOn: {
+      type: "array",
+      description: "Applications that must be Ready first.",
+      maxItems: 100,
+      items: object({ name: name("Application name."), namespace: namespace("Default: this Application's namespace.") }, ["name"]),
+    },
+    serviceAccountName: string("Apply as this ServiceAccount of the Application's namespace.", { pattern: DNS_SUBDOMAIN_PATTERN, maxLength: 253 }),
+    suspend: { type: "boolean", description: "Stop syncing; applied objects stay as they are." },
+    force: { type: "boolean", description: "Recreate objects whose immutable fields changed." },
+  },
+  ["sourceRef", "path"],
+);
+
+const applicationStatus = object({
+  observedGeneration: count("The metadata.generation last reconciled."),
+  conditions,
+  lastAppliedRevision: string("The revision last applied successfully."),
+  lastAttemptedRevision: string("The revision last tried, successfully or not."),
+  inventory: object(
+    {
+      entries: {
+        type: "array",
+        items: object({ id: string("<namespace>_<name>_<group>_<kind>."), v: string("API version.") }, ["id", "v"]),
+      },
+    },
+    ["entries"],
+    { description: "What the last successful sync applied." },
+  ),
+  history: {
+    type: "array",
+    description: `The last ${HISTORY_LIMIT} syncs, newest first.`,
+    maxItems: HISTORY_LIMIT,
+    items: object(
+      {
+        revision: string("main@sha1:<sha>."),
+        author: string("Commit author, Name <email>."),
+        message: string("Commit message."),
+        startedAt: timestamp("When the sync started."),
+        finishedAt: timestamp("When the sync finished."),
+        result: string("Succeeded or Failed.", { enum: ["Succeeded", "Failed"] }),
+        summary: object(
+          { created: count("Objects created."), configured: count("Objects changed."), deleted: count("Objects pruned."), unchanged: count("Objects already as in Git.") },
+          ["created", "configured", "deleted", "unchanged"],
+        ),
+        driftReverts: {
+          type: "array",
+          maxItems: DRIFT_REVERT_LIMIT,
+          items: object(
+            { object: string("Kind/namespace/name."), changedBy: string("Field manager whose change was reverted."), at: timestamp("When it was reverted.") },
+            ["object", "changedBy", "at"],
+          ),
+        },
+      },
+      ["revision", "startedAt", "finishedAt", "result", "summary"],
+    ),
+  },
+});
+
+const readyColumns = [
+  { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+  { name: "Status", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].message' },
+  { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+];
+
+interface Definition {
+  kind: string;
+  plural: string;
+  shortNames: string[];
+  spec: Schema;
+  status: Schema;
+  columns: Array<{ name: string; type: string; jsonPath: string }>;
+  rootRules?: Rule[];
+}
+
+function crd(definition: Definition): KubeObject {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${definition.plural}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      scope: "Namespaced",
+      names: {
+        kind: definition.kind,
+        listKind: `${definition.kind}List`,
+        plural: definition.plural,
+        singular: definition.kind.toLowerCase(),
+        shortNames: definition.shortNames,
+        categories: ["fjord"],
+      },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: definition.columns,
+          schema: {
+            openAPIV3Schema: object(
+              {
+                apiVersion: { type: "string" },
+                kind: { type: "string" },
+                metadata: { type: "object" },
+                spec: definition.spec,
+                status: definition.status,
+              },
+              ["spec"],
+              definition.rootRules ? { "x-kubernetes-validations": definition.rootRules } : {},
+            ),
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Both CRDs, ready for server-side apply (order: sources first). */
+export function customResourceDefinitions(): KubeObject[] {
+  return [
+    crd({
+      kind: GIT_REPOSITORY_KIND,
+      plural: GIT_REPOSITORY_RESOURCE,
+      shortNames: ["fgitrepo"],
+      spec: gitRepositorySpec,
+      status: gitRepositoryStatus,
+      columns: [
+        { name: "URL", type: "string", jsonPath: ".spec.url" },
+        { name: "Revision", type: "string", jsonPath: ".status.artifact.revision" },
+        ...readyColumns,
+      ],
+    }),
+    crd({
+      kind: APPLICATION_KIND,
+      plural: APPLICATION_RESOURCE,
+      shortNames: ["fapp"],
+      spec: applicationSpec,
+      status: applicationStatus,
+      columns: [
+        { name: "Source", type: "string", jsonPath: ".spec.sourceRef.name" },
+        { name: "Path", type: "string", jsonPath: ".spec.path" },
+        { name: "Revision", type: "string", jsonPath: ".status.lastAppliedRevision" },
+        ...readyColumns,
+      ],
+      rootRules: [
+        {
+          rule: "!has(self.spec.dependsOn) || !self.spec.dependsOn.exists(d, d.name == self.metadata.name && !has(d.namespace))",
+          message: "an Application cannot depend on itself",
+        },
+      ],
+    }),
+  ];
+}

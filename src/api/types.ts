@@ -1,0 +1,233 @@
+/**
+ * The fjord API, group `fjord.dev`, version `v1alpha1`: a GitRepository says where manifests
+ * come from (Flux's GitRepository), an Application says which path of it to keep applied and
+ * how (Flux's Kustomization, Argo CD's Application sync policy).
+ * The CustomResourceDefinitions in crds.ts validate and default exactly these shapes.
+ */
+import type { GitRef } from "../git/types.ts";
+import type { KubeObject, ObjectMeta } from "../model/object.ts";
+
+export const GROUP = "fjord.dev";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export const GIT_REPOSITORY_KIND = "GitRepository";
+export const APPLICATION_KIND = "Application";
+
+/** Resource (plural) names, as they appear in URLs: /apis/fjord.dev/v1alpha1/namespaces/x/applications. */
+export const GIT_REPOSITORY_RESOURCE = "gitrepositories";
+export const APPLICATION_RESOURCE = "applications";
+
+/** Holds an Application until what it applied is pruned (when `prune` is on). */
+export const FINALIZER = "finalizers.fjord.dev";
+
+/** Syncs kept in `Application.status.history`, newest first; older ones drop off. */
+export const HISTORY_LIMIT = 10;
+/** Drift reverts kept per history entry, so a flapping object cannot bloat the status. */
+export const DRIFT_REVERT_LIMIT = 50;
+
+/** What the API server fills in when a field is omitted (crds.ts puts them in the schema). */
+export const GIT_REPOSITORY_DEFAULTS = { interval: "1m", timeout: "60s" } as const;
+export const APPLICATION_DEFAULTS = { interval: "10m", timeout: "5m", prune: false, selfHeal: true, wait: false } as const;
+
+/** kstatus-compatible condition types: Ready is the summary, the other two are abnormal-true. */
+export const ConditionType = {
+  Ready: "Ready",
+  /** The controller is working towards the desired state (it is not there yet). */
+  Reconciling: "Reconciling",
+  /** The controller cannot make progress without a change (e.g. a spec that cannot work). */
+  Stalled: "Stalled",
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const ConditionReason = {
+  ReconciliationSucceeded: "ReconciliationSucceeded",
+  ReconciliationFailed: "ReconciliationFailed",
+  /** The Git source could not be fetched (auth, network, unknown ref). */
+  ArtifactFailed: "ArtifactFailed",
+  /** Rendering (plain YAML, Kustomize, Helm) failed. */
+  BuildFailed: "BuildFailed",
+  /** The server-side dry run refused an object; nothing was applied. */
+  ValidationFailed: "ValidationFailed",
+  HealthCheckFailed: "HealthCheckFailed",
+  DependencyNotReady: "DependencyNotReady",
+  /** The source reference cannot be resolved (missing GitRepository, missing Secret). */
+  SourceNotFound: "SourceNotFound",
+  Progressing: "Progressing",
+  Suspended: "Suspended",
+} as const;
+export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
+
+/** metav1.Condition. */
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  /** The metadata.generation the controller had seen when it set this condition. */
+  observedGeneration?: number;
+  /** RFC 3339, whole seconds; changes only when `status` does. */
+  lastTransitionTime: string;
+  /** CamelCase, machine-readable. */
+  reason: string;
+  message: string;
+}
+
+export interface LocalObjectReference {
+  name: string;
+}
+
+export interface GitRepositorySpec {
+  /** `https://`, `http://`, `ssh://`, `file://`, or scp-like `git@host:path`. */
+  url: string;
+  /**
+   * What to check out; default: the remote's default branch. Unlike Flux, exactly one of
+   * branch, tag, semver, name or commit is allowed (a branch may accompany a commit as a
+   * fetch hint): the schema refuses combinations instead of silently preferring one.
+   */
+  ref?: GitRef;
+  /** How often to look for new commits (Go duration: `1m`, `1h30m`). */
+  interval: string;
+  /** Budget for one fetch. */
+  timeout: string;
+  /**
+   * A Secret in the same namespace, with Flux's keys: `username` + `password` (HTTPS basic),
+   * `bearerToken` (HTTPS token), or `identity` + `known_hosts` (SSH private key and host keys).
+   */
+  secretRef?: LocalObjectReference;
+  /** gitignore-style lines; matching files are left out of the artifact. */
+  ignore?: string;
+  /** Stop fetching; the last artifact stays. */
+  suspend?: boolean;
+}
+
+export interface Artifact {
+  /** Flux-style: `main@sha1:<sha>`, `v1.2.0@sha1:<sha>`, or `sha1:<sha>` for a bare commit. */
+  revision: string;
+  commit: string;
+  /** `Name <email>`. */
+  author: string;
+  /** Author date, RFC 3339. */
+  date: string;
+  message: string;
+  /** When the controller last fetched this artifact (or confirmed it is current). */
+  lastUpdateTime: string;
+}
+
+export interface GitRepositoryStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  artifact?: Artifact;
+}
+
+export interface GitRepository extends KubeObject {
+  apiVersion: typeof API_VERSION;
+  kind: typeof GIT_REPOSITORY_KIND;
+  metadata: ObjectMeta & { name: string; namespace: string };
+  spec: GitRepositorySpec;
+  status?: GitRepositoryStatus;
+}
+
+export interface SourceReference {
+  kind: typeof GIT_REPOSITORY_KIND;
+  name: string;
+  /** Default: the Application's namespace. */
+  namespace?: string;
+}
+
+/** An object that must be healthy, besides the applied ones, for the Application to be Ready. */
+export interface HealthCheckReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  /** Omitted for cluster-scoped objects. */
+  namespace?: string;
+}
+
+export interface DependencyReference {
+  name: string;
+  /** Default: the Application's namespace. */
+  namespace?: string;
+}
+
+export interface ApplicationSpec {
+  sourceRef: SourceReference;
+  /** Directory inside the repository, relative (`./clusters/prod`); `..` segments are refused. */
+  path: string;
+  /** Namespace for objects that name none, and the namespace every namespaced object is moved to. */
+  targetNamespace?: string;
+  /** How often to re-apply even when nothing changed (drift is also caught between runs by watches). */
+  interval: string;
+  /** How soon to retry after a failure; default: `interval`. */
+  retryInterval?: string;
+  /** Delete objects that left Git. */
+  prune: boolean;
+  /** Revert changes made in the cluster as soon as they are seen, not only at the next interval. */
+  selfHeal: boolean;
+  /** Wait for every applied object to be healthy before reporting Ready. */
+  wait: boolean;
+  /** Budget for one sync: apply, prune and health wait. */
+  timeout: string;
+  healthChecks?: HealthCheckReference[];
+  /** Applications that must be Ready first. */
+  dependsOn?: DependencyReference[];
+  /** Apply as this ServiceAccount of the Application's namespace (impersonation); default: the controller's own identity. */
+  serviceAccountName?: string;
+  suspend?: boolean;
+  /** Recreate objects whose immutable fields changed. */
+  force?: boolean;
+}
+
+export interface InventoryEntry {
+  /** `<namespace>_<name>_<group>_<kind>` (Flux's form; namespace and group empty when they do not apply). */
+  id: string;
+  /** API version the object was applied as. */
+  v: string;
+}
+
+export interface SyncSummary {
+  created: number;
+  configured: number;
+  deleted: number;
+  unchanged: number;
+}
+
+export interface DriftRevert {
+  /** `Kind/namespace/name` (or `Kind/name` for cluster-scoped objects), group-qualified when it has one. */
+  object: string;
+  /** The field manager whose change was reverted (e.g. `kubectl-edit`). */
+  changedBy: string;
+  at: string;
+}
+
+export type SyncResult = "Succeeded" | "Failed";
+
+export interface SyncRecord {
+  /** The artifact revision, `main@sha1:<sha>`. */
+  revision: string;
+  /** Commit author, `Name <email>`. */
+  author?: string;
+  /** Commit message. */
+  message?: string;
+  startedAt: string;
+  finishedAt: string;
+  result: SyncResult;
+  summary: SyncSummary;
+  driftReverts?: DriftRevert[];
+}
+
+export interface ApplicationStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  lastAppliedRevision?: string;
+  lastAttemptedRevision?: string;
+  inventory?: { entries: InventoryEntry[] };
+  /** Newest first, at most HISTORY_LIMIT entries. */
+  history?: SyncRecord[];
+}
+
+export interface Application extends KubeObject {
+  apiVersion: typeof API_VERSION;
+  kind: typeof APPLICATION_KIND;
+  metadata: ObjectMeta & { name: string; namespace: string };
+  spec: ApplicationSpec;
+  status?: ApplicationStatus;
+}

@@ -1,0 +1,257 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { test, type TestContext } from "node:test";
+import { pino } from "pino";
+import { createControllerServer } from "./http-server.ts";
+import { createControllerMetrics, type ControllerMetrics } from "./metrics.ts";
+import type { PushEvent } from "./push-payload.ts";
+import type { Receiver } from "./webhook-route.ts";
+import { signHmacSha256 } from "./webhook-signatures.ts";
+
+const GITHUB_TOKEN = "gh-7f3a9c2e41d8b605";
+const GITLAB_TOKEN = "gl-1b5d8e0c3a7f9246";
+const GENERIC_TOKEN = "gen-94c1e7a05b3d2f68";
+const SECRET = "webhook-secret-d41d8cd98f00b204";
+const RECEIVERS = new Map<string, Receiver>([
+  [GITHUB_TOKEN, { type: "github", secret: SECRET }],
+  [GITLAB_TOKEN, { type: "gitlab", secret: SECRET }],
+  [GENERIC_TOKEN, { type: "generic", secret: SECRET }],
+]);
+const GITHUB_PUSH = readFileSync(path.join(import.meta.dirname, "fixtures", "github-push.json"));
+const GITLAB_PUSH = readFileSync(path.join(import.meta.dirname, "fixtures", "gitlab-push.json"));
+
+interface Harness {
+  url: string;
+  pushes: PushEvent[];
+  metrics: ControllerMetrics;
+  logs: () => string;
+  setReady: (ready: boolean) => void;
+}
+
+async function startServer(t: TestContext, onPush?: (event: PushEvent) => Promise<number>): Promise<Harness> {
+  const pushes: PushEvent[] = [];
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logLines.push(chunk.toString());
+      done();
+    },
+  });
+  let ready = false;
+  const metrics = createControllerMetrics();
+  const app = createControllerServer({
+    receivers: (token) => RECEIVERS.get(token),
+    onPush: async (event) => {
+      pushes.push(event);
+      return onPush ? onPush(event) : 1;
+    },
+    metrics,
+    readiness: () => ready,
+    logger: pino({ level: "debug" }, sink),
+  });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  t.after(() => app.close());
+  const { port } = app.server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, pushes, metrics, logs: () => logLines.join(""), setReady: (value) => (ready = value) };
+}
+
+function post(url: string, body: Buffer | string, headers: Record<string, string>): Promise<Response> {
+  return fetch(url, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+}
+
+test("a correctly signed GitHub push triggers onPush with the normalised URLs, ref and commit", async (t) => {
+  const server = await startServer(t);
+  const response = await post(`${server.url}/hook/${GITHUB_TOKEN}`, GITHUB_PUSH, {
+    "x-github-event": "push",
+    "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+    "x-hub-signature-256": signHmacSha256(SECRET, GITHUB_PUSH),
+  });
+  assert.equal(response.status, 202);
+  assert.deepEqual(await response.json(), { triggered: 1 });
+  assert.deepEqual(server.pushes, [
+    { repositoryUrls: ["github.com/Fjord-Examples/fleet-infra"], ref: "refs/heads/main", commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c" },
+  ]);
+});
+
+test("the signature is checked on the raw bytes: a re-serialised body does not verify", async (t) => {
+  const server = await startServer(t);
+  const compact = JSON.stringify(JSON.parse(GITHUB_PUSH.toString()));
+  const response = await post(`${server.url}/hook/${GITHUB_TOKEN}`, compact, { "x-github-event": "push", "x-hub-signature-256": signHmacSha256(SECRET, GITHUB_PUSH) });
+  assert.equal(response.status, 401);
+  assert.deepEqual(server.pushes, []);
+});
+
+test("GitHub's form-encoded deliveries are verified and read too", async (t) => {
+  const server = await startServer(t);
+  const body = new URLSearchParams({ payload: GITHUB_PUSH.toString() }).toString();
+  const response = await post(`${server.url}/hook/${GITHUB_TOKEN}`, body, {
+    "content-type": "application/x-www-form-urlencoded",
+    "x-github-event": "push",
+    "x-hub-signature-256": signHmacSha256(SECRET, body),
+  });
+  assert.equal(response.status, 202);
+  assert.equal(server.pushes[0]?.commit, "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c");
+});
+
+test("a wrong or missing GitHub signature is 401 and triggers nothing", async (t) => {
+  const server = await startServer(t);
+  const hook = `${server.url}/hook/${GITHUB_TOKEN}`;
+  const wrong = await post(hook, GITHUB_PUSH, { "x-github-event": "push", "x-hub-signature-256": signHmacSha256("not-the-secret", GITHUB_PUSH) });
+  assert.equal(wrong.status, 401);
+  assert.deepEqual(await wrong.json(), { error: "X-Hub-Signature-256 does not match the body" });
+  const missing = await post(hook, GITHUB_PUSH, { "x-github-event": "push" });
+  assert.equal(missing.status, 401);
+  // A ping must be signed as well.
+  const unsignedPing = await post(hook, "{}", { "x-github-event": "ping" });
+  assert.equal(unsignedPing.status, 401);
+  assert.deepEqual(server.pushes, []);
+});
+
+test("a signed GitHub ping is 200 and other events are ignored; neither triggers", async (t) => {
+  const server = await startServer(t);
+  const hook = `${server.url}/hook/${GITHUB_TOKEN}`;
+  const body = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 });
+  const ping = await post(hook, body, { "x-github-event": "ping", "x-hub-signature-256": signHmacSha256(SECRET, body) });
+  assert.equal(ping.status, 200);
+  const issue = await post(hook, body, { "x-github-event": "issues", "x-hub-signature-256": signHmacSha256(SECRET, body) });
+  assert.equal(issue.status, 200);
+  assert.deepEqual(await issue.json(), { ignored: "issues" });
+  assert.deepEqual(server.pushes, []);
+});
+
+test("GitLab: the right token triggers, a wrong one is 401", async (t) => {
+  const server = await startServer(t, () => Promise.resolve(2));
+  const hook = `${server.url}/hook/${GITLAB_TOKEN}`;
+  const wrong = await post(hook, GITLAB_PUSH, { "x-gitlab-event": "Push Hook", "x-gitlab-token": "guess" });
+  assert.equal(wrong.status, 401);
+  assert.deepEqual(server.pushes, []);
+
+  const right = await post(hook, GITLAB_PUSH, { "x-gitlab-event": "Push Hook", "x-gitlab-token": SECRET });
+  assert.equal(right.status, 202);
+  assert.deepEqual(await right.json(), { triggered: 2 });
+  assert.deepEqual(server.pushes, [
+    {
+      repositoryUrls: ["gitlab.example.com/platform/clusters/fleet", "gitlab.example.com:2222/platform/clusters/fleet"],
+      ref: "refs/heads/main",
+      commit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+    },
+  ]);
+});
+
+test("generic: an X-Signature HMAC triggers, a wrong one is 401", async (t) => {
+  const server = await startServer(t);
+  const hook = `${server.url}/hook/${GENERIC_TOKEN}`;
+  const body = JSON.stringify({ repository: { url: "git@git.example:team/app.git" }, ref: "refs/heads/main", commit: "abc123" });
+  const wrong = await post(hook, body, { "x-signature": signHmacSha256("not-the-secret", body) });
+  assert.equal(wrong.status, 401);
+  const right = await post(hook, body, { "x-signature": signHmacSha256(SECRET, body) });
+  assert.equal(right.status, 202);
+  assert.deepEqual(server.pushes, [{ repositoryUrls: ["git.example/team/app"], ref: "refs/heads/main", commit: "abc123" }]);
+});
+
+test("a signed payload that is not JSON or names no repository is 400", async (t) => {
+  const server = await startServer(t);
+  const hook = `${server.url}/hook/${GENERIC_TOKEN}`;
+  for (const [body, error] of [["{oops", "payload is not valid JSON"], ['{"ref":"refs/heads/main"}', "payload names no repository URL"]] as const) {
+    const response = await post(hook, body, { "x-signature": signHmacSha256(SECRET, body) });
+    assert.equal(response.status, 400);
+    assert.deepEqual(await response.json(), { error });
+  }
+  assert.deepEqual(server.pushes, []);
+});
+
+test("an unknown token is 404, like any unknown path", async (t) => {
+  const server = await startServer(t);
+  const response = await post(`${server.url}/hook/not-a-receiver`, GITHUB_PUSH, { "x-github-event": "push", "x-hub-signature-256": signHmacSha256(SECRET, GITHUB_PUSH) });
+  assert.equal(response.status, 404);
+  assert.deepEqual(await response.json(), { error: "not found" });
+  const elsewhere = await fetch(`${server.url}/nowhere`);
+  assert.equal(elsewhere.status, 404);
+  assert.deepEqual(await elsewhere.json(), { error: "not found" });
+  assert.deepEqual(server.pushes, []);
+});
+
+test("a body over 1 MiB is 413, even when signed", async (t) => {
+  const server = await startServer(t);
+  const body = Buffer.alloc(1024 * 1024 + 1, " ");
+  const response = await post(`${server.url}/hook/${GITHUB_TOKEN}`, body, { "x-github-event": "push", "x-hub-signature-256": signHmacSha256(SECRET, body) });
+  assert.equal(response.status, 413);
+  assert.deepEqual(server.pushes, []);
+});
+
+test("a failing onPush is a 500 that says nothing of the failure", async (t) => {
+  const server = await startServer(t, () => Promise.reject(new Error("queue closed")));
+  const response = await post(`${server.url}/hook/${GITHUB_TOKEN}`, GITHUB_PUSH, { "x-github-event": "push", "x-hub-signature-256": signHmacSha256(SECRET, GITHUB_PUSH) });
+  assert.equal(response.status, 500);
+  assert.deepEqual(await response.json(), { error: "internal error" });
+  assert.match(server.logs(), /queue closed/);
+});
+
+test("logs name the event and repository, never tokens, secrets or signatures", async (t) => {
+  const server = await startServer(t);
+  const signature = signHmacSha256(SECRET, GITHUB_PUSH);
+  const badSignature = signHmacSha256("not-the-secret", GITHUB_PUSH);
+  await post(`${server.url}/hook/${GITHUB_TOKEN}`, GITHUB_PUSH, { "x-github-event": "push", "x-hub-signature-256": signature });
+  await post(`${server.url}/hook/${GITHUB_TOKEN}`, GITHUB_PUSH, { "x-github-event": "push", "x-hub-signature-256": badSignature });
+  await post(`${server.url}/hook/${GITLAB_TOKEN}`, GITLAB_PUSH, { "x-gitlab-event": "Push Hook", "x-gitlab-token": SECRET });
+  await post(`${server.url}/hook/${GITLAB_TOKEN}`, GITLAB_PUSH, { "x-gitlab-event": "Push Hook", "x-gitlab-token": `${SECRET}-wrong` });
+  await post(`${server.url}/hook/unknown-${GITHUB_TOKEN}`, "{}", {});
+  await post(`${server.url}/hook/${GITHUB_TOKEN}`, Buffer.alloc(1024 * 1024 + 1, " "), { "x-github-event": "push", "x-hub-signature-256": signature });
+  await fetch(`${server.url}/hook/${GITHUB_TOKEN}`);
+
+  const logs = server.logs();
+  for (const secret of [GITHUB_TOKEN, GITLAB_TOKEN, SECRET, signature.slice(7), badSignature.slice(7)]) {
+    assert.ok(!logs.includes(secret), `logs must not contain ${secret}`);
+  }
+  const pushLog = logs.split("\n").filter((line) => line.includes('"msg":"webhook push"'));
+  assert.equal(pushLog.length, 2);
+  assert.match(pushLog[0] ?? "", /"receiver":"github","event":"push","repository":"github.com\/Fjord-Examples\/fleet-infra"/);
+  assert.match(pushLog[1] ?? "", /"receiver":"gitlab","event":"Push Hook","repository":"gitlab.example.com\/platform\/clusters\/fleet"/);
+  assert.match(logs, /"msg":"webhook rejected"/);
+});
+
+test("/metrics serves the controller's metrics in Prometheus text", async (t) => {
+  const server = await startServer(t);
+  const object = { kind: "Sync", name: "podinfo", namespace: "apps" };
+  server.metrics.recordReconcile(object, "success", 1.5);
+  server.metrics.recordApply("created", 3);
+  server.metrics.recordApply("unchanged");
+  server.metrics.recordDriftRevert(object);
+  server.metrics.setQueueDepth(4);
+  server.metrics.recordGitFetch("failure", 0.2);
+
+  const response = await fetch(`${server.url}/metrics`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  const text = await response.text();
+  assert.match(text, /^fjord_reconcile_duration_seconds_bucket\{le="2.5",kind="Sync",name="podinfo",namespace="apps",result="success"\} 1$/m);
+  assert.match(text, /^fjord_reconcile_duration_seconds_sum\{kind="Sync",name="podinfo",namespace="apps",result="success"\} 1.5$/m);
+  assert.match(text, /^fjord_apply_objects_total\{action="created"\} 3$/m);
+  assert.match(text, /^fjord_apply_objects_total\{action="unchanged"\} 1$/m);
+  assert.match(text, /^fjord_drift_reverts_total\{kind="Sync",name="podinfo",namespace="apps"\} 1$/m);
+  assert.match(text, /^fjord_queue_depth 4$/m);
+  assert.match(text, /^fjord_git_fetch_duration_seconds_count\{result="failure"\} 1$/m);
+  assert.match(text, /^fjord_process_cpu_user_seconds_total /m);
+  assert.match(text, /^fjord_nodejs_heap_size_used_bytes /m);
+});
+
+test("each server's metrics are its own", async (t) => {
+  const first = await startServer(t);
+  const second = await startServer(t);
+  first.metrics.recordApply("deleted", 5);
+  const text = await (await fetch(`${second.url}/metrics`)).text();
+  assert.doesNotMatch(text, /fjord_apply_objects_total\{action="deleted"\}/);
+});
+
+test("/healthz is 200; /readyz follows readiness", async (t) => {
+  const server = await startServer(t);
+  assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  assert.equal((await fetch(`${server.url}/readyz`)).status, 503);
+  server.setReady(true);
+  assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+  server.setReady(false);
+  assert.equal((await fetch(`${server.url}/readyz`)).status, 503);
+});

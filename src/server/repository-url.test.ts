@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { normaliseRepositoryUrl } from "./repository-url.ts";
+
+test("the ways of writing one repository's URL normalise to one identity", () => {
+  const table: [string, string][] = [
+    ["https://github.com/org/repo.git", "github.com/org/repo"],
+    ["https://github.com/org/repo", "github.com/org/repo"],
+    ["https://github.com/org/repo/", "github.com/org/repo"],
+    ["https://github.com/org/repo.git/", "github.com/org/repo"],
+    ["http://github.com/org/repo", "github.com/org/repo"],
+    ["HTTPS://GitHub.COM/org/repo.git", "github.com/org/repo"],
+    ["git@github.com:org/repo.git", "github.com/org/repo"],
+    ["git@GitHub.com:org/repo", "github.com/org/repo"],
+    ["github.com:org/repo.git", "github.com/org/repo"],
+    ["ssh://git@github.com/org/repo", "github.com/org/repo"],
+    ["ssh://git@GITHUB.com:22/org/repo.git", "github.com/org/repo"],
+    ["git://github.com/org/repo.git", "github.com/org/repo"],
+    ["https://x-access-token:ghp_secret@github.com/org/repo.git", "github.com/org/repo"],
+    ["https://github.com:443/org/repo.git", "github.com/org/repo"],
+    ["  https://github.com/org/repo.git \n", "github.com/org/repo"],
+    // A non-default port is a different server.
+    ["ssh://git@gitlab.example.com:2222/group/sub/project.git", "gitlab.example.com:2222/group/sub/project"],
+    ["https://gitlab.example.com:8443/group/sub/project", "gitlab.example.com:8443/group/sub/project"],
+    // The path keeps its case; the host does not.
+    ["https://GitHub.com/Org/Repo.GIT", "github.com/Org/Repo"],
+    ["https://dev.azure.com/org/My%20Project/_git/repo", "dev.azure.com/org/My Project/_git/repo"],
+    ["git@[::1]:org/repo.git", "[::1]/org/repo"],
+    ["file:///srv/git/repo.git", "/srv/git/repo"],
+    ["/srv/git/repo.git/", "/srv/git/repo"],
+  ];
+  for (const [input, expected] of table) assert.equal(normaliseRepositoryUrl(input), expected, input);
+});
+
+test("a source URL and each of a push's URLs compare equal", () => {
+  const source = normaliseRepositoryUrl("ssh://git@github.com/org/repo");
+  for (const url of ["https://github.com/org/repo.git", "git@github.com:org/repo.git", "https://github.com/org/repo"]) {
+    assert.equal(normaliseRepositoryUrl(url), source, url);
+  }
+  assert.notEqual(normaliseRepositoryUrl("https://github.com/org/repo-two"), source);
+  assert.notEqual(normaliseRepositoryUrl("https://gitlab.com/org/repo"), source);
+});
