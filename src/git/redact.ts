@@ -1,3 +1,5 @@
+import { decodeUriComponentLenient } from "../util/uri.ts";
+
 /** An http(s) URL's userinfo, and everything up to the last `@` so that a stray `@` in a password leaks nothing. */
 const HTTP_USERINFO = /^(https?:\/\/)([^/?#]*)@/i;
 const URL_USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
@@ -21,8 +23,8 @@ export function splitCredentials(url: string): SplitUrl {
   if (http) {
     const userinfo = http[2] ?? "";
     const colon = userinfo.indexOf(":");
-    const username = decode(colon < 0 ? userinfo : userinfo.slice(0, colon));
-    const password = colon < 0 ? "" : decode(userinfo.slice(colon + 1));
+    const username = decodeUriComponentLenient(colon < 0 ? userinfo : userinfo.slice(0, colon));
+    const password = colon < 0 ? "" : decodeUriComponentLenient(userinfo.slice(colon + 1));
     return { url: (http[1] ?? "") + url.slice(http[0].length), credentials: { username, password } };
   }
   const other = URL_USERINFO.exec(url);
@@ -49,10 +51,3 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
   return result;
 }
 
-function decode(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
-}

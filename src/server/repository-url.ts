@@ -1,3 +1,5 @@
+import { decodeUriComponentLenient } from "../util/uri.ts";
+
 /** `user@host:path` (scp-like SSH), as git reads it: no scheme, and a colon before any slash. */
 const SCP_LIKE = /^(?:[^@/]+@)?(\[[^\]]+\]|[^:/]+):(?!\/\/)(.*)$/;
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -31,7 +33,7 @@ function normaliseSchemeUrl(url: string): string | undefined {
   // URL keeps the case of hosts of schemes it does not know (ssh, git), so lower-case here.
   const host = parsed.hostname.toLowerCase();
   const port = parsed.port && parsed.port !== DEFAULT_PORTS[protocol] ? `:${parsed.port}` : "";
-  return joinHostAndPath(`${host}${port}`, decodePath(parsed.pathname));
+  return joinHostAndPath(`${host}${port}`, decodeUriComponentLenient(parsed.pathname));
 }
 
 function joinHostAndPath(host: string, path: string): string {
@@ -45,10 +47,3 @@ function stripSuffixes(path: string): string {
   return result;
 }
 
-function decodePath(path: string): string {
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    return path;
-  }
-}
