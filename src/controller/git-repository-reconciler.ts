@@ -1,0 +1,77 @@
+import { formatTime, removeCondition, setCondition } from "../api/conditions.ts";
+import { ConditionReason, ConditionType, GIT_REPOSITORY_RESOURCE, API_VERSION, type Artifact, type GitRepository, type GitRepositoryStatus } from "../api/types.ts";
+import { resolveRevision, type Revision } from "../git/index.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { parseDuration } from "../util/duration.ts";
+import { loadGitAuth } from "./source-credentials.ts";
+
+export interface ReconcileOutcome {
+  ready: boolean;
+  /** When to look again; undefined: only when something changes (e.g. suspended). */
+  requeueAfterMs?: number;
+}
+
+/** Flux's revision format: `main@sha1:<sha>`, `v1.2.0@sha1:<sha>`, or `sha1:<sha>` for a bare commit. */
+export function artifactRevision(revision: Pick<Revision, "ref" | "commit">): string {
+  const name = revision.ref === revision.commit ? "" : revision.ref.replace(/^refs\/(heads|tags)\//, "");
+  return name ? `${name}@sha1:${revision.commit}` : `sha1:${revision.commit}`;
+}
+
+function artifactOf(revision: Revision, now: Date): Artifact {
+  return {
+    revision: artifactRevision(revision),
+    commit: revision.commit,
+    author: `${revision.author.name} <${revision.author.email}>`,
+    date: revision.date,
+    message: revision.message,
+    lastUpdateTime: formatTime(now),
+  };
+}
+
+function statusPath(repository: GitRepository): string {
+  const [group, version] = API_VERSION.split("/");
+  return `/apis/${group}/${version}/namespaces/${encodeURIComponent(repository.metadata.namespace)}/${GIT_REPOSITORY_RESOURCE}/${encodeURIComponent(repository.metadata.name)}/status`;
+}
+
+/**
+ * One reconcile of a GitRepository: resolve its ref to a commit on the remote (through the
+ * local cache) and record it as the artifact. A failure never clears the last good artifact,
+ * so Applications keep running what they had; the Ready condition says what went wrong.
+ */
+export async function reconcileGitRepository(client: KubeClient, repository: GitRepository, options: { cacheDir?: string; now?: () => Date } = {}): Promise<ReconcileOutcome> {
+  const now = options.now ?? (() => new Date());
+  const generation = repository.metadata.generation;
+  const status: GitRepositoryStatus = { ...repository.status };
+  const write = async (next: GitRepositoryStatus) => {
+    await client.request("PATCH", statusPath(repository), { body: { status: next }, contentType: "application/merge-patch+json" });
+  };
+
+  if (repository.spec.suspend) {
+    await write({ ...status, conditions: removeCondition(status.conditions, ConditionType.Reconciling) });
+    return { ready: status.conditions?.some((condition) => condition.type === ConditionType.Ready && condition.status === "True") ?? false };
+  }
+
+  const interval = parseDuration(repository.spec.interval);
+  try {
+    const auth = repository.spec.secretRef ? await loadGitAuth(client, repository.metadata.namespace, repository.spec.secretRef.name) : undefined;
+    const revision = await resolveRevision({
+      url: repository.spec.url,
+      ...(repository.spec.ref ? { ref: repository.spec.ref } : {}),
+      ...(auth ? { auth } : {}),
+      timeoutMs: parseDuration(repository.spec.timeout),
+      ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    });
+    const artifact = artifactOf(revision, now());
+    let conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "True", reason: ConditionReason.ReconciliationSucceeded, message: `stored artifact for revision '${artifact.revision}'` }, generation, now());
+    conditions = removeCondition(removeCondition(conditions, ConditionType.Reconciling), ConditionType.Stalled);
+    // Keep lastUpdateTime when the commit did not change, so the status only moves when Git does.
+    const unchanged = status.artifact?.revision === artifact.revision;
+    await write({ observedGeneration: generation, conditions, artifact: unchanged && status.artifact ? status.artifact : artifact });
+    return { ready: true, requeueAfterMs: interval };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "False", reason: ConditionReason.ArtifactFailed, message }, generation, now());
+    await write({ ...status, observedGeneration: generation, conditions });
+    return { ready: false, requeueAfterMs: interval };
+  }
+}

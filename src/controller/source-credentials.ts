@@ -1,0 +1,34 @@
+import type { GitAuth } from "../git/index.ts";
+import type { KubeClient } from "../kube/client.ts";
+
+interface Secret {
+  data?: Record<string, string>;
+}
+
+const decode = (value: string | undefined) => (value === undefined ? undefined : Buffer.from(value, "base64").toString("utf8"));
+
+/**
+ * Git credentials from a Secret with Flux's key names: `username` + `password` (HTTPS basic),
+ * `bearerToken` (HTTPS token), or `identity` + `known_hosts` (SSH). Values never leave this
+ * function except inside the returned GitAuth.
+ */
+export function gitAuthFromSecret(secret: Secret, secretName: string): GitAuth {
+  const data = secret.data ?? {};
+  const identity = decode(data.identity);
+  if (identity !== undefined) {
+    const knownHosts = decode(data.known_hosts);
+    if (!knownHosts) throw new Error(`Secret ${secretName} has an SSH identity but no known_hosts entry; add the server's host key under known_hosts`);
+    return { kind: "ssh", privateKey: identity, knownHosts };
+  }
+  const token = decode(data.bearerToken);
+  if (token !== undefined) return { kind: "token", token, ...(data.username ? { username: decode(data.username) ?? "git" } : {}) };
+  const username = decode(data.username);
+  const password = decode(data.password);
+  if (username !== undefined && password !== undefined) return { kind: "basic", username, password };
+  throw new Error(`Secret ${secretName} has none of username+password, bearerToken, or identity+known_hosts`);
+}
+
+export async function loadGitAuth(client: KubeClient, namespace: string, secretName: string): Promise<GitAuth> {
+  const secret = await client.request<Secret>("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secretName)}`);
+  return gitAuthFromSecret(secret, `${namespace}/${secretName}`);
+}

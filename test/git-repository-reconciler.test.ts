@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { installCustomResourceDefinitions } from "../src/api/install.ts";
+import type { GitRepository } from "../src/api/types.ts";
+import { artifactRevision, reconcileGitRepository } from "../src/controller/git-repository-reconciler.ts";
+import { KubeClient } from "../src/kube/client.ts";
+import { createTestNamespace, useCluster } from "./support/cluster.ts";
+import { startGitServer, type GitServer } from "./support/git-server.ts";
+
+const TOKEN = "gitrepo-s3cret-token";
+let git: GitServer;
+let client: KubeClient;
+let cacheDir: string;
+
+before(async () => {
+  const cluster = await useCluster();
+  client = KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
+  await installCustomResourceDefinitions(client);
+  git = await startGitServer({ auth: { token: TOKEN } });
+  cacheDir = await mkdtemp(path.join(os.tmpdir(), "fjord-gitrepo-cache-"));
+});
+after(async () => {
+  client.close();
+  await git.close();
+  await rm(cacheDir, { recursive: true, force: true });
+});
+
+async function createSource(namespace: string, name: string, url: string, token: string): Promise<GitRepository> {
+  await client.request("POST", `/api/v1/namespaces/${namespace}/secrets`, { body: { metadata: { name: `${name}-auth` }, stringData: { bearerToken: token } } });
+  return client.request<GitRepository>("POST", `/apis/fjord.dev/v1alpha1/namespaces/${namespace}/gitrepositories`, {
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name }, spec: { url, ref: { branch: "main" }, secretRef: { name: `${name}-auth` } } },
+  });
+}
+
+const read = (namespace: string, name: string) => client.request<GitRepository>("GET", `/apis/fjord.dev/v1alpha1/namespaces/${namespace}/gitrepositories/${name}`);
+
+test("a GitRepository records the exact commit of its branch as its artifact", async (t) => {
+  const namespace = await createTestNamespace((await useCluster()), t);
+  await git.createRepo(`gr-${namespace}`);
+  const sha = await git.commitFiles(`gr-${namespace}`, { "app/cm.yaml": "kind: ConfigMap\n" }, { message: "first commit", author: { name: "Ada", email: "ada@example.com" } });
+  const source = await createSource(namespace, "podinfo", git.repoUrl(`gr-${namespace}`), TOKEN);
+
+  const outcome = await reconcileGitRepository(client, source, { cacheDir });
+  assert.deepEqual(outcome, { ready: true, requeueAfterMs: 60_000 });
+  const status = (await read(namespace, "podinfo")).status;
+  assert.equal(status?.artifact?.revision, `main@sha1:${sha}`);
+  assert.equal(status?.artifact?.author, "Ada <ada@example.com>");
+  assert.equal(status?.artifact?.message, "first commit");
+  const ready = status?.conditions?.find((condition) => condition.type === "Ready");
+  assert.equal(ready?.status, "True");
+  assert.equal(ready?.observedGeneration, source.metadata.generation);
+
+  const next = await git.commitFiles(`gr-${namespace}`, { "app/cm.yaml": "kind: ConfigMap\n# two\n" }, { message: "second" });
+  await reconcileGitRepository(client, await read(namespace, "podinfo"), { cacheDir });
+  assert.equal((await read(namespace, "podinfo")).status?.artifact?.revision, `main@sha1:${next}`);
+});
+
+test("a failing fetch says why, keeps the last good artifact, and never shows the credential", async (t) => {
+  const namespace = await createTestNamespace((await useCluster()), t);
+  await git.createRepo(`gr-${namespace}`);
+  const sha = await git.commitFiles(`gr-${namespace}`, { "a.yaml": "kind: ConfigMap\n" }, { message: "good" });
+  const source = await createSource(namespace, "app", git.repoUrl(`gr-${namespace}`), TOKEN);
+  await reconcileGitRepository(client, source, { cacheDir });
+
+  // The token is rotated to a wrong value.
+  await client.request("PATCH", `/api/v1/namespaces/${namespace}/secrets/app-auth`, {
+    body: { stringData: { bearerToken: "wrong-token-value" } },
+    contentType: "application/merge-patch+json",
+  });
+  const outcome = await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir });
+  assert.equal(outcome.ready, false);
+  const status = (await read(namespace, "app")).status;
+  const ready = status?.conditions?.find((condition) => condition.type === "Ready");
+  assert.equal(ready?.status, "False");
+  assert.equal(ready?.reason, "ArtifactFailed");
+  assert.match(ready?.message ?? "", /auth/i);
+  assert.ok(!JSON.stringify(status).includes("wrong-token-value") && !JSON.stringify(status).includes(TOKEN));
+  assert.equal(status?.artifact?.revision, `main@sha1:${sha}`, "the last good artifact stays");
+});
+
+test("revisions are written the way Flux writes them", () => {
+  const sha = "a".repeat(40);
+  assert.equal(artifactRevision({ ref: "refs/heads/main", commit: sha }), `main@sha1:${sha}`);
+  assert.equal(artifactRevision({ ref: "refs/tags/v1.2.0", commit: sha }), `v1.2.0@sha1:${sha}`);
+  assert.equal(artifactRevision({ ref: sha, commit: sha }), `sha1:${sha}`);
+  assert.equal(artifactRevision({ ref: "refs/pull/7/head", commit: sha }), `refs/pull/7/head@sha1:${sha}`);
+});
