@@ -1,0 +1,204 @@
+import { formatTime, isReady, removeCondition, setCondition } from "../api/conditions.ts";
+import {
+  API_VERSION,
+  APPLICATION_RESOURCE,
+  ConditionReason,
+  ConditionType,
+  FINALIZER,
+  GIT_REPOSITORY_RESOURCE,
+  HISTORY_LIMIT,
+  type Application,
+  type ApplicationStatus,
+  type GitRepository,
+  type SyncRecord,
+} from "../api/types.ts";
+import type { ChangeSetEntry } from "../apply/engine.ts";
+import { SyncError, type SyncFailure } from "../apply/errors.ts";
+import { prune } from "../apply/prune.ts";
+import { checkout } from "../git/index.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { Discovery } from "../kube/discovery.ts";
+import { isNotFound } from "../kube/errors.ts";
+import { render } from "../render/render.ts";
+import { syncObjects } from "../sync/sync.ts";
+import { parseDuration } from "../util/duration.ts";
+import { statusInventoryStore, toStatusEntries } from "./application-status-inventory.ts";
+import type { ReconcileOutcome } from "./git-repository-reconciler.ts";
+import { loadGitAuth } from "./source-credentials.ts";
+
+const [GROUP, VERSION] = API_VERSION.split("/") as [string, string];
+const appPath = (namespace: string, name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${APPLICATION_RESOURCE}/${encodeURIComponent(name)}`;
+const sourcePath = (namespace: string, name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${GIT_REPOSITORY_RESOURCE}/${encodeURIComponent(name)}`;
+
+const REASON_FOR: Record<SyncFailure, string> = {
+  validation: ConditionReason.ValidationFailed,
+  apply: ConditionReason.ReconciliationFailed,
+  health: ConditionReason.HealthCheckFailed,
+  source: ConditionReason.ArtifactFailed,
+  render: ConditionReason.BuildFailed,
+};
+
+export interface ApplicationReconcileOptions {
+  cacheDir?: string;
+  now?: () => Date;
+  /** Aborted when a newer revision arrives, ending a health wait in progress. */
+  signal?: AbortSignal;
+}
+
+function summaryOf(changes: readonly ChangeSetEntry[]): SyncRecord["summary"] {
+  const count = (action: ChangeSetEntry["action"]) => changes.filter((change) => change.action === action).length;
+  return { created: count("created"), configured: count("configured"), deleted: count("deleted"), unchanged: count("unchanged") };
+}
+
+/** Something that stops this reconcile early with a Ready=False reason and a retry time. */
+class NotReady extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One reconcile of an Application, in the fixed order Flux uses: deletion (prune on delete,
+ * then release the finalizer), finalizer, suspend, dependencies, source, then
+ * checkout -> render -> apply -> prune -> health through the sync engine. The status write at
+ * the end always happens, success or not; a failed revision leaves what runs untouched.
+ */
+export async function reconcileApplication(client: KubeClient, app: Application, options: ApplicationReconcileOptions = {}): Promise<ReconcileOutcome> {
+  const now = options.now ?? (() => new Date());
+  const { namespace, name, generation } = app.metadata;
+  const status: ApplicationStatus = { ...app.status };
+  const owner = { name, namespace };
+  const writeStatus = (next: ApplicationStatus) =>
+    client.request("PATCH", `${appPath(namespace, name)}/status`, { body: { status: next }, contentType: "application/merge-patch+json" });
+  const finalizers = (app.metadata.finalizers as string[] | undefined) ?? [];
+
+  if (app.metadata.deletionTimestamp) {
+    if (finalizers.includes(FINALIZER)) {
+      if (app.spec.prune && !app.spec.suspend) {
+        const store = statusInventoryStore(status.inventory?.entries, status.lastAppliedRevision);
+        const { inventory } = await store.load();
+        const result = await prune(client, new Discovery(client), inventory.entries, owner);
+        if (result.failures.length > 0) throw new SyncError("apply", "could not delete everything this Application applied; retrying", result.failures);
+      }
+      await client.request("PATCH", appPath(namespace, name), {
+        body: { metadata: { finalizers: finalizers.filter((finalizer) => finalizer !== FINALIZER), resourceVersion: app.metadata.resourceVersion } },
+        contentType: "application/merge-patch+json",
+      });
+    }
+    return { ready: false };
+  }
+  if (!finalizers.includes(FINALIZER)) {
+    await client.request("PATCH", appPath(namespace, name), {
+      body: { metadata: { finalizers: [...finalizers, FINALIZER], resourceVersion: app.metadata.resourceVersion } },
+      contentType: "application/merge-patch+json",
+    });
+  }
+  if (app.spec.suspend) {
+    await writeStatus({ ...status, conditions: removeCondition(status.conditions, ConditionType.Reconciling) });
+    return { ready: isReady(status.conditions) };
+  }
+
+  const interval = parseDuration(app.spec.interval);
+  const retry = app.spec.retryInterval ? parseDuration(app.spec.retryInterval) : Math.min(interval, 30_000);
+  const started = now();
+  let attempted: string | undefined;
+  let artifactMeta: { author?: string; message?: string } = {};
+  const store = statusInventoryStore(status.inventory?.entries, status.lastAppliedRevision);
+  try {
+    for (const dependency of app.spec.dependsOn ?? []) {
+      const other = await client.request<Application>("GET", appPath(dependency.namespace ?? namespace, dependency.name)).catch((error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      });
+      if (!other || !isReady(other.status?.conditions, other.metadata.generation)) {
+        throw new NotReady(ConditionReason.DependencyNotReady, `dependency '${dependency.namespace ?? namespace}/${dependency.name}' is not ready`);
+      }
+    }
+    const sourceNamespace = app.spec.sourceRef.namespace ?? namespace;
+    if (sourceNamespace !== namespace) {
+      throw new NotReady(ConditionReason.SourceNotFound, `cross-namespace source references are not allowed: move GitRepository ${sourceNamespace}/${app.spec.sourceRef.name} into ${namespace}`);
+    }
+    const source = await client.request<GitRepository>("GET", sourcePath(sourceNamespace, app.spec.sourceRef.name)).catch((error: unknown) => {
+      if (isNotFound(error)) throw new NotReady(ConditionReason.SourceNotFound, `GitRepository ${sourceNamespace}/${app.spec.sourceRef.name} not found`);
+      throw error;
+    });
+    const artifact = source.status?.artifact;
+    if (!artifact) throw new NotReady(ConditionReason.ArtifactFailed, `GitRepository ${sourceNamespace}/${source.metadata.name} has no artifact yet`);
+    attempted = artifact.revision;
+    artifactMeta = { author: artifact.author, message: artifact.message };
+
+    const auth = source.spec.secretRef ? await loadGitAuth(client, sourceNamespace, source.spec.secretRef.name) : undefined;
+    const opened = await checkout({
+      url: source.spec.url,
+      ref: { commit: artifact.commit },
+      ...(auth ? { auth } : {}),
+      timeoutMs: parseDuration(source.spec.timeout),
+      ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    }).catch((error: unknown) => {
+      throw new SyncError("source", error instanceof Error ? error.message : String(error));
+    });
+    let changes: ChangeSetEntry[];
+    try {
+      const objects = await render({ root: opened.dir, path: app.spec.path, ...(app.spec.targetNamespace ? { helm: { namespace: app.spec.targetNamespace } } : {}) }).catch((error: unknown) => {
+        throw new SyncError("render", error instanceof Error ? error.message : String(error));
+      });
+      const applier = app.spec.serviceAccountName ? client.impersonating(`system:serviceaccount:${namespace}:${app.spec.serviceAccountName}`) : client;
+      try {
+        const result = await syncObjects({
+          client: applier,
+          objects,
+          owner,
+          defaultNamespace: app.spec.targetNamespace ?? namespace,
+          inventoryStore: store,
+          revision: artifact.revision,
+          prune: app.spec.prune,
+          wait: app.spec.wait,
+          timeoutMs: parseDuration(app.spec.timeout),
+          force: app.spec.force === true,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        changes = result.changes;
+      } finally {
+        if (applier !== client) applier.close();
+      }
+    } finally {
+      await opened.dispose();
+    }
+
+    const record: SyncRecord = { revision: artifact.revision, ...artifactMeta, startedAt: formatTime(started), finishedAt: formatTime(now()), result: "Succeeded", summary: summaryOf(changes) };
+    let conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "True", reason: ConditionReason.ReconciliationSucceeded, message: `Applied revision: ${artifact.revision}` }, generation, now());
+    conditions = removeCondition(removeCondition(conditions, ConditionType.Reconciling), ConditionType.Stalled);
+    await writeStatus({
+      observedGeneration: generation,
+      conditions,
+      lastAppliedRevision: artifact.revision,
+      lastAttemptedRevision: artifact.revision,
+      inventory: { entries: toStatusEntries(store.current().inventory) },
+      // Record a sync in history only when it did something or the revision moved.
+      history: record.summary.created + record.summary.configured + record.summary.deleted > 0 || status.lastAppliedRevision !== artifact.revision
+        ? [record, ...(status.history ?? [])].slice(0, HISTORY_LIMIT)
+        : (status.history ?? []),
+    });
+    return { ready: true, requeueAfterMs: interval };
+  } catch (error) {
+    const reason = error instanceof NotReady ? error.reason : error instanceof SyncError ? REASON_FOR[error.failure] : ConditionReason.ReconciliationFailed;
+    const message = error instanceof Error ? error.message : String(error);
+    const conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "False", reason, message }, generation, now());
+    const failed: SyncRecord | undefined =
+      attempted && !(error instanceof NotReady)
+        ? { revision: attempted, ...artifactMeta, startedAt: formatTime(started), finishedAt: formatTime(now()), result: "Failed", summary: { created: 0, configured: 0, deleted: 0, unchanged: 0 } }
+        : undefined;
+    await writeStatus({
+      ...status,
+      observedGeneration: generation,
+      conditions,
+      ...(attempted ? { lastAttemptedRevision: attempted } : {}),
+      inventory: { entries: toStatusEntries(store.current().inventory) },
+      history: failed ? [failed, ...(status.history ?? [])].slice(0, HISTORY_LIMIT) : (status.history ?? []),
+    });
+    return { ready: false, requeueAfterMs: retry };
+  }
+}

@@ -1,0 +1,29 @@
+import type { InventoryEntry as StatusInventoryEntry } from "../api/types.ts";
+import type { InventoryStore, StoredInventory } from "../inventory/configmap-store.ts";
+import { inventoryId, sortedEntries, type Inventory, type InventoryEntry } from "../inventory/inventory.ts";
+
+/** Flux's status form `{ id: "<ns>_<name>_<group>_<kind>", v: "<version>" }` to an inventory entry. */
+export function parseStatusEntry(entry: StatusInventoryEntry): InventoryEntry {
+  const [namespace = "", name = "", group = "", kind = ""] = entry.id.split("_");
+  return { namespace, name, group, kind, version: entry.v };
+}
+
+export function toStatusEntries(inventory: Inventory): StatusInventoryEntry[] {
+  return sortedEntries(inventory.entries).map((entry) => ({ id: inventoryId(entry), v: entry.version }));
+}
+
+/**
+ * The controller keeps an Application's inventory in its status: loaded from the object it
+ * reconciles, and saved into memory so the reconcile's one final status write carries it.
+ */
+export function statusInventoryStore(entries: readonly StatusInventoryEntry[] | undefined, revision: string | undefined): InventoryStore & { current(): StoredInventory } {
+  let stored: StoredInventory = { inventory: { entries: (entries ?? []).map(parseStatusEntry) }, ...(revision ? { revision } : {}) };
+  return {
+    load: () => Promise.resolve(stored),
+    save: (inventory, nextRevision) => {
+      stored = { inventory, ...(nextRevision ? { revision: nextRevision } : {}) };
+      return Promise.resolve();
+    },
+    current: () => stored,
+  };
+}

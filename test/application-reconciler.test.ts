@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test, type TestContext } from "node:test";
+import { installCustomResourceDefinitions } from "../src/api/install.ts";
+import type { Application, GitRepository } from "../src/api/types.ts";
+import { reconcileApplication } from "../src/controller/application-reconciler.ts";
+import { reconcileGitRepository } from "../src/controller/git-repository-reconciler.ts";
+import { KubeClient } from "../src/kube/client.ts";
+import { isNotFound } from "../src/kube/errors.ts";
+import type { KubeObject } from "../src/model/object.ts";
+import { createTestNamespace, useCluster } from "./support/cluster.ts";
+import { startGitServer, type GitServer } from "./support/git-server.ts";
+
+let git: GitServer;
+let client: KubeClient;
+let cacheDir: string;
+
+before(async () => {
+  const cluster = await useCluster();
+  client = KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
+  await installCustomResourceDefinitions(client);
+  git = await startGitServer();
+  cacheDir = await mkdtemp(path.join(os.tmpdir(), "fjord-app-cache-"));
+});
+after(async () => {
+  client.close();
+  await git.close();
+  await rm(cacheDir, { recursive: true, force: true });
+});
+
+const api = "/apis/fjord.dev/v1alpha1";
+const configMap = (name: string, value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  value: "${value}"\n`;
+
+async function get<T extends KubeObject>(apiPath: string): Promise<T | undefined> {
+  return client.request<T>("GET", apiPath).catch((error: unknown) => {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  });
+}
+
+/** A namespace with a GitRepository `source` over a fresh repo, and helpers to reconcile both. */
+async function fixture(t: TestContext, files: Record<string, string>) {
+  const namespace = await createTestNamespace(await useCluster(), t);
+  const repo = `app-${namespace}`;
+  await git.createRepo(repo);
+  await git.commitFiles(repo, files, { message: "initial", author: { name: "Grace", email: "grace@example.com" } });
+  await client.request("POST", `${api}/namespaces/${namespace}/gitrepositories`, {
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "source" }, spec: { url: git.repoUrl(repo) } },
+  });
+  const createApp = (name: string, spec: Record<string, unknown>) =>
+    client.request("POST", `${api}/namespaces/${namespace}/applications`, {
+      body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name }, spec: { sourceRef: { kind: "GitRepository", name: "source" }, path: "./", ...spec } },
+    });
+  const readApp = async (name: string) => (await get<Application>(`${api}/namespaces/${namespace}/applications/${name}`)) as Application;
+  const syncSource = async () => reconcileGitRepository(client, (await get<GitRepository>(`${api}/namespaces/${namespace}/gitrepositories/source`)) as GitRepository, { cacheDir });
+  const syncApp = async (name: string) => reconcileApplication(client, await readApp(name), { cacheDir });
+  const commit = (changes: Record<string, string | null>, message: string) => git.commitFiles(repo, changes, { message });
+  return { namespace, createApp, readApp, syncSource, syncApp, commit };
+}
+
+const ready = (app: Application) => app.status?.conditions?.find((condition) => condition.type === "Ready");
+
+test("an Application applies its source's commit, records it, and prunes what leaves Git", async (t) => {
+  const { namespace, createApp, readApp, syncSource, syncApp, commit } = await fixture(t, { "a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1") });
+  await createApp("web", { prune: true });
+  await syncSource();
+  assert.deepEqual(await syncApp("web"), { ready: true, requeueAfterMs: 600_000 });
+
+  let app = await readApp("web");
+  assert.equal(ready(app)?.status, "True");
+  assert.match(app.status?.lastAppliedRevision ?? "", /^main@sha1:[0-9a-f]{40}$/);
+  assert.deepEqual(app.status?.inventory?.entries.map((entry) => entry.id).sort(), [`${namespace}_a__ConfigMap`, `${namespace}_b__ConfigMap`]);
+  assert.equal(app.status?.history?.[0]?.author, "Grace <grace@example.com>");
+  assert.deepEqual(app.status?.history?.[0]?.summary, { created: 2, configured: 0, deleted: 0, unchanged: 0 });
+  assert.ok((app.metadata.finalizers as string[]).includes("finalizers.fjord.dev"));
+  assert.ok(await get(`/api/v1/namespaces/${namespace}/configmaps/a`));
+
+  await commit({ "b.yaml": null, "a.yaml": configMap("a", "2") }, "drop b, change a");
+  await syncSource();
+  await syncApp("web");
+  app = await readApp("web");
+  assert.deepEqual(app.status?.history?.[0]?.summary, { created: 0, configured: 1, deleted: 1, unchanged: 0 });
+  assert.equal(app.status?.history?.length, 2);
+  assert.equal(await get(`/api/v1/namespaces/${namespace}/configmaps/b`), undefined, "pruned");
+  assert.equal(((await get(`/api/v1/namespaces/${namespace}/configmaps/a`))?.data as Record<string, string>).value, "2");
+});
+
+test("a bad commit sets Ready=False naming the object and file, and leaves what runs untouched", async (t) => {
+  const { namespace, createApp, readApp, syncSource, syncApp, commit } = await fixture(t, { "a.yaml": configMap("a", "1") });
+  await createApp("web", { prune: true });
+  await syncSource();
+  await syncApp("web");
+  const good = (await readApp("web")).status?.lastAppliedRevision;
+
+  await commit({ "a.yaml": configMap("a", "2"), "bad.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  replicas: lots\n" }, "broken");
+  await syncSource();
+  const outcome = await syncApp("web");
+  assert.equal(outcome.ready, false);
+  const app = await readApp("web");
+  assert.equal(ready(app)?.status, "False");
+  assert.equal(ready(app)?.reason, "ValidationFailed");
+  assert.match(ready(app)?.message ?? "", /Deployment\.apps\/[^ ]+\/bad \(bad\.yaml:1\)/);
+  assert.equal(app.status?.lastAppliedRevision, good, "the last applied revision is still the good one");
+  assert.notEqual(app.status?.lastAttemptedRevision, good);
+  assert.equal(app.status?.history?.[0]?.result, "Failed");
+  assert.equal(((await get(`/api/v1/namespaces/${namespace}/configmaps/a`))?.data as Record<string, string>).value, "1", "nothing was applied");
+});
+
+test("an Application waits for the Applications it depends on", async (t) => {
+  const { createApp, readApp, syncSource, syncApp } = await fixture(t, { "first/a.yaml": configMap("a", "1"), "second/b.yaml": configMap("b", "1") });
+  await createApp("first", { path: "./first" });
+  await createApp("second", { path: "./second", dependsOn: [{ name: "first" }] });
+  await syncSource();
+  assert.equal((await syncApp("second")).ready, false);
+  assert.equal(ready(await readApp("second"))?.reason, "DependencyNotReady");
+  await syncApp("first");
+  assert.equal((await syncApp("second")).ready, true);
+});
+
+test("deleting an Application with prune deletes what it applied, then releases it", async (t) => {
+  const { namespace, createApp, readApp, syncSource, syncApp } = await fixture(t, { "a.yaml": configMap("a", "1") });
+  await createApp("web", { prune: true });
+  await syncSource();
+  await syncApp("web");
+  await client.request("DELETE", `${api}/namespaces/${namespace}/applications/web`);
+  const terminating = await readApp("web");
+  assert.ok(terminating.metadata.deletionTimestamp, "the finalizer holds it");
+  await reconcileApplication(client, terminating, { cacheDir });
+  assert.equal(await get(`/api/v1/namespaces/${namespace}/configmaps/a`), undefined);
+  assert.equal(await get(`${api}/namespaces/${namespace}/applications/web`), undefined);
+});
