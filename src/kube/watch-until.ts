@@ -17,13 +17,19 @@ export interface WatchUntilOptions {
   signal?: AbortSignal;
 }
 
+/** What changed: one object from a watch event, or undefined after a (re)list. */
+export interface Change {
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  object: KubeObject;
+}
+
 /**
  * Keeps a live view of a collection (list, then watch from its resourceVersion) and calls
- * `onChange` with it after the list and after every event, until `onChange` returns true
- * or the signal aborts. A watch that ends or expires is resumed or re-listed, so a long wait
+ * `onChange` with it after the list and after every event (with that event), until
+ * `onChange` returns true or the signal aborts. A watch that ends or expires is resumed or re-listed, so a long wait
  * survives API server restarts. No per-object polling.
  */
-export async function watchUntil(client: KubeClient, options: WatchUntilOptions, onChange: (objects: Map<string, KubeObject>) => boolean): Promise<void> {
+export async function watchUntil(client: KubeClient, options: WatchUntilOptions, onChange: (objects: Map<string, KubeObject>, change?: Change) => boolean): Promise<void> {
   const objects = new Map<string, KubeObject>();
   const keyOf = (object: KubeObject) => `${object.metadata.namespace ?? ""}/${object.metadata.name ?? ""}`;
   const query = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
@@ -38,7 +44,18 @@ export async function watchUntil(client: KubeClient, options: WatchUntilOptions,
     resourceVersion = list.metadata?.resourceVersion;
     done = onChange(objects);
   };
-  await relist();
+  // A collection can be briefly unavailable (a CRD whose storage is still initialising, an
+  // API server restarting): retry those; a 4xx (forbidden, no such resource) is final.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await relist();
+      break;
+    } catch (error) {
+      const transient = !(error instanceof KubeApiError) || error.statusCode === 429 || error.statusCode >= 500;
+      if (!transient || options.signal?.aborted || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2000)));
+    }
+  }
   while (!done && !options.signal?.aborted) {
     const controller = new AbortController();
     const abort = () => controller.abort();
@@ -55,7 +72,8 @@ export async function watchUntil(client: KubeClient, options: WatchUntilOptions,
           if (event.type === "DELETED") objects.delete(keyOf(event.object));
           else objects.set(keyOf(event.object), event.object);
           resourceVersion = event.object.metadata.resourceVersion;
-          if (onChange(objects)) {
+          // ERROR events never get here: client.watch turns them into exceptions.
+          if (onChange(objects, { type: event.type as Change["type"], object: event.object })) {
             done = true;
             controller.abort();
           }
