@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { createRequire } from "node:module";
 import { clusterCommand } from "./cluster.ts";
+import { controllerCommand } from "./controller-command.ts";
 import { syncCommands } from "./sync-commands.ts";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addCommand(clusterCommand());
   for (const command of syncCommands()) program.addCommand(command);
+  program.addCommand(controllerCommand());
   return program;
 }
 

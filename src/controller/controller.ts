@@ -5,6 +5,7 @@ import { isNotFound } from "../kube/errors.ts";
 import { watchUntil } from "../kube/watch-until.ts";
 import type { KubeObject } from "../model/object.ts";
 import type { ControllerMetrics } from "../server/metrics.ts";
+import { normaliseRepositoryUrl } from "../server/repository-url.ts";
 import type { Logger } from "../util/logger.ts";
 import { reconcileApplication } from "./application-reconciler.ts";
 import { reconcileGitRepository, type ReconcileOutcome } from "./git-repository-reconciler.ts";
@@ -23,6 +24,13 @@ export interface ControllerOptions {
   cacheDir?: string;
   /** Install or update the CRDs at start (needs the permission to). */
   installCrds?: boolean;
+  /** Handed a way to reach the running loop, e.g. for webhooks. */
+  onStarted?: (handle: ControllerHandle) => void;
+}
+
+export interface ControllerHandle {
+  /** Queues every GitRepository whose URL normalises to one of `urls` (a push webhook); returns how many. */
+  triggerSources(urls: readonly string[]): number;
 }
 
 /**
@@ -92,6 +100,18 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   };
 
   queue.start(options.concurrency ?? 4, reconcile);
+  options.onStarted?.({
+    triggerSources: (urls) => {
+      const wanted = new Set(urls);
+      let triggered = 0;
+      for (const source of sources.values()) {
+        if (!wanted.has(normaliseRepositoryUrl(source.spec.url))) continue;
+        queue.add(keyOf(GIT_REPOSITORY_KIND, source));
+        triggered++;
+      }
+      return triggered;
+    },
+  });
   const watch = <T extends KubeObject>(kind: string, resource: string, cache: Map<string, T>) =>
     watchUntil(client, { path: collection(resource), signal }, (objects, change) => {
       if (!change) {

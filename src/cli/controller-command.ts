@@ -1,0 +1,103 @@
+import os from "node:os";
+import { readFile } from "node:fs/promises";
+import { timingSafeEqual } from "node:crypto";
+import { Command } from "commander";
+import { runController, type ControllerHandle } from "../controller/controller.ts";
+import { LeaderElector } from "../controller/leader-election.ts";
+import { KubeClient } from "../kube/client.ts";
+import { createControllerMetrics, createControllerServer, type Receiver } from "../server/index.ts";
+import { createLogger } from "../util/logger.ts";
+
+interface ControllerFlags {
+  kubeconfig?: string;
+  context?: string;
+  concurrency: string;
+  bindAddress: string;
+  leaderElect?: boolean;
+  leaderElectionNamespace: string;
+  identity: string;
+  installCrds: boolean;
+  webhookConfig?: string;
+}
+
+/** The receiver file: JSON `{ "token": ..., "type": "github"|"gitlab"|"generic", "secret": ... }` (mounted from a Secret). */
+async function loadReceiver(file: string | undefined): Promise<{ token: string; receiver: Receiver } | undefined> {
+  if (!file) return undefined;
+  const parsed = JSON.parse(await readFile(file, "utf8")) as { token?: string; type?: Receiver["type"]; secret?: string };
+  if (!parsed.token || !parsed.secret || !["github", "gitlab", "generic"].includes(parsed.type ?? "")) {
+    throw new Error(`${file} must hold {"token": "...", "type": "github|gitlab|generic", "secret": "..."}`);
+  }
+  return { token: parsed.token, receiver: { type: parsed.type as Receiver["type"], secret: parsed.secret } };
+}
+
+const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/** `fjord controller`: the in-cluster agent (or out-of-cluster with a kubeconfig). */
+export function controllerCommand(): Command {
+  return new Command("controller")
+    .description("run the GitOps controller: reconcile GitRepositories and Applications until stopped")
+    .option("--kubeconfig <file>", "kubeconfig (default: in-cluster, $KUBECONFIG or ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context")
+    .option("--concurrency <n>", "reconciles at once", "4")
+    .option("--bind-address <host:port>", "webhooks, /metrics, /healthz, /readyz", "0.0.0.0:8080")
+    .option("--leader-elect", "elect a leader through a Lease so only one replica acts")
+    .option("--leader-election-namespace <ns>", "namespace of the Lease", "fjord-system")
+    .option("--identity <id>", "this replica's identity in the Lease", process.env.POD_NAME ?? os.hostname())
+    .option("--no-install-crds", "do not install or update the CRDs at start")
+    .option("--webhook-config <file>", "receiver config for POST /hook/<token> (JSON with token, type, secret)")
+    .action(async (flags: ControllerFlags) => {
+      const logger = createLogger("controller");
+      const client = KubeClient.load({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
+      const metrics = createControllerMetrics();
+      const receiver = await loadReceiver(flags.webhookConfig);
+      const stop = new AbortController();
+      let handle: ControllerHandle | undefined;
+      let ready = false;
+      const server = createControllerServer({
+        metrics,
+        logger,
+        readiness: () => ready,
+        receivers: (token) => (receiver && sameToken(token, receiver.token) ? receiver.receiver : undefined),
+        onPush: (event) => Promise.resolve(handle?.triggerSources(event.repositoryUrls) ?? 0),
+      });
+      const [host = "0.0.0.0", port = "8080"] = flags.bindAddress.split(/:(?=\d+$)/);
+      const address = await server.listen({ host, port: Number(port) });
+      logger.info({ address }, "serving webhooks, metrics and probes");
+      for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => stop.abort());
+
+      const run = (signal: AbortSignal) =>
+        runController(
+          {
+            client,
+            logger,
+            metrics,
+            concurrency: Number(flags.concurrency),
+            installCrds: flags.installCrds,
+            onStarted: (started) => {
+              handle = started;
+              ready = true;
+            },
+          },
+          signal,
+        );
+      try {
+        if (flags.leaderElect) {
+          // Followers are ready too: they serve probes and wait for the lease.
+          ready = true;
+          await new LeaderElector(client, {
+            namespace: flags.leaderElectionNamespace,
+            name: "fjord-controller",
+            identity: flags.identity,
+            logger,
+            onStartedLeading: run,
+          }).run(stop.signal);
+        } else {
+          await run(stop.signal);
+        }
+      } finally {
+        await server.close();
+        client.close();
+        logger.info("stopped");
+      }
+    });
+}
