@@ -78,3 +78,41 @@ test("only spec, deletion, annotation and finalizer changes trigger a reconcile,
   assert.equal(needsReconcile(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: "2026-01-01T00:00:00Z" } }), true);
   assert.equal(needsReconcile(base, { ...base, metadata: { ...base.metadata, annotations: { "fjord.dev/reconcile": "now" } } }), true);
 });
+
+test("drift by edit and by delete is reverted within seconds and recorded with who did it", async (t) => {
+  const namespace = await createTestNamespace(await useCluster(), t);
+  const repo = `drift-${namespace}`;
+  await git.createRepo(repo);
+  await git.commitFiles(repo, { "app/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: gitops\n" }, { message: "settings" });
+  await client.request("POST", `${api}/namespaces/${namespace}/gitrepositories`, {
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "source" }, spec: { url: git.repoUrl(repo), interval: "1h" } },
+  });
+  await client.request("POST", `${api}/namespaces/${namespace}/applications`, {
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "app" }, spec: { sourceRef: { kind: "GitRepository", name: "source" }, path: "./app", interval: "1h" } },
+  });
+  const cmPath = `/api/v1/namespaces/${namespace}/configmaps/settings`;
+  const mode = async () => ((await get(cmPath))?.data as Record<string, string> | undefined)?.mode;
+  await eventually(async () => (await mode()) === "gitops", { timeoutMs: 30_000 });
+  // The drift watch is armed right after the reconcile that applied it.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+
+  // `kubectl edit`: an update by another field manager.
+  const edited = Date.now();
+  await client.request("PATCH", cmPath, { query: { fieldManager: "kubectl-edit" }, body: { data: { mode: "hand-edited" } }, contentType: "application/merge-patch+json" });
+  await eventually(async () => (await mode()) === "gitops", { timeoutMs: 10_000 });
+  const editRevertMs = Date.now() - edited;
+
+  const deleted = Date.now();
+  await client.request("DELETE", cmPath);
+  await eventually(async () => (await mode()) === "gitops", { timeoutMs: 10_000 });
+  const deleteRevertMs = Date.now() - deleted;
+  assert.ok(editRevertMs < 5000 && deleteRevertMs < 5000, `reverted in ${editRevertMs} ms and ${deleteRevertMs} ms`);
+
+  const app = await eventually(async () => {
+    const current = await get<Application>(`${api}/namespaces/${namespace}/applications/app`);
+    return (current?.status?.history ?? []).filter((record) => record.driftReverts?.length).length >= 2 ? current : undefined;
+  }, { timeoutMs: 10_000 });
+  const reverts = (app.status?.history ?? []).flatMap((record) => record.driftReverts ?? []);
+  assert.ok(reverts.some((revert) => revert.changedBy === "kubectl-edit" && /ConfigMap\/[^/]+\/settings/.test(revert.object)), JSON.stringify(reverts));
+  assert.ok(reverts.some((revert) => revert.changedBy === "deleted by someone"), JSON.stringify(reverts));
+});

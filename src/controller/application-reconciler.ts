@@ -10,6 +10,7 @@ import {
   type Application,
   type ApplicationStatus,
   type GitRepository,
+  type DriftRevert,
   type SyncRecord,
 } from "../api/types.ts";
 import type { ChangeSetEntry } from "../apply/engine.ts";
@@ -43,6 +44,8 @@ export interface ApplicationReconcileOptions {
   now?: () => Date;
   /** Aborted when a newer revision arrives, ending a health wait in progress. */
   signal?: AbortSignal;
+  /** Changes others made to managed objects that triggered this reconcile; recorded when reverted. */
+  drift?: readonly DriftRevert[];
 }
 
 function summaryOf(changes: readonly ChangeSetEntry[]): SyncRecord["summary"] {
@@ -168,7 +171,9 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       await opened.dispose();
     }
 
-    const record: SyncRecord = { revision: artifact.revision, ...artifactMeta, startedAt: formatTime(started), finishedAt: formatTime(now()), result: "Succeeded", summary: summaryOf(changes) };
+    const summary = summaryOf(changes);
+    const reverted = summary.created + summary.configured > 0 && options.drift?.length ? { driftReverts: [...options.drift] } : {};
+    const record: SyncRecord = { revision: artifact.revision, ...artifactMeta, startedAt: formatTime(started), finishedAt: formatTime(now()), result: "Succeeded", summary, ...reverted };
     let conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "True", reason: ConditionReason.ReconciliationSucceeded, message: `Applied revision: ${artifact.revision}` }, generation, now());
     conditions = removeCondition(removeCondition(conditions, ConditionType.Reconciling), ConditionType.Stalled);
     await writeStatus({

@@ -7,7 +7,10 @@ import type { KubeObject } from "../model/object.ts";
 import type { ControllerMetrics } from "../server/metrics.ts";
 import { normaliseRepositoryUrl } from "../server/repository-url.ts";
 import type { Logger } from "../util/logger.ts";
+import { Discovery } from "../kube/discovery.ts";
 import { reconcileApplication } from "./application-reconciler.ts";
+import { parseStatusEntry } from "./application-status-inventory.ts";
+import { DriftWatch, type DriftEvent } from "./drift-watch.ts";
 import { reconcileGitRepository, type ReconcileOutcome } from "./git-repository-reconciler.ts";
 import { WorkQueue } from "./queue.ts";
 
@@ -64,6 +67,31 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   });
   const applications = new Map<string, Application>();
   const sources = new Map<string, GitRepository>();
+  const discovery = new Discovery(client);
+  const driftWatches = new Map<string, DriftWatch>();
+  const pendingDrift = new Map<string, DriftEvent[]>();
+  /** When each Application's latest sync started: writes by others before it are not drift. */
+  const syncStartedAt = new Map<string, string>();
+  // Coalesces a burst of events (kubectl apply touching several objects) into one re-sync.
+  const DRIFT_DEBOUNCE_MS = 250;
+
+  /** Re-arms the watches on everything an Application manages after each reconcile. */
+  const watchForDrift = async (key: string) => {
+    const [, namespace = "", name = ""] = key.split("/");
+    const app = await client.request<Application>("GET", objectPath(APPLICATION_RESOURCE, namespace, name)).catch(() => undefined);
+    driftWatches.get(key)?.close();
+    driftWatches.delete(key);
+    if (!app || app.metadata.deletionTimestamp || app.spec.suspend) return;
+    const entries = (app.status?.inventory?.entries ?? []).map(parseStatusEntry);
+    const watch = await DriftWatch.start(client, discovery, { name, namespace }, entries, () => syncStartedAt.get(key) ?? "", (event) => {
+      logger.info({ application: key, object: event.object, changedBy: event.changedBy }, app.spec.selfHeal === false ? "drift detected (selfHeal off: not reverted)" : "drift detected; reverting");
+      if (app.spec.selfHeal === false) return;
+      pendingDrift.set(key, [...(pendingDrift.get(key) ?? []), event]);
+      queue.addAfter(key, DRIFT_DEBOUNCE_MS);
+    });
+    if (signal.aborted) watch.close();
+    else driftWatches.set(key, watch);
+  };
 
   const reconcile = async (key: string, keySignal: AbortSignal) => {
     const [kind = "", namespace = "", name = ""] = key.split("/");
@@ -85,7 +113,16 @@ export async function runController(options: ControllerOptions, signal: AbortSig
         }
       }
     } else {
-      outcome = await reconcileApplication(client, object as Application, { signal: keySignal, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+      syncStartedAt.set(key, new Date().toISOString());
+      const drift = pendingDrift.get(key);
+      pendingDrift.delete(key);
+      outcome = await reconcileApplication(client, object as Application, {
+        signal: keySignal,
+        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+        ...(drift ? { drift: drift.map(({ object: changed, changedBy, at }) => ({ object: changed, changedBy, at })) } : {}),
+      });
+      for (let reverted = 0; reverted < (drift?.length ?? 0); reverted++) options.metrics?.recordDriftRevert({ kind, namespace, name });
+      await watchForDrift(key);
       // Applications waiting on this one go as soon as it is ready, not at their retry time.
       if (outcome.ready) {
         for (const app of applications.values()) {
@@ -124,14 +161,21 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       }
       const key = keyOf(kind, change.object);
       const previous = cache.get(key);
-      if (change.type === "DELETED") cache.delete(key);
-      else cache.set(key, change.object as T);
-      if (change.type !== "DELETED" && needsReconcile(previous, change.object)) queue.add(key);
+      if (change.type === "DELETED") {
+        cache.delete(key);
+        driftWatches.get(key)?.close();
+        driftWatches.delete(key);
+        syncStartedAt.delete(key);
+        return false;
+      }
+      cache.set(key, change.object as T);
+      if (needsReconcile(previous, change.object)) queue.add(key);
       return false;
     });
   try {
     await Promise.all([watch(GIT_REPOSITORY_KIND, GIT_REPOSITORY_RESOURCE, sources), watch(APPLICATION_KIND, APPLICATION_RESOURCE, applications)]);
   } finally {
     await queue.shutdown();
+    for (const watch of driftWatches.values()) watch.close();
   }
 }

@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { KubeObject } from "../model/object.ts";
+import { foreignChange } from "./drift-watch.ts";
+
+const configMap = (managedFields: unknown[]): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: "shop", managedFields } });
+
+test("a write by another manager after the last sync is drift, named by its manager", () => {
+  const object = configMap([
+    { manager: "fjord", operation: "Apply", time: "2026-11-22T10:00:00Z" },
+    { manager: "kubectl-edit", operation: "Update", time: "2026-11-22T10:02:00Z" },
+  ]);
+  assert.deepEqual(foreignChange(object, "2026-11-22T10:00:00.500Z"), { object: "ConfigMap/shop/settings", changedBy: "kubectl-edit", at: "2026-11-22T10:02:00Z" });
+});
+
+test("fjord's own writes, status updates and writes before the sync are not drift", () => {
+  const object = configMap([
+    { manager: "fjord", operation: "Apply", time: "2026-11-22T10:05:00Z" },
+    { manager: "kube-controller-manager", operation: "Update", subresource: "status", time: "2026-11-22T10:06:00Z" },
+    { manager: "kubectl-edit", operation: "Update", time: "2026-11-22T09:00:00Z" },
+  ]);
+  assert.equal(foreignChange(object, "2026-11-22T10:04:00Z"), undefined);
+});
