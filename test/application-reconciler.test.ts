@@ -66,7 +66,10 @@ test("an Application applies its source's commit, records it, and prunes what le
   const { namespace, createApp, readApp, syncSource, syncApp, commit } = await fixture(t, { "a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1") });
   await createApp("web", { prune: true });
   await syncSource();
-  assert.deepEqual(await syncApp("web"), { ready: true, requeueAfterMs: 600_000 });
+  const outcome = await syncApp("web");
+  assert.equal(outcome.ready, true);
+  assert.equal(outcome.requeueAfterMs, 600_000, "the Application's default interval, 10m");
+  assert.deepEqual(outcome.changes?.map((change) => change.action), ["created", "created"]);
 
   let app = await readApp("web");
   assert.equal(ready(app)?.status, "True");
@@ -130,4 +133,27 @@ test("deleting an Application with prune deletes what it applied, then releases 
   await reconcileApplication(client, terminating, { cacheDir });
   assert.equal(await get(`/api/v1/namespaces/${namespace}/configmaps/a`), undefined);
   assert.equal(await get(`${api}/namespaces/${namespace}/applications/web`), undefined);
+});
+
+test("an Application applies as its ServiceAccount, which may only do what RBAC grants it", async (t) => {
+  const { namespace, createApp, readApp, syncSource, syncApp } = await fixture(t, { "a.yaml": configMap("a", "1") });
+  await client.request("POST", `/api/v1/namespaces/${namespace}/serviceaccounts`, { body: { metadata: { name: "deployer" } } });
+  await createApp("restricted", { serviceAccountName: "deployer" });
+  await syncSource();
+  assert.equal((await syncApp("restricted")).ready, false);
+  const condition = ready(await readApp("restricted"));
+  assert.equal(condition?.status, "False");
+  assert.match(condition?.message ?? "", new RegExp(`system:serviceaccount:${namespace}:deployer`));
+  assert.match(condition?.message ?? "", /forbidden/i);
+  assert.equal(await get(`/api/v1/namespaces/${namespace}/configmaps/a`), undefined, "nothing was applied");
+
+  // Granting the ServiceAccount ConfigMap rights in its namespace is enough.
+  await client.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {
+    body: { metadata: { name: "deployer" }, rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "create", "patch", "update", "delete"] }] },
+  });
+  await client.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
+    body: { metadata: { name: "deployer" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "deployer" }, subjects: [{ kind: "ServiceAccount", name: "deployer", namespace }] },
+  });
+  assert.equal((await syncApp("restricted")).ready, true, JSON.stringify(ready(await readApp("restricted"))));
+  assert.ok(await get(`/api/v1/namespaces/${namespace}/configmaps/a`));
 });

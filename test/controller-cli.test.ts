@@ -78,6 +78,8 @@ test("a signed push webhook makes the controller apply the new commit at once; a
 
   const metrics = await (await fetch(`${base}/metrics`)).text();
   assert.match(metrics, /fjord_reconcile_duration_seconds_count\{[^}]*kind="Application"/);
+  assert.match(metrics, /^fjord_apply_objects_total\{action="configured"\} [1-9]/m);
+  assert.match(metrics, /^fjord_git_fetch_duration_seconds_count\{result="success"\} [1-9]/m);
   assert.ok(!output.includes(HOOK_SECRET) && !output.includes(HOOK_TOKEN), "webhook secrets never reach the logs");
 });
 

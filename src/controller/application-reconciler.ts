@@ -187,7 +187,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
         ? [record, ...(status.history ?? [])].slice(0, HISTORY_LIMIT)
         : (status.history ?? []),
     });
-    return { ready: true, requeueAfterMs: interval };
+    return { ready: true, requeueAfterMs: interval, changes };
   } catch (error) {
     const reason = error instanceof NotReady ? error.reason : error instanceof SyncError ? REASON_FOR[error.failure] : ConditionReason.ReconciliationFailed;
     const message = error instanceof Error ? error.message : String(error);

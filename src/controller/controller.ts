@@ -106,6 +106,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     if (kind === GIT_REPOSITORY_KIND) {
       const before = (object as GitRepository).status?.artifact?.revision;
       outcome = await reconcileGitRepository(client, object as GitRepository, options.cacheDir ? { cacheDir: options.cacheDir } : {});
+      options.metrics?.recordGitFetch(outcome.ready ? "success" : "failure", Number(process.hrtime.bigint() - started) / 1e9);
       const after = (await client.request<GitRepository>("GET", objectPath(resource, namespace, name)).catch(() => undefined))?.status?.artifact?.revision;
       if (after && after !== before) {
         for (const app of applications.values()) {
@@ -122,6 +123,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
         ...(drift ? { drift: drift.map(({ object: changed, changedBy, at }) => ({ object: changed, changedBy, at })) } : {}),
       });
       for (let reverted = 0; reverted < (drift?.length ?? 0); reverted++) options.metrics?.recordDriftRevert({ kind, namespace, name });
+      for (const change of outcome.changes ?? []) options.metrics?.recordApply(change.action);
       await watchForDrift(key);
       // Applications waiting on this one go as soon as it is ready, not at their retry time.
       if (outcome.ready) {

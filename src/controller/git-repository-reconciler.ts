@@ -1,4 +1,5 @@
 import { formatTime, removeCondition, setCondition } from "../api/conditions.ts";
+import type { ChangeSetEntry } from "../apply/engine.ts";
 import { ConditionReason, ConditionType, GIT_REPOSITORY_RESOURCE, API_VERSION, type Artifact, type GitRepository, type GitRepositoryStatus } from "../api/types.ts";
 import { resolveRevision, type Revision } from "../git/index.ts";
 import type { KubeClient } from "../kube/client.ts";
@@ -9,6 +10,8 @@ export interface ReconcileOutcome {
   ready: boolean;
   /** When to look again; undefined: only when something changes (e.g. suspended). */
   requeueAfterMs?: number;
+  /** What an Application's sync did, for metrics. */
+  changes?: readonly ChangeSetEntry[];
 }
 
 /** Flux's revision format: `main@sha1:<sha>`, `v1.2.0@sha1:<sha>`, or `sha1:<sha>` for a bare commit. */
