@@ -73,8 +73,8 @@ test("a signed push webhook makes the controller apply the new commit at once; a
   assert.equal(accepted.status, 202);
   assert.deepEqual(await accepted.json(), { triggered: 1 });
   await eventually(async () => (await mode()) === "two", { timeoutMs: 15_000, describe: () => output.slice(-2000) });
-  const app = await client.request<Application>("GET", `${api}/applications/app`);
-  assert.equal(app.status?.lastAppliedRevision, `main@sha1:${second}`);
+  // The status is written after the apply finishes: wait for it rather than race it.
+  await eventually(async () => (await client.request<Application>("GET", `${api}/applications/app`)).status?.lastAppliedRevision === `main@sha1:${second}`, { timeoutMs: 15_000 });
 
   const metrics = await (await fetch(`${base}/metrics`)).text();
   assert.match(metrics, /fjord_reconcile_duration_seconds_count\{[^}]*kind="Application"/);

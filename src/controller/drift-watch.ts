@@ -59,8 +59,17 @@ export class DriftWatch {
     const watch = new DriftWatch([...paths].sort());
     const tracked = new Set(entries.map((entry) => `${entry.namespace}/${entry.name}/${entry.kind}`));
     for (const path of watch.paths) {
-      void watchUntil(client, { path, labelSelector: ownerSelector(owner), signal: watch.stop.signal }, (_objects, change) => {
-        if (!change || !tracked.has(`${change.object.metadata.namespace ?? ""}/${change.object.metadata.name ?? ""}/${change.object.kind}`)) return false;
+      void watchUntil(client, { path, labelSelector: ownerSelector(owner), signal: watch.stop.signal }, (objects, change) => {
+        if (!change) {
+          // The (re)list: a change made while no watch was open (between two reconciles) shows here.
+          for (const object of objects.values()) {
+            if (!tracked.has(`${object.metadata.namespace ?? ""}/${object.metadata.name ?? ""}/${object.kind}`)) continue;
+            const event = foreignChange(object, since());
+            if (event) onDrift(event);
+          }
+          return false;
+        }
+        if (!tracked.has(`${change.object.metadata.namespace ?? ""}/${change.object.metadata.name ?? ""}/${change.object.kind}`)) return false;
         if (change.type === "DELETED") onDrift({ object: describeRef(refOf(change.object)), changedBy: "deleted by someone", at: new Date().toISOString() });
         else {
           const event = foreignChange(change.object, since());
