@@ -1,6 +1,6 @@
 import { formatTime, isReady, removeCondition, setCondition } from "../api/conditions.ts";
+import { fjordResourcePath } from "../api/paths.ts";
 import {
-  API_VERSION,
   APPLICATION_RESOURCE,
   ConditionReason,
   ConditionType,
@@ -27,9 +27,8 @@ import { statusInventoryStore, toStatusEntries } from "./application-status-inve
 import type { ReconcileOutcome } from "./git-repository-reconciler.ts";
 import { loadGitAuth } from "./source-credentials.ts";
 
-const [GROUP, VERSION] = API_VERSION.split("/") as [string, string];
-const appPath = (namespace: string, name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${APPLICATION_RESOURCE}/${encodeURIComponent(name)}`;
-const sourcePath = (namespace: string, name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${GIT_REPOSITORY_RESOURCE}/${encodeURIComponent(name)}`;
+const appPath = (namespace: string, name: string) => fjordResourcePath(APPLICATION_RESOURCE, namespace, name);
+const sourcePath = (namespace: string, name: string) => fjordResourcePath(GIT_REPOSITORY_RESOURCE, namespace, name);
 
 const REASON_FOR: Record<SyncFailure, string> = {
   validation: ConditionReason.ValidationFailed,

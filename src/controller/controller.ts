@@ -1,5 +1,6 @@
 import { installCustomResourceDefinitions } from "../api/install.ts";
-import { API_VERSION, APPLICATION_KIND, APPLICATION_RESOURCE, GIT_REPOSITORY_KIND, GIT_REPOSITORY_RESOURCE, type Application, type GitRepository } from "../api/types.ts";
+import { fjordResourcePath } from "../api/paths.ts";
+import { APPLICATION_KIND, APPLICATION_RESOURCE, GIT_REPOSITORY_KIND, GIT_REPOSITORY_RESOURCE, type Application, type GitRepository } from "../api/types.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { watchUntil } from "../kube/watch-until.ts";
@@ -14,9 +15,8 @@ import { DriftWatch, type DriftEvent } from "./drift-watch.ts";
 import { reconcileGitRepository, type ReconcileOutcome } from "./git-repository-reconciler.ts";
 import { WorkQueue } from "./queue.ts";
 
-const [GROUP, VERSION] = API_VERSION.split("/") as [string, string];
-const collection = (resource: string) => `/apis/${GROUP}/${VERSION}/${resource}`;
-const objectPath = (resource: string, namespace: string, name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`;
+const collection = (resource: string) => fjordResourcePath(resource);
+const objectPath = (resource: string, namespace: string, name: string) => fjordResourcePath(resource, namespace, name);
 
 export interface ControllerOptions {
   client: KubeClient;

@@ -1,6 +1,7 @@
 import { formatTime, removeCondition, setCondition } from "../api/conditions.ts";
+import { fjordResourcePath } from "../api/paths.ts";
 import type { ChangeSetEntry } from "../apply/engine.ts";
-import { ConditionReason, ConditionType, GIT_REPOSITORY_RESOURCE, API_VERSION, type Artifact, type GitRepository, type GitRepositoryStatus } from "../api/types.ts";
+import { ConditionReason, ConditionType, GIT_REPOSITORY_RESOURCE, type Artifact, type GitRepository, type GitRepositoryStatus } from "../api/types.ts";
 import { resolveRevision, type Revision } from "../git/index.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { parseDuration } from "../util/duration.ts";
@@ -32,8 +33,7 @@ function artifactOf(revision: Revision, now: Date): Artifact {
 }
 
 function statusPath(repository: GitRepository): string {
-  const [group, version] = API_VERSION.split("/");
-  return `/apis/${group}/${version}/namespaces/${encodeURIComponent(repository.metadata.namespace)}/${GIT_REPOSITORY_RESOURCE}/${encodeURIComponent(repository.metadata.name)}/status`;
+  return `${fjordResourcePath(GIT_REPOSITORY_RESOURCE, repository.metadata.namespace, repository.metadata.name)}/status`;
 }
 
 /**

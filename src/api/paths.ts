@@ -1,0 +1,7 @@
+import { resourcePath } from "../kube/discovery.ts";
+import { GROUP, VERSION } from "./types.ts";
+
+/** REST path of fjord's own (namespaced) resources: the collection across namespaces, or one object. */
+export function fjordResourcePath(resource: string, namespace?: string, name?: string): string {
+  return resourcePath({ group: GROUP, version: VERSION, kind: "", resource, namespaced: true, verbs: [] }, namespace, name);
+}
