@@ -157,3 +157,48 @@ test("an Application applies as its ServiceAccount, which may only do what RBAC 
   assert.equal((await syncApp("restricted")).ready, true, JSON.stringify(ready(await readApp("restricted"))));
   assert.ok(await get(`/api/v1/namespaces/${namespace}/configmaps/a`));
 });
+
+test("healthChecks hold Ready until objects the Application does not manage are healthy, naming them", async (t) => {
+  const { namespace, createApp, readApp, syncSource, syncApp } = await fixture(t, { "a.yaml": configMap("a", "1") });
+  // Created by someone else (an operator, say): fjord only watches it.
+  await client.request("POST", `/apis/apps/v1/namespaces/${namespace}/deployments`, {
+    body: {
+      metadata: { name: "operator-made" },
+      spec: {
+        selector: { matchLabels: { app: "operator-made" } },
+        template: { metadata: { labels: { app: "operator-made" } }, spec: { nodeSelector: { "fjord.dev/no-such-node": "true" }, containers: [{ name: "app", image: "registry.example/app:1" }] } },
+      },
+    },
+  });
+  await createApp("checked", { timeout: "3s", healthChecks: [{ apiVersion: "apps/v1", kind: "Deployment", name: "operator-made", namespace }] });
+  await syncSource();
+  assert.equal((await syncApp("checked")).ready, false);
+  const condition = ready(await readApp("checked"));
+  assert.equal(condition?.reason, "HealthCheckFailed");
+  assert.match(condition?.message ?? "", /Deployment\.apps\/[^ ]+\/operator-made/);
+  assert.ok(await get(`/api/v1/namespaces/${namespace}/configmaps/a`), "the sync itself was applied");
+
+  await client.request("PATCH", `/apis/apps/v1/namespaces/${namespace}/deployments/operator-made`, {
+    body: { spec: { template: { spec: { nodeSelector: null } } } },
+    contentType: "application/merge-patch+json",
+  });
+  await createApp("unknown-kind", { timeout: "3s", healthChecks: [{ apiVersion: "example.com/v1", kind: "Widget", name: "w", namespace }] });
+  assert.equal((await syncApp("unknown-kind")).ready, false);
+  assert.match(ready(await readApp("unknown-kind"))?.message ?? "", /Widget w of example\.com\/v1, which this cluster does not serve/);
+});
+
+test("a GitRepository in another namespace is refused unless the controller allows it", async (t) => {
+  const { namespace, syncSource } = await fixture(t, { "a.yaml": configMap("a", "1") });
+  await syncSource();
+  const tenant = await createTestNamespace(await useCluster(), t);
+  await client.request("POST", `${api}/namespaces/${tenant}/applications`, {
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "borrower" }, spec: { sourceRef: { kind: "GitRepository", name: "source", namespace }, path: "./" } },
+  });
+  const read = async () => (await get<Application>(`${api}/namespaces/${tenant}/applications/borrower`)) as Application;
+  assert.equal((await reconcileApplication(client, await read(), { cacheDir })).ready, false);
+  assert.match(ready(await read())?.message ?? "", /cross-namespace source references are not allowed.*--allow-cross-namespace-sources/);
+  assert.equal(await get(`/api/v1/namespaces/${tenant}/configmaps/a`), undefined);
+
+  assert.equal((await reconcileApplication(client, await read(), { cacheDir, allowCrossNamespaceSources: true })).ready, true);
+  assert.ok(await get(`/api/v1/namespaces/${tenant}/configmaps/a`));
+});

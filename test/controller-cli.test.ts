@@ -12,6 +12,10 @@ import { freePort } from "../src/testenv/ports.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
 
+/** This file's controller reconciles only objects carrying this label, so controllers of other test files running at the same time never touch them. */
+const SUITE = { "fjord.dev/test-suite": "controller-cli" };
+const SUITE_SELECTOR = "fjord.dev/test-suite=controller-cli";
+
 const root = path.resolve(import.meta.dirname, "..");
 const HOOK_TOKEN = "hook-path-token";
 const HOOK_SECRET = "hook-hmac-secret";
@@ -33,7 +37,7 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   controller = spawn(
     process.execPath,
-    ["--import", "tsx", "src/cli/main.ts", "controller", "--kubeconfig", cluster.kubeconfigPath, "--bind-address", `127.0.0.1:${port}`, "--webhook-config", path.join(work, "webhook.json")],
+    ["--import", "tsx", "src/cli/main.ts", "controller", "--kubeconfig", cluster.kubeconfigPath, "--bind-address", `127.0.0.1:${port}`, "--webhook-config", path.join(work, "webhook.json"), "--watch-label-selector", SUITE_SELECTOR],
     { cwd: root, env: { ...process.env, FJORD_CACHE_DIR: work }, stdio: ["ignore", "pipe", "pipe"] },
   );
   controller.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -57,8 +61,8 @@ test("a signed push webhook makes the controller apply the new commit at once; a
   await git.commitFiles(repo, { "app/cm.yaml": cm("one") }, { message: "one" });
   const api = `/apis/fjord.dev/v1alpha1/namespaces/${namespace}`;
   // An interval of an hour: only the webhook can explain a quick update.
-  await client.request("POST", `${api}/gitrepositories`, { body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "source" }, spec: { url: git.repoUrl(repo), interval: "1h" } } });
-  await client.request("POST", `${api}/applications`, { body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "app" }, spec: { sourceRef: { kind: "GitRepository", name: "source" }, path: "./app", interval: "1h" } } });
+  await client.request("POST", `${api}/gitrepositories`, { body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "source", labels: SUITE }, spec: { url: git.repoUrl(repo), interval: "1h" } } });
+  await client.request("POST", `${api}/applications`, { body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "app", labels: SUITE }, spec: { sourceRef: { kind: "GitRepository", name: "source" }, path: "./app", interval: "1h" } } });
   const mode = async () => ((await client.request<KubeObject>("GET", `/api/v1/namespaces/${namespace}/configmaps/settings`).catch(() => undefined))?.data as Record<string, string> | undefined)?.mode;
   await eventually(async () => (await mode()) === "one", { timeoutMs: 30_000, describe: () => output.slice(-2000) });
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import type { Application } from "../src/api/types.ts";
+import type { Application, GitRepository } from "../src/api/types.ts";
 import { needsReconcile, runController } from "../src/controller/controller.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { isNotFound } from "../src/kube/errors.ts";
@@ -11,6 +11,10 @@ import type { KubeObject } from "../src/model/object.ts";
 import { createLogger } from "../src/util/logger.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
+
+/** This file's controller reconciles only objects carrying this label, so controllers of other test files running at the same time never touch them. */
+const SUITE = { "fjord.dev/test-suite": "controller" };
+const SUITE_SELECTOR = "fjord.dev/test-suite=controller";
 
 let git: GitServer;
 let client: KubeClient;
@@ -25,7 +29,7 @@ before(async () => {
   cacheDir = await mkdtemp(path.join(os.tmpdir(), "fjord-controller-cache-"));
   const logger = createLogger("controller");
   logger.level = "warn";
-  running = runController({ client, logger, cacheDir }, stop.signal);
+  running = runController({ client, logger, cacheDir, watchLabelSelector: SUITE_SELECTOR }, stop.signal);
 });
 after(async () => {
   stop.abort();
@@ -50,10 +54,10 @@ test("the controller applies a new commit without anyone asking, and records it"
   await git.createRepo(repo);
   const first = await git.commitFiles(repo, { "app/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: one\n" }, { message: "one" });
   await client.request("POST", `${api}/namespaces/${namespace}/gitrepositories`, {
-    body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "source" }, spec: { url: git.repoUrl(repo), interval: "1s" } },
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "source", labels: SUITE }, spec: { url: git.repoUrl(repo), interval: "1s" } },
   });
   await client.request("POST", `${api}/namespaces/${namespace}/applications`, {
-    body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "app" }, spec: { sourceRef: { kind: "GitRepository", name: "source" }, path: "./app", prune: true } },
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "app", labels: SUITE }, spec: { sourceRef: { kind: "GitRepository", name: "source" }, path: "./app", prune: true } },
   });
   const appPath = `${api}/namespaces/${namespace}/applications/app`;
   const readyAt = async (commit: string) => {
@@ -85,10 +89,10 @@ test("drift by edit and by delete is reverted within seconds and recorded with w
   await git.createRepo(repo);
   await git.commitFiles(repo, { "app/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: gitops\n" }, { message: "settings" });
   await client.request("POST", `${api}/namespaces/${namespace}/gitrepositories`, {
-    body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "source" }, spec: { url: git.repoUrl(repo), interval: "1h" } },
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "source", labels: SUITE }, spec: { url: git.repoUrl(repo), interval: "1h" } },
   });
   await client.request("POST", `${api}/namespaces/${namespace}/applications`, {
-    body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "app" }, spec: { sourceRef: { kind: "GitRepository", name: "source" }, path: "./app", interval: "1h" } },
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "app", labels: SUITE }, spec: { sourceRef: { kind: "GitRepository", name: "source" }, path: "./app", interval: "1h" } },
   });
   const cmPath = `/api/v1/namespaces/${namespace}/configmaps/settings`;
   const mode = async () => ((await get(cmPath))?.data as Record<string, string> | undefined)?.mode;
@@ -116,4 +120,108 @@ test("drift by edit and by delete is reverted within seconds and recorded with w
   const reverts = (app.status?.history ?? []).flatMap((record) => record.driftReverts ?? []);
   assert.ok(reverts.some((revert) => revert.changedBy === "kubectl-edit" && /ConfigMap\/[^/]+\/settings/.test(revert.object)), JSON.stringify(reverts));
   assert.ok(reverts.some((revert) => revert.changedBy === "deleted by someone"), JSON.stringify(reverts));
+});
+
+interface EventItem {
+  reason: string;
+  type: string;
+  message: string;
+  count?: number;
+  involvedObject: { kind: string; name: string };
+  source?: { component?: string };
+}
+
+async function eventsFor(namespace: string, kind: string, name: string): Promise<EventItem[]> {
+  const list = await client.request<{ items: EventItem[] }>("GET", `/api/v1/namespaces/${namespace}/events`);
+  return list.items.filter((event) => event.involvedObject.kind === kind && event.involvedObject.name === name && event.source?.component === "fjord-controller");
+}
+
+/** A namespace with a repository `source` and an Application `app` over its `app/` directory. */
+async function appFixture(t: Parameters<typeof createTestNamespace>[1], files: Record<string, string>, appSpec: Record<string, unknown> = {}) {
+  const namespace = await createTestNamespace(await useCluster(), t);
+  const repo = `fx-${namespace}`;
+  await git.createRepo(repo);
+  await git.commitFiles(repo, files, { message: "initial" });
+  await client.request("POST", `${api}/namespaces/${namespace}/gitrepositories`, {
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "source", labels: SUITE }, spec: { url: git.repoUrl(repo), interval: "1h" } },
+  });
+  await client.request("POST", `${api}/namespaces/${namespace}/applications`, {
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "app", labels: SUITE }, spec: { sourceRef: { kind: "GitRepository", name: "source" }, path: "./app", interval: "1h", ...appSpec } },
+  });
+  const appPath = `${api}/namespaces/${namespace}/applications/app`;
+  const readApp = async () => (await get<Application>(appPath)) as Application;
+  const describe = async () => JSON.stringify((await get<Application>(appPath))?.status);
+  const requestReconcile = async (resourcePath: string) => {
+    const value = new Date().toISOString() + Math.random().toString(16).slice(2, 6);
+    await client.request("PATCH", resourcePath, { body: { metadata: { annotations: { "fjord.dev/reconcile-requested-at": value } } }, contentType: "application/merge-patch+json" });
+    return value;
+  };
+  return { namespace, repo, appPath, sourcePath: `${api}/namespaces/${namespace}/gitrepositories/source`, readApp, describe, requestReconcile };
+}
+
+const settings = (mode: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: ${mode}\n`;
+const isReady = (app: Application | undefined) => app?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+
+test("a reconcile request is handled at once, and Events are written only when something changed", async (t) => {
+  const fx = await appFixture(t, { "app/settings.yaml": settings("one") });
+  await eventually(async () => isReady(await fx.readApp()), { timeoutMs: 30_000, describe: fx.describe });
+  const applied = await eventually(async () => {
+    const events = await eventsFor(fx.namespace, "Application", "app");
+    return events.find((event) => event.reason === "ReconciliationSucceeded");
+  }, { timeoutMs: 10_000 });
+  assert.match(applied.message, /Applied revision main@sha1:[0-9a-f]{40}: 1 created, 0 configured, 0 deleted/);
+  assert.ok((await eventsFor(fx.namespace, "GitRepository", "source")).some((event) => event.reason === "NewArtifact" && /initial/.test(event.message)));
+
+  // Nothing changed: the request is handled, and no Event is added.
+  const before = JSON.stringify(await eventsFor(fx.namespace, "Application", "app"));
+  const request = await fx.requestReconcile(fx.appPath);
+  await eventually(async () => (await fx.readApp()).status?.lastHandledReconcileAt === request, { timeoutMs: 20_000, describe: fx.describe });
+  assert.equal(JSON.stringify(await eventsFor(fx.namespace, "Application", "app")), before);
+
+  // A new commit with an interval of 1h: a request on the source brings it in at once.
+  await git.commitFiles(fx.repo, { "app/settings.yaml": settings("two") }, { message: "two" });
+  const sourceRequest = await fx.requestReconcile(fx.sourcePath);
+  await eventually(async () => (await get<GitRepository>(fx.sourcePath))?.status?.lastHandledReconcileAt === sourceRequest, { timeoutMs: 20_000 });
+  await eventually(async () => (await fx.readApp()).status?.history?.[0]?.message === "two", { timeoutMs: 20_000, describe: fx.describe });
+  const changed = await eventually(async () => (await eventsFor(fx.namespace, "Application", "app")).find((event) => /1 configured/.test(event.message)), { timeoutMs: 10_000 });
+  assert.equal(changed.type, "Normal");
+});
+
+test("with selfHeal off, drift is reported in status and as an Event, and left in place", async (t) => {
+  const fx = await appFixture(t, { "app/settings.yaml": settings("gitops") }, { selfHeal: false });
+  await eventually(async () => isReady(await fx.readApp()), { timeoutMs: 30_000, describe: fx.describe });
+  const cmPath = `/api/v1/namespaces/${fx.namespace}/configmaps/settings`;
+  // The drift watch is armed right after the reconcile that applied it.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  await client.request("PATCH", cmPath, { query: { fieldManager: "kubectl-edit" }, body: { data: { mode: "hand-edited" } }, contentType: "application/merge-patch+json" });
+  const app = await eventually(async () => {
+    const current = await fx.readApp();
+    return current.status?.drift?.length ? current : undefined;
+  }, { timeoutMs: 20_000, describe: fx.describe });
+  assert.equal(app.status?.drift?.[0]?.changedBy, "kubectl-edit");
+  assert.match(app.status?.drift?.[0]?.object ?? "", /ConfigMap\/[^/]+\/settings/);
+  const warning = await eventually(async () => (await eventsFor(fx.namespace, "Application", "app")).find((event) => event.reason === "DriftDetected"), { timeoutMs: 10_000 });
+  assert.equal(warning.type, "Warning");
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal(((await get(cmPath))?.data as Record<string, string>).mode, "hand-edited", "not reverted");
+
+  // The next sync (here a manual one) puts Git back and clears the report.
+  await fx.requestReconcile(fx.appPath);
+  await eventually(async () => ((await get(cmPath))?.data as Record<string, string>).mode === "gitops" && (await fx.readApp()).status?.drift?.length === 0, { timeoutMs: 20_000, describe: fx.describe });
+});
+
+test("a new revision ends a health wait still in progress instead of waiting for its timeout", async (t) => {
+  const stuck = `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      nodeSelector: {fjord.dev/no-such-node: "true"}\n      containers: [{name: app, image: registry.example/app:1}]\n`;
+  const fx = await appFixture(t, { "app/web.yaml": stuck }, { wait: true, timeout: "10m" });
+  await eventually(async () => (await get(`/apis/apps/v1/namespaces/${fx.namespace}/deployments/web`)) !== undefined, { timeoutMs: 30_000 });
+  const fixed = await git.commitFiles(fx.repo, { "app/web.yaml": stuck.replace(/ {6}nodeSelector.*\n/, "") }, { message: "schedulable" });
+  const started = Date.now();
+  await fx.requestReconcile(fx.sourcePath);
+  await eventually(async () => {
+    const app = await fx.readApp();
+    return app.status?.lastAppliedRevision === `main@sha1:${fixed}` && isReady(app);
+  }, { timeoutMs: 90_000, describe: fx.describe });
+  assert.ok(Date.now() - started < 90_000);
+  const history = (await fx.readApp()).status?.history ?? [];
+  assert.ok(history.some((record) => record.result === "Failed"), "the superseded sync is on record");
 });

@@ -25,6 +25,7 @@ import {
   GIT_REPOSITORY_RESOURCE,
   GROUP,
   HISTORY_LIMIT,
+  RECONCILE_REQUEST_ANNOTATION,
   VERSION,
 } from "./types.ts";
 
@@ -116,8 +117,16 @@ const gitRepositorySpec = object(
   ["url"],
 );
 
+const lastHandledReconcileAt = string(`The last ${RECONCILE_REQUEST_ANNOTATION} annotation value acted on.`);
+
+const driftEntry = object(
+  { object: string("Kind/namespace/name."), changedBy: string("Field manager that made the change."), at: timestamp("When it was seen.") },
+  ["object", "changedBy", "at"],
+);
+
 const gitRepositoryStatus = object({
   observedGeneration: count("The metadata.generation last reconciled."),
+  lastHandledReconcileAt,
   conditions,
   artifact: object(
     {
@@ -181,6 +190,8 @@ const applicationSpec = object(
 
 const applicationStatus = object({
   observedGeneration: count("The metadata.generation last reconciled."),
+  lastHandledReconcileAt,
+  drift: { type: "array", description: "Changes made in the cluster and not reverted (selfHeal off).", maxItems: DRIFT_REVERT_LIMIT, items: driftEntry },
   conditions,
   lastAppliedRevision: string("The revision last applied successfully."),
   lastAttemptedRevision: string("The revision last tried, successfully or not."),
@@ -213,10 +224,7 @@ const applicationStatus = object({
         driftReverts: {
           type: "array",
           maxItems: DRIFT_REVERT_LIMIT,
-          items: object(
-            { object: string("Kind/namespace/name."), changedBy: string("Field manager whose change was reverted."), at: timestamp("When it was reverted.") },
-            ["object", "changedBy", "at"],
-          ),
+          items: driftEntry,
         },
       },
       ["revision", "startedAt", "finishedAt", "result", "summary"],

@@ -21,6 +21,12 @@ export const APPLICATION_RESOURCE = "applications";
 /** Holds an Application until what it applied is pruned (when `prune` is on). */
 export const FINALIZER = "finalizers.fjord.dev";
 
+/**
+ * Set to any new value (the CLI writes an RFC 3339 time) to ask for a reconcile now; the
+ * controller copies the value it handled to `status.lastHandledReconcileAt`.
+ */
+export const RECONCILE_REQUEST_ANNOTATION = "fjord.dev/reconcile-requested-at";
+
 /** Syncs kept in `Application.status.history`, newest first; older ones drop off. */
 export const HISTORY_LIMIT = 10;
 /** Drift reverts kept per history entry, so a flapping object cannot bloat the status. */
@@ -114,6 +120,8 @@ export interface Artifact {
 
 export interface GitRepositoryStatus {
   observedGeneration?: number;
+  /** The last RECONCILE_REQUEST_ANNOTATION value acted on. */
+  lastHandledReconcileAt?: string;
   conditions?: Condition[];
   artifact?: Artifact;
 }
@@ -216,6 +224,13 @@ export interface SyncRecord {
 
 export interface ApplicationStatus {
   observedGeneration?: number;
+  /** The last RECONCILE_REQUEST_ANNOTATION value acted on. */
+  lastHandledReconcileAt?: string;
+  /**
+   * Changes made in the cluster that were not reverted because `selfHeal` is off; cleared by
+   * the next sync that puts them back (the next interval, a new commit, or a manual reconcile).
+   */
+  drift?: DriftRevert[];
   conditions?: Condition[];
   lastAppliedRevision?: string;
   lastAttemptedRevision?: string;

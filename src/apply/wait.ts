@@ -16,10 +16,18 @@ export interface WaitTarget {
 
 export interface WaitOptions {
   timeoutMs: number;
-  owner: Owner;
+  /** Watches only objects carrying this owner's labels; without it, objects are watched by name (health checks on objects fjord does not manage). */
+  owner?: Owner;
   /** Aborting (e.g. a newer revision arrived) ends the wait at once. */
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
+}
+
+/** The owner labels when fjord manages the objects; a name field selector for a single foreign object. */
+function selectorFor(keys: ReadonlySet<string>, refs: ReadonlyMap<string, ObjectRef>, owner: Owner | undefined): { labelSelector?: string; fieldSelector?: string } {
+  if (owner) return { labelSelector: ownerSelector(owner) };
+  const [only] = keys;
+  return keys.size === 1 && only ? { fieldSelector: `metadata.name=${refs.get(only)?.name ?? ""}` } : {};
 }
 
 /**
@@ -56,7 +64,7 @@ export async function waitForHealthy(client: KubeClient, targets: WaitTarget[], 
   try {
     await Promise.all(
       [...groups.values()].map((group) =>
-        watchUntil(client, { path: group.path, labelSelector: ownerSelector(options.owner), signal: controller.signal }, (objects) => {
+        watchUntil(client, { path: group.path, ...selectorFor(group.keys, refs, options.owner), signal: controller.signal }, (objects) => {
           const seen = new Set<string>();
           for (const object of objects.values()) {
             const key = refKey(refOf(object));
@@ -79,7 +87,10 @@ export async function waitForHealthy(client: KubeClient, targets: WaitTarget[], 
   }
   const pending = notCurrent();
   if (pending.length === 0) return;
-  if (options.signal?.aborted && !failed) throw new SyncError("health", "the health wait was cancelled");
+  if (options.signal?.aborted && !failed) {
+    const why = options.signal.reason instanceof Error ? `: ${options.signal.reason.message}` : "";
+    throw new SyncError("health", `the health wait was cancelled${why}`);
+  }
   const problems = pending.map(([key, item]) => {
     const ref = refs.get(key) as ObjectRef;
     // Health messages start with the object's name, which the problem line already shows.

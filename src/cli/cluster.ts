@@ -26,7 +26,7 @@ export function clusterCommand(): Command {
   cluster
     .command("build")
     .description("locate the control-plane binaries (and with --peers the peer CLIs), building missing ones from Go modules")
-    .option("--peers", "also the peer CLIs tests compare fjord with (kustomize, helm)")
+    .option("--peers", "also the peer CLIs tests compare fjord with (kustomize, helm, sops, age, kubeseal, registry)")
     .action(async (options: { peers?: boolean }) => {
       const names = [...COMPONENTS, ...(options.peers ? PEER_TOOLS : [])];
       const paths = await ensureBinaries(names, (line) => say(line));

@@ -18,6 +18,8 @@ interface ControllerFlags {
   identity: string;
   installCrds: boolean;
   webhookConfig?: string;
+  allowCrossNamespaceSources?: boolean;
+  watchLabelSelector?: string;
 }
 
 /** The receiver file: JSON `{ "token": ..., "type": "github"|"gitlab"|"generic", "secret": ... }` (mounted from a Secret). */
@@ -45,6 +47,8 @@ export function controllerCommand(): Command {
     .option("--identity <id>", "this replica's identity in the Lease", process.env.POD_NAME ?? os.hostname())
     .option("--no-install-crds", "do not install or update the CRDs at start")
     .option("--webhook-config <file>", "receiver config for POST /hook/<token> (JSON with token, type, secret)")
+    .option("--watch-label-selector <selector>", "reconcile only GitRepositories and Applications with these labels (e.g. shard=a)")
+    .option("--allow-cross-namespace-sources", "let Applications use a GitRepository in another namespace (off: namespaces are tenants)")
     .action(async (flags: ControllerFlags) => {
       const logger = createLogger("controller");
       const client = KubeClient.load({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
@@ -73,6 +77,8 @@ export function controllerCommand(): Command {
             metrics,
             concurrency: Number(flags.concurrency),
             installCrds: flags.installCrds,
+            allowCrossNamespaceSources: flags.allowCrossNamespaceSources === true,
+            ...(flags.watchLabelSelector ? { watchLabelSelector: flags.watchLabelSelector } : {}),
             onStarted: (started) => {
               handle = started;
               ready = true;

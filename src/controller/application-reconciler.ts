@@ -1,12 +1,15 @@
 import { formatTime, isReady, removeCondition, setCondition } from "../api/conditions.ts";
 import { fjordResourcePath } from "../api/paths.ts";
 import {
+  API_VERSION,
+  APPLICATION_KIND,
   APPLICATION_RESOURCE,
   ConditionReason,
   ConditionType,
   FINALIZER,
   GIT_REPOSITORY_RESOURCE,
   HISTORY_LIMIT,
+  RECONCILE_REQUEST_ANNOTATION,
   type Application,
   type ApplicationStatus,
   type GitRepository,
@@ -24,6 +27,9 @@ import { render } from "../render/render.ts";
 import { syncObjects } from "../sync/sync.ts";
 import { parseDuration } from "../util/duration.ts";
 import { statusInventoryStore, toStatusEntries } from "./application-status-inventory.ts";
+import type { ArtifactStore } from "./artifact-store.ts";
+import type { EventRecorder } from "./events.ts";
+import { waitForHealthChecks } from "./health-checks.ts";
 import type { ReconcileOutcome } from "./git-repository-reconciler.ts";
 import { loadGitAuth } from "./source-credentials.ts";
 
@@ -45,6 +51,16 @@ export interface ApplicationReconcileOptions {
   signal?: AbortSignal;
   /** Changes others made to managed objects that triggered this reconcile; recorded when reverted. */
   drift?: readonly DriftRevert[];
+  /** Where Events go; one is written only when something changed. */
+  events?: EventRecorder;
+  /** Let `spec.sourceRef.namespace` name another namespace (multi-tenant clusters keep this off). */
+  allowCrossNamespaceSources?: boolean;
+  /** Shares checked-out commits between Applications; without it each reconcile checks out its own. */
+  artifacts?: ArtifactStore;
+}
+
+function describeSummary(summary: SyncRecord["summary"]): string {
+  return `${summary.created} created, ${summary.configured} configured, ${summary.deleted} deleted`;
 }
 
 function summaryOf(changes: readonly ChangeSetEntry[]): SyncRecord["summary"] {
@@ -73,8 +89,14 @@ export async function reconcileApplication(client: KubeClient, app: Application,
   const { namespace, name, generation } = app.metadata;
   const status: ApplicationStatus = { ...app.status };
   const owner = { name, namespace };
+  const requested = app.metadata.annotations?.[RECONCILE_REQUEST_ANNOTATION];
   const writeStatus = (next: ApplicationStatus) =>
-    client.request("PATCH", `${appPath(namespace, name)}/status`, { body: { status: next }, contentType: "application/merge-patch+json" });
+    client.request("PATCH", `${appPath(namespace, name)}/status`, {
+      body: { status: { ...next, ...(requested !== undefined ? { lastHandledReconcileAt: requested } : {}) } },
+      contentType: "application/merge-patch+json",
+    });
+  const subject = { apiVersion: API_VERSION, kind: APPLICATION_KIND, name, namespace, ...(app.metadata.uid ? { uid: app.metadata.uid } : {}) };
+  const previousReady = status.conditions?.find((condition) => condition.type === ConditionType.Ready);
   const finalizers = (app.metadata.finalizers as string[] | undefined) ?? [];
 
   if (app.metadata.deletionTimestamp) {
@@ -120,8 +142,11 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       }
     }
     const sourceNamespace = app.spec.sourceRef.namespace ?? namespace;
-    if (sourceNamespace !== namespace) {
-      throw new NotReady(ConditionReason.SourceNotFound, `cross-namespace source references are not allowed: move GitRepository ${sourceNamespace}/${app.spec.sourceRef.name} into ${namespace}`);
+    if (sourceNamespace !== namespace && options.allowCrossNamespaceSources !== true) {
+      throw new NotReady(
+        ConditionReason.SourceNotFound,
+        `cross-namespace source references are not allowed on this controller: move GitRepository ${sourceNamespace}/${app.spec.sourceRef.name} into ${namespace}, or start the controller with --allow-cross-namespace-sources`,
+      );
     }
     const source = await client.request<GitRepository>("GET", sourcePath(sourceNamespace, app.spec.sourceRef.name)).catch((error: unknown) => {
       if (isNotFound(error)) throw new NotReady(ConditionReason.SourceNotFound, `GitRepository ${sourceNamespace}/${app.spec.sourceRef.name} not found`);
@@ -133,15 +158,19 @@ export async function reconcileApplication(client: KubeClient, app: Application,
     artifactMeta = { author: artifact.author, message: artifact.message };
 
     const auth = source.spec.secretRef ? await loadGitAuth(client, sourceNamespace, source.spec.secretRef.name) : undefined;
-    const opened = await checkout({
-      url: source.spec.url,
-      ref: { commit: artifact.commit },
-      ...(auth ? { auth } : {}),
-      timeoutMs: parseDuration(source.spec.timeout),
-      ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-    }).catch((error: unknown) => {
-      throw new SyncError("source", error instanceof Error ? error.message : String(error));
-    });
+    const open = () =>
+      checkout({
+        url: source.spec.url,
+        ref: { commit: artifact.commit },
+        ...(auth ? { auth } : {}),
+        timeoutMs: parseDuration(source.spec.timeout),
+        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+      }).catch((error: unknown) => {
+        throw new SyncError("source", error instanceof Error ? error.message : String(error));
+      });
+    const opened = options.artifacts
+      ? await options.artifacts.acquire(`${sourceNamespace}/${source.metadata.name}`, artifact.commit, open)
+      : await open().then((tree) => ({ dir: tree.dir, release: () => void tree.dispose().catch(() => undefined) }));
     let changes: ChangeSetEntry[];
     try {
       const objects = await render({ root: opened.dir, path: app.spec.path, ...(app.spec.targetNamespace ? { helm: { namespace: app.spec.targetNamespace } } : {}) }).catch((error: unknown) => {
@@ -163,11 +192,14 @@ export async function reconcileApplication(client: KubeClient, app: Application,
           ...(options.signal ? { signal: options.signal } : {}),
         });
         changes = result.changes;
+        if (app.spec.healthChecks?.length) {
+          await waitForHealthChecks(applier, app.spec.healthChecks, { timeoutMs: parseDuration(app.spec.timeout), ...(options.signal ? { signal: options.signal } : {}) });
+        }
       } finally {
         if (applier !== client) applier.close();
       }
     } finally {
-      await opened.dispose();
+      opened.release();
     }
 
     const summary = summaryOf(changes);
@@ -178,6 +210,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
     await writeStatus({
       observedGeneration: generation,
       conditions,
+      drift: [],
       lastAppliedRevision: artifact.revision,
       lastAttemptedRevision: artifact.revision,
       inventory: { entries: toStatusEntries(store.current().inventory) },
@@ -186,6 +219,13 @@ export async function reconcileApplication(client: KubeClient, app: Application,
         ? [record, ...(status.history ?? [])].slice(0, HISTORY_LIMIT)
         : (status.history ?? []),
     });
+    if (summary.created + summary.configured + summary.deleted > 0 || previousReady?.status !== "True") {
+      await options.events?.record(subject, "Normal", ConditionReason.ReconciliationSucceeded, `Applied revision ${artifact.revision}: ${describeSummary(summary)}`);
+    }
+    if (reverted.driftReverts) {
+      const what = reverted.driftReverts.map((drift) => `${drift.object} (changed by ${drift.changedBy})`).join(", ");
+      await options.events?.record(subject, "Normal", "DriftReverted", `Reverted changes made in the cluster to ${what}`);
+    }
     return { ready: true, requeueAfterMs: interval, changes };
   } catch (error) {
     const reason = error instanceof NotReady ? error.reason : error instanceof SyncError ? REASON_FOR[error.failure] : ConditionReason.ReconciliationFailed;
@@ -203,6 +243,9 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       inventory: { entries: toStatusEntries(store.current().inventory) },
       history: failed ? [failed, ...(status.history ?? [])].slice(0, HISTORY_LIMIT) : (status.history ?? []),
     });
+    if (previousReady?.status !== "False" || previousReady.reason !== reason || previousReady.message !== message) {
+      await options.events?.record(subject, reason === ConditionReason.DependencyNotReady ? "Normal" : "Warning", reason, message);
+    }
     return { ready: false, requeueAfterMs: retry };
   }
 }

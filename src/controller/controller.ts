@@ -1,6 +1,15 @@
 import { installCustomResourceDefinitions } from "../api/install.ts";
 import { fjordResourcePath } from "../api/paths.ts";
-import { APPLICATION_KIND, APPLICATION_RESOURCE, GIT_REPOSITORY_KIND, GIT_REPOSITORY_RESOURCE, type Application, type GitRepository } from "../api/types.ts";
+import {
+  API_VERSION,
+  APPLICATION_KIND,
+  APPLICATION_RESOURCE,
+  DRIFT_REVERT_LIMIT,
+  GIT_REPOSITORY_KIND,
+  GIT_REPOSITORY_RESOURCE,
+  type Application,
+  type GitRepository,
+} from "../api/types.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { watchUntil } from "../kube/watch-until.ts";
@@ -11,7 +20,9 @@ import type { Logger } from "../util/logger.ts";
 import { Discovery } from "../kube/discovery.ts";
 import { reconcileApplication } from "./application-reconciler.ts";
 import { parseStatusEntry } from "./application-status-inventory.ts";
-import { DriftWatch, type DriftEvent } from "./drift-watch.ts";
+import { DriftWatcher, type DriftEvent } from "./drift-watch.ts";
+import { ArtifactStore } from "./artifact-store.ts";
+import { EventRecorder } from "./events.ts";
 import { reconcileGitRepository, type ReconcileOutcome } from "./git-repository-reconciler.ts";
 import { WorkQueue } from "./queue.ts";
 
@@ -27,6 +38,10 @@ export interface ControllerOptions {
   cacheDir?: string;
   /** Install or update the CRDs at start (needs the permission to). */
   installCrds?: boolean;
+  /** Let Applications use a GitRepository of another namespace (off: each namespace is a tenant). */
+  allowCrossNamespaceSources?: boolean;
+  /** Reconcile only GitRepositories and Applications with matching labels (sharding, or one controller per team). */
+  watchLabelSelector?: string;
   /** Handed a way to reach the running loop, e.g. for webhooks. */
   onStarted?: (handle: ControllerHandle) => void;
 }
@@ -68,29 +83,61 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   const applications = new Map<string, Application>();
   const sources = new Map<string, GitRepository>();
   const discovery = new Discovery(client);
-  const driftWatches = new Map<string, DriftWatch>();
   const pendingDrift = new Map<string, DriftEvent[]>();
   /** When each Application's latest sync started: writes by others before it are not drift. */
   const syncStartedAt = new Map<string, string>();
   // Coalesces a burst of events (kubectl apply touching several objects) into one re-sync.
   const DRIFT_DEBOUNCE_MS = 250;
+  const events = new EventRecorder(client, logger);
+  const artifacts = new ArtifactStore();
+  /** Reconciles in flight, so a newer revision can end a health wait that is still going on. */
+  const running = new Map<string, AbortController>();
 
-  /** Re-arms the watches on everything an Application manages after each reconcile. */
+  /** With selfHeal off, drift is only reported: in status.drift (bounded) and as an Event. */
+  const reportDrift = async (app: Application, event: DriftEvent) => {
+    const { namespace, name } = app.metadata;
+    const current = await client.request<Application>("GET", objectPath(APPLICATION_RESOURCE, namespace, name)).catch(() => undefined);
+    if (!current) return;
+    const entry = { object: event.object, changedBy: event.changedBy, at: event.at };
+    const drift = [...(current.status?.drift ?? []).filter((known) => known.object !== event.object), entry].slice(-DRIFT_REVERT_LIMIT);
+    await client.request("PATCH", `${objectPath(APPLICATION_RESOURCE, namespace, name)}/status`, { body: { status: { drift } }, contentType: "application/merge-patch+json" });
+    await events.record(
+      { apiVersion: API_VERSION, kind: APPLICATION_KIND, name, namespace, ...(app.metadata.uid ? { uid: app.metadata.uid } : {}) },
+      "Warning",
+      "DriftDetected",
+      `${event.object} was changed in the cluster by ${event.changedBy}; selfHeal is off, so it stays until the next sync`,
+    );
+  };
+
+  const onDrift = (key: string, app: Application, event: DriftEvent) => {
+    logger.info({ application: key, object: event.object, changedBy: event.changedBy }, app.spec.selfHeal === false ? "drift detected (selfHeal off: not reverted)" : "drift detected; reverting");
+    if (app.spec.selfHeal === false) {
+      reportDrift(app, event).catch((error: unknown) => logger.warn({ application: key, error: error instanceof Error ? error.message : String(error) }, "could not report drift"));
+      return;
+    }
+    pendingDrift.set(key, [...(pendingDrift.get(key) ?? []), event]);
+    queue.addAfter(key, DRIFT_DEBOUNCE_MS);
+  };
+  const driftWatcher = new DriftWatcher(client, discovery, {
+    onDrift: (owner, event) => {
+      const key = `${APPLICATION_KIND}/${owner.namespace}/${owner.name}`;
+      const app = applications.get(key);
+      // Objects of a `fjord sync` run, or of an Application deleted meanwhile, are not ours to heal.
+      if (app && !app.spec.suspend) onDrift(key, app, event);
+    },
+    syncing: (owner) => running.has(`${APPLICATION_KIND}/${owner.namespace}/${owner.name}`),
+  });
+
+  /** After each reconcile, the objects an Application manages are what the shared watches look for. */
   const watchForDrift = async (key: string) => {
     const [, namespace = "", name = ""] = key.split("/");
     const app = await client.request<Application>("GET", objectPath(APPLICATION_RESOURCE, namespace, name)).catch(() => undefined);
-    driftWatches.get(key)?.close();
-    driftWatches.delete(key);
-    if (!app || app.metadata.deletionTimestamp || app.spec.suspend) return;
+    if (!app || app.metadata.deletionTimestamp || app.spec.suspend || signal.aborted) {
+      driftWatcher.untrack({ name, namespace });
+      return;
+    }
     const entries = (app.status?.inventory?.entries ?? []).map(parseStatusEntry);
-    const watch = await DriftWatch.start(client, discovery, { name, namespace }, entries, () => syncStartedAt.get(key) ?? "", (event) => {
-      logger.info({ application: key, object: event.object, changedBy: event.changedBy }, app.spec.selfHeal === false ? "drift detected (selfHeal off: not reverted)" : "drift detected; reverting");
-      if (app.spec.selfHeal === false) return;
-      pendingDrift.set(key, [...(pendingDrift.get(key) ?? []), event]);
-      queue.addAfter(key, DRIFT_DEBOUNCE_MS);
-    });
-    if (signal.aborted) watch.close();
-    else driftWatches.set(key, watch);
+    await driftWatcher.track({ name, namespace }, entries, () => syncStartedAt.get(key) ?? "");
   };
 
   const reconcile = async (key: string, keySignal: AbortSignal) => {
@@ -105,26 +152,42 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     let outcome: ReconcileOutcome;
     if (kind === GIT_REPOSITORY_KIND) {
       const before = (object as GitRepository).status?.artifact?.revision;
-      outcome = await reconcileGitRepository(client, object as GitRepository, options.cacheDir ? { cacheDir: options.cacheDir } : {});
+      outcome = await reconcileGitRepository(client, object as GitRepository, { events, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
       options.metrics?.recordGitFetch(outcome.ready ? "success" : "failure", Number(process.hrtime.bigint() - started) / 1e9);
       const after = (await client.request<GitRepository>("GET", objectPath(resource, namespace, name)).catch(() => undefined))?.status?.artifact?.revision;
       if (after && after !== before) {
         for (const app of applications.values()) {
-          if (app.spec.sourceRef.name === name && (app.spec.sourceRef.namespace ?? app.metadata.namespace) === namespace) queue.add(keyOf(APPLICATION_KIND, app));
+          if (app.spec.sourceRef.name !== name || (app.spec.sourceRef.namespace ?? app.metadata.namespace) !== namespace) continue;
+          const appKey = keyOf(APPLICATION_KIND, app);
+          running.get(appKey)?.abort(new Error(`superseded by revision ${after}`));
+          queue.add(appKey);
         }
       }
     } else {
       syncStartedAt.set(key, new Date().toISOString());
       const drift = pendingDrift.get(key);
       pendingDrift.delete(key);
-      outcome = await reconcileApplication(client, object as Application, {
-        signal: keySignal,
-        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-        ...(drift ? { drift: drift.map(({ object: changed, changedBy, at }) => ({ object: changed, changedBy, at })) } : {}),
-      });
+      const cancel = new AbortController();
+      const stop = () => cancel.abort(keySignal.reason);
+      keySignal.addEventListener("abort", stop, { once: true });
+      running.set(key, cancel);
+      try {
+        outcome = await reconcileApplication(client, object as Application, {
+          signal: cancel.signal,
+          events,
+          artifacts,
+          ...(options.allowCrossNamespaceSources ? { allowCrossNamespaceSources: true } : {}),
+          ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+          ...(drift ? { drift: drift.map(({ object: changed, changedBy, at }) => ({ object: changed, changedBy, at })) } : {}),
+        });
+        // Still "syncing" until the watches know the new inventory, so this sync's own prunes are not drift.
+        await watchForDrift(key);
+      } finally {
+        keySignal.removeEventListener("abort", stop);
+        running.delete(key);
+      }
       for (let reverted = 0; reverted < (drift?.length ?? 0); reverted++) options.metrics?.recordDriftRevert({ kind, namespace, name });
       for (const change of outcome.changes ?? []) options.metrics?.recordApply(change.action);
-      await watchForDrift(key);
       // Applications waiting on this one go as soon as it is ready, not at their retry time.
       if (outcome.ready) {
         for (const app of applications.values()) {
@@ -152,7 +215,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     },
   });
   const watch = <T extends KubeObject>(kind: string, resource: string, cache: Map<string, T>) =>
-    watchUntil(client, { path: collection(resource), signal }, (objects, change) => {
+    watchUntil(client, { path: collection(resource), signal, ...(options.watchLabelSelector ? { labelSelector: options.watchLabelSelector } : {}) }, (objects, change) => {
       if (!change) {
         cache.clear();
         for (const object of objects.values()) {
@@ -165,8 +228,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       const previous = cache.get(key);
       if (change.type === "DELETED") {
         cache.delete(key);
-        driftWatches.get(key)?.close();
-        driftWatches.delete(key);
+        if (kind === APPLICATION_KIND) driftWatcher.untrack({ namespace: change.object.metadata.namespace ?? "", name: change.object.metadata.name ?? "" });
         syncStartedAt.delete(key);
         return false;
       }
@@ -178,6 +240,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     await Promise.all([watch(GIT_REPOSITORY_KIND, GIT_REPOSITORY_RESOURCE, sources), watch(APPLICATION_KIND, APPLICATION_RESOURCE, applications)]);
   } finally {
     await queue.shutdown();
-    for (const watch of driftWatches.values()) watch.close();
+    driftWatcher.close();
+    await artifacts.close();
   }
 }

@@ -1,10 +1,21 @@
 import { formatTime, removeCondition, setCondition } from "../api/conditions.ts";
 import { fjordResourcePath } from "../api/paths.ts";
 import type { ChangeSetEntry } from "../apply/engine.ts";
-import { ConditionReason, ConditionType, GIT_REPOSITORY_RESOURCE, type Artifact, type GitRepository, type GitRepositoryStatus } from "../api/types.ts";
+import {
+  API_VERSION,
+  ConditionReason,
+  ConditionType,
+  GIT_REPOSITORY_KIND,
+  GIT_REPOSITORY_RESOURCE,
+  RECONCILE_REQUEST_ANNOTATION,
+  type Artifact,
+  type GitRepository,
+  type GitRepositoryStatus,
+} from "../api/types.ts";
 import { resolveRevision, type Revision } from "../git/index.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { parseDuration } from "../util/duration.ts";
+import type { EventRecorder } from "./events.ts";
 import { loadGitAuth } from "./source-credentials.ts";
 
 export interface ReconcileOutcome {
@@ -41,13 +52,21 @@ function statusPath(repository: GitRepository): string {
  * local cache) and record it as the artifact. A failure never clears the last good artifact,
  * so Applications keep running what they had; the Ready condition says what went wrong.
  */
-export async function reconcileGitRepository(client: KubeClient, repository: GitRepository, options: { cacheDir?: string; now?: () => Date } = {}): Promise<ReconcileOutcome> {
+export async function reconcileGitRepository(
+  client: KubeClient,
+  repository: GitRepository,
+  options: { cacheDir?: string; now?: () => Date; events?: EventRecorder } = {},
+): Promise<ReconcileOutcome> {
   const now = options.now ?? (() => new Date());
-  const generation = repository.metadata.generation;
+  const { generation, name, namespace, uid } = repository.metadata;
   const status: GitRepositoryStatus = { ...repository.status };
+  const requested = repository.metadata.annotations?.[RECONCILE_REQUEST_ANNOTATION];
   const write = async (next: GitRepositoryStatus) => {
-    await client.request("PATCH", statusPath(repository), { body: { status: next }, contentType: "application/merge-patch+json" });
+    const body = { status: { ...next, ...(requested !== undefined ? { lastHandledReconcileAt: requested } : {}) } };
+    await client.request("PATCH", statusPath(repository), { body, contentType: "application/merge-patch+json" });
   };
+  const subject = { apiVersion: API_VERSION, kind: GIT_REPOSITORY_KIND, name, namespace, ...(uid ? { uid } : {}) };
+  const previousReady = status.conditions?.find((condition) => condition.type === ConditionType.Ready);
 
   if (repository.spec.suspend) {
     await write({ ...status, conditions: removeCondition(status.conditions, ConditionType.Reconciling) });
@@ -70,11 +89,20 @@ export async function reconcileGitRepository(client: KubeClient, repository: Git
     // Keep lastUpdateTime when the commit did not change, so the status only moves when Git does.
     const unchanged = status.artifact?.revision === artifact.revision;
     await write({ observedGeneration: generation, conditions, artifact: unchanged && status.artifact ? status.artifact : artifact });
+    if (!unchanged) {
+      const subjectLine = artifact.message.split("\n")[0] ?? "";
+      await options.events?.record(subject, "Normal", "NewArtifact", `stored artifact for commit '${subjectLine}' (${artifact.revision}) by ${artifact.author}`);
+    } else if (previousReady?.status === "False") {
+      await options.events?.record(subject, "Normal", ConditionReason.ReconciliationSucceeded, `fetching works again; artifact ${artifact.revision}`);
+    }
     return { ready: true, requeueAfterMs: interval };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "False", reason: ConditionReason.ArtifactFailed, message }, generation, now());
     await write({ ...status, observedGeneration: generation, conditions });
+    if (previousReady?.status !== "False" || previousReady.message !== message) {
+      await options.events?.record(subject, "Warning", "GitOperationFailed", message);
+    }
     return { ready: false, requeueAfterMs: interval };
   }
 }

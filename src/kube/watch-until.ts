@@ -15,6 +15,8 @@ export interface WatchUntilOptions {
   labelSelector?: string;
   fieldSelector?: string;
   signal?: AbortSignal;
+  /** Slims each object before it is kept, so a long-lived cache of many objects stays small. */
+  transform?: (object: KubeObject) => KubeObject;
 }
 
 /** What changed: one object from a watch event, or undefined after a (re)list. */
@@ -32,6 +34,7 @@ export interface Change {
 export async function watchUntil(client: KubeClient, options: WatchUntilOptions, onChange: (objects: Map<string, KubeObject>, change?: Change) => boolean): Promise<void> {
   const objects = new Map<string, KubeObject>();
   const keyOf = (object: KubeObject) => `${object.metadata.namespace ?? ""}/${object.metadata.name ?? ""}`;
+  const keep = options.transform ?? ((object: KubeObject) => object);
   const query = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
   let resourceVersion: string | undefined;
   let done = false;
@@ -40,7 +43,7 @@ export async function watchUntil(client: KubeClient, options: WatchUntilOptions,
     objects.clear();
     // List items carry no apiVersion/kind of their own; the list's type says what they are.
     const typeMeta = { apiVersion: list.apiVersion ?? "", kind: (list.kind ?? "").replace(/List$/, "") };
-    for (const item of list.items ?? []) objects.set(keyOf(item), { ...item, ...typeMeta });
+    for (const item of list.items ?? []) objects.set(keyOf(item), keep({ ...item, ...typeMeta }));
     resourceVersion = list.metadata?.resourceVersion;
     done = onChange(objects);
   };
@@ -69,11 +72,12 @@ export async function watchUntil(client: KubeClient, options: WatchUntilOptions,
             resourceVersion = event.object.metadata.resourceVersion;
             return;
           }
-          if (event.type === "DELETED") objects.delete(keyOf(event.object));
-          else objects.set(keyOf(event.object), event.object);
+          const object = keep(event.object);
+          if (event.type === "DELETED") objects.delete(keyOf(object));
+          else objects.set(keyOf(object), object);
           resourceVersion = event.object.metadata.resourceVersion;
           // ERROR events never get here: client.watch turns them into exceptions.
-          if (onChange(objects, { type: event.type as Change["type"], object: event.object })) {
+          if (onChange(objects, { type: event.type as Change["type"], object })) {
             done = true;
             controller.abort();
           }

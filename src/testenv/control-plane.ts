@@ -64,6 +64,8 @@ export class ControlPlane {
   kubeconfigPath = "";
   nodeNames: string[] = [];
   private stopped = false;
+  /** How kube-apiserver was started, so a fault test can restart it the same way. */
+  private apiServerLaunch: { binary: string; args: string[]; ready: () => Promise<boolean> } | undefined;
 
   private constructor(
     /** Temporary directory with certificates, etcd data and kubeconfigs; removed on stop. */
@@ -152,7 +154,7 @@ export class ControlPlane {
     // kube-apiserver
     const apiPort = await this.pickPort("kube-apiserver", options.ports?.apiServer);
     this.server = `https://127.0.0.1:${apiPort}`;
-    const apiServer = this.spawn("kube-apiserver", binaries["kube-apiserver"], [
+    const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
       `--secure-port=${apiPort}`,
       "--bind-address=127.0.0.1",
@@ -170,10 +172,13 @@ export class ControlPlane {
       "--enable-priority-and-fairness=false",
       "--profiling=false",
       "--v=1",
-    ]);
+    ];
+    const apiServer = this.spawn("kube-apiserver", binaries["kube-apiserver"], apiServerArgs);
     const adminTls = { ca: pki.ca.certificatePem, cert: pki.admin.certificatePem, key: pki.admin.privateKeyPem };
+    const apiServerReady = async () => (await probe(`${this.server}/readyz`, adminTls)).status === 200;
+    this.apiServerLaunch = { binary: binaries["kube-apiserver"], args: apiServerArgs, ready: apiServerReady };
     await apiServer.waitReady({
-      ready: async () => (await probe(`${this.server}/readyz`, adminTls)).status === 200,
+      ready: apiServerReady,
       timeoutMs,
       timeoutHint: "kube-apiserver did not become ready; the log usually names the failing post-start hook or etcd problem",
     });
@@ -288,6 +293,22 @@ export class ControlPlane {
     const child = ManagedProcess.start({ component, binary, args, logFile: this.logFile(component) });
     this.processes.push(child);
     return child;
+  }
+
+  /**
+   * Stops kube-apiserver and starts it again, same port and etcd, after `downtimeMs`: what a
+   * control-plane upgrade or crash looks like to clients (fault tests use it).
+   */
+  async restartApiServer(downtimeMs = 0): Promise<void> {
+    const launch = this.apiServerLaunch;
+    const index = this.processes.findIndex((child) => child.component === "kube-apiserver");
+    const current = this.processes[index];
+    if (!launch || !current) throw new Error("the control plane has no kube-apiserver to restart");
+    await current.stop();
+    if (downtimeMs > 0) await new Promise((resolve) => setTimeout(resolve, downtimeMs));
+    const next = ManagedProcess.start({ component: "kube-apiserver", binary: launch.binary, args: launch.args, logFile: this.logFile("kube-apiserver") });
+    this.processes[index] = next;
+    await next.waitReady({ ready: launch.ready, timeoutMs: 120_000, timeoutHint: "kube-apiserver did not come back after a restart; see its log" });
   }
 
   /** Stops every component (newest first) and removes the temporary directories. */

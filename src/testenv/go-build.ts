@@ -5,7 +5,18 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { TestenvError } from "./errors.ts";
 import { buildWorkDir, cachedBinaryDir } from "./paths.ts";
-import { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION, KUSTOMIZE_VERSION, KWOK_VERSION, type Binary } from "./versions.ts";
+import {
+  AGE_VERSION,
+  ETCD_VERSION,
+  HELM_VERSION,
+  KUBERNETES_VERSION,
+  KUBESEAL_VERSION,
+  KUSTOMIZE_VERSION,
+  KWOK_VERSION,
+  REGISTRY_VERSION,
+  SOPS_VERSION,
+  type Binary,
+} from "./versions.ts";
 import { withDirectoryLock } from "../util/dir-lock.ts";
 
 const execFileAsync = promisify(execFile);
@@ -104,6 +115,34 @@ const GROUPS: BuildGroup[] = [
     version: `v${HELM_VERSION}`,
     packages: { helm: "helm.sh/helm/v3/cmd/helm" },
     ldflags: `-X helm.sh/helm/v3/internal/version.version=v${HELM_VERSION}`,
+  },
+  {
+    name: "sops",
+    module: "github.com/getsops/sops/v3",
+    version: `v${SOPS_VERSION}`,
+    packages: { sops: "github.com/getsops/sops/v3/cmd/sops" },
+    ldflags: "",
+  },
+  {
+    name: "age",
+    module: "filippo.io/age",
+    version: `v${AGE_VERSION}`,
+    packages: { age: "filippo.io/age/cmd/age", "age-keygen": "filippo.io/age/cmd/age-keygen" },
+    ldflags: `-X main.Version=v${AGE_VERSION}`,
+  },
+  {
+    name: "kubeseal",
+    module: "github.com/bitnami-labs/sealed-secrets",
+    version: `v${KUBESEAL_VERSION}`,
+    packages: { kubeseal: "github.com/bitnami-labs/sealed-secrets/cmd/kubeseal" },
+    ldflags: `-X main.VERSION=v${KUBESEAL_VERSION}`,
+  },
+  {
+    name: "registry",
+    module: "github.com/distribution/distribution/v3",
+    version: `v${REGISTRY_VERSION}`,
+    packages: { registry: "github.com/distribution/distribution/v3/cmd/registry" },
+    ldflags: "",
   },
 ];
 

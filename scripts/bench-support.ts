@@ -1,0 +1,65 @@
+/** What the benchmarks share: timing, the compiled CLI, a Git repository on disk. */
+import { execFile } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import type { Application } from "../src/api/types.ts";
+import type { KubeClient } from "../src/kube/client.ts";
+import { watchUntil } from "../src/kube/watch-until.ts";
+
+const execFileAsync = promisify(execFile);
+const root = path.resolve(import.meta.dirname, "..");
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const started = process.hrtime.bigint();
+  const value = await fn();
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, value };
+}
+
+/** The CLI as users run it: compiled (npm ci builds dist/; rebuilt here so it is current). */
+export async function buildCli(): Promise<void> {
+  await execFileAsync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: root });
+}
+
+/** A Git repository at `dir` holding `files`, committed on `main`. */
+export async function gitRepository(dir: string, files: Record<string, string>): Promise<void> {
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await writeFile(path.join(dir, name), text);
+  }
+  const env = { ...process.env, GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@fjord.invalid", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@fjord.invalid" };
+  const git = (...args: string[]) => execFileAsync("git", args, { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 });
+  await git("init", "-q", "-b", "main");
+  await git("add", "-A");
+  await git("commit", "-qm", "bench manifests");
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
+}
+
+/** Resolves once `count` Applications (all namespaces) are Ready, watching rather than polling. */
+export async function waitForReadyApplications(client: KubeClient, count: number, timeoutMs: number, onProgress?: (ready: number) => void): Promise<void> {
+  let reported = -1;
+  await watchUntil(client, { path: "/apis/fjord.dev/v1alpha1/applications", signal: AbortSignal.timeout(timeoutMs), transform: (object) => ({ ...object, metadata: { name: object.metadata.name, namespace: object.metadata.namespace }, spec: {} }) }, (apps) => {
+    const ready = [...apps.values()].filter((app) => (app as Application).status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True")).length;
+    if (onProgress && Math.floor(ready / 100) !== Math.floor(reported / 100)) onProgress(ready);
+    reported = ready;
+    return ready >= count;
+  });
+}
+
+/** The controller installs its CRDs at start; resolves when they are served. */
+export async function waitForFjordApi(client: KubeClient, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const served = await client.request("GET", "/apis/fjord.dev/v1alpha1/applications", { query: { limit: "1" } }).then(
+      () => true,
+      () => false,
+    );
+    if (served) return;
+    if (Date.now() > deadline) throw new Error("the controller did not install its CRDs in time; see its log");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
