@@ -3,6 +3,15 @@ import { createRequire } from "node:module";
 import { clusterCommand } from "./cluster.ts";
 import { controllerCommand } from "./controller-command.ts";
 import { syncCommands } from "./sync-commands.ts";
+import { secretsCommand } from "./secrets-command.ts";
+import { installCommand } from "./install-command.ts";
+import { bootstrapCommand } from "./bootstrap-command.ts";
+import { getCommand } from "./app-get.ts";
+import { reconcileCommands } from "./app-reconcile.ts";
+import { eventsCommand } from "./app-events.ts";
+import { sealCommand } from "./seal-command.ts";
+import { setImageCommand } from "./set-image-command.ts";
+import { migrateCommand } from "./migrate-command.ts";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -14,6 +23,15 @@ export function buildProgram(): Command {
     .addCommand(clusterCommand());
   for (const command of syncCommands()) program.addCommand(command);
   program.addCommand(controllerCommand());
+  program.addCommand(secretsCommand());
+  program.addCommand(installCommand());
+  program.addCommand(bootstrapCommand());
+  program.addCommand(getCommand());
+  for (const command of reconcileCommands()) program.addCommand(command);
+  program.addCommand(eventsCommand());
+  program.addCommand(sealCommand());
+  program.addCommand(setImageCommand());
+  program.addCommand(migrateCommand());
   return program;
 }
 

@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { Option, type Command } from "commander";
 import { checkout, type GitAuth, type GitRef, type Revision } from "../git/index.ts";
 import { render } from "../render/render.ts";
+import { loadAgeIdentitiesFromEnvironment, parseAgeIdentities } from "../secrets/sops/index.ts";
 import type { RenderedObject } from "../model/object.ts";
 import { parseDuration } from "../util/duration.ts";
 
@@ -28,26 +29,36 @@ export interface SourceFlags {
   helmValues?: string[];
   helmRelease?: string;
   namespace?: string;
+  decryptionKeyFile?: string;
+}
+
+export type GitCredentialFlags = Pick<SourceFlags, "gitUsername" | "gitTokenFile" | "sshKeyFile" | "knownHostsFile">;
+
+/** HTTPS and SSH credential options, shared by every command that talks to a Git server. */
+export function addGitCredentialOptions(command: Command): Command {
+  return command
+    .option("--git-username <name>", "HTTPS username (password or token from FJORD_GIT_PASSWORD / --git-token-file)")
+    .option("--git-token-file <file>", "file holding an HTTPS access token (or set FJORD_GIT_TOKEN)")
+    .option("--ssh-key-file <file>", "private key for ssh:// URLs")
+    .option("--known-hosts-file <file>", "known_hosts for ssh:// URLs (required with --ssh-key-file)");
 }
 
 /** The options every command that reads manifests from Git shares. */
 export function addSourceOptions(command: Command): Command {
-  return command
+  command
     .requiredOption("--repo <url|path>", "Git URL (https://, ssh://, git@host:repo, file://) or a local directory")
     .option("--path <dir>", "directory inside the repository to render", ".")
     .option("--ref <ref>", "branch or tag name, full ref (refs/...), or commit SHA")
     .option("--branch <name>", "branch to check out")
     .option("--tag <name>", "tag to check out")
     .option("--semver <range>", "highest tag matching a semver range, e.g. '>=1.2.0 <2.0.0'")
-    .option("--commit <sha>", "exact commit to check out")
-    .option("--git-username <name>", "HTTPS username (password or token from FJORD_GIT_PASSWORD / --git-token-file)")
-    .option("--git-token-file <file>", "file holding an HTTPS access token (or set FJORD_GIT_TOKEN)")
-    .option("--ssh-key-file <file>", "private key for ssh:// URLs")
-    .option("--known-hosts-file <file>", "known_hosts for ssh:// URLs (required with --ssh-key-file)")
+    .option("--commit <sha>", "exact commit to check out");
+  return addGitCredentialOptions(command)
     .option("--git-timeout <duration>", "timeout for Git operations", "60s")
     .option("--allow-remote-bases", "allow Kustomize bases fetched from the network")
     .addOption(new Option("--helm-values <file...>", "Helm values files, relative to --path"))
-    .option("--helm-release <name>", "Helm release name (default: the chart's name)");
+    .option("--helm-release <name>", "Helm release name (default: the chart's name)")
+    .option("--decryption-key-file <file>", "age identities for SOPS-encrypted files (default, like sops: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY)");
 }
 
 function refFromFlags(flags: SourceFlags): GitRef | undefined {
@@ -61,7 +72,7 @@ function refFromFlags(flags: SourceFlags): GitRef | undefined {
   return { name: flags.ref };
 }
 
-async function authFromFlags(flags: SourceFlags): Promise<GitAuth | undefined> {
+export async function authFromFlags(flags: GitCredentialFlags): Promise<GitAuth | undefined> {
   if (flags.sshKeyFile) {
     if (!flags.knownHostsFile) throw new Error("--ssh-key-file needs --known-hosts-file: fjord never trusts an unknown host key");
     return { kind: "ssh", privateKey: await readFile(flags.sshKeyFile, "utf8"), knownHosts: await readFile(flags.knownHostsFile, "utf8") };
@@ -102,10 +113,18 @@ export async function openSource(flags: SourceFlags): Promise<OpenedSource> {
   return { root: opened.dir, revision: opened, dispose: () => opened.dispose() };
 }
 
+/** age identities from --decryption-key-file, else where sops looks for them. */
+async function decryptionIdentities(flags: SourceFlags): Promise<string[]> {
+  if (!flags.decryptionKeyFile) return (await loadAgeIdentitiesFromEnvironment(process.env)).identities;
+  return parseAgeIdentities(await readFile(flags.decryptionKeyFile, "utf8"), flags.decryptionKeyFile);
+}
+
 export async function renderSource(source: OpenedSource, flags: SourceFlags): Promise<RenderedObject[]> {
+  const identities = await decryptionIdentities(flags);
   return render({
     root: source.root,
     path: flags.path,
+    ...(identities.length > 0 ? { decryption: { identities } } : {}),
     ...(flags.allowRemoteBases ? { allowRemoteBases: true } : {}),
     helm: {
       ...(flags.helmRelease ? { releaseName: flags.helmRelease } : {}),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KubeObject } from "../model/object.ts";
-import { foreignChange } from "./drift-watch.ts";
+import { foreignChange, newForeignWrite } from "./drift-watch.ts";
 
 const configMap = (managedFields: unknown[]): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: "shop", managedFields } });
 
@@ -20,4 +20,15 @@ test("fjord's own writes, status updates and writes before the sync are not drif
     { manager: "kubectl-edit", operation: "Update", time: "2026-11-22T09:00:00Z" },
   ]);
   assert.equal(foreignChange(object, "2026-11-22T10:04:00Z"), undefined);
+});
+
+test("kubectl scale is drift although the API server records no time for scale-subresource writes", () => {
+  const before = configMap([{ manager: "fjord", operation: "Apply", time: "2026-11-22T10:00:00Z" }]);
+  const after = configMap([
+    { manager: "fjord", operation: "Apply", time: "2026-11-22T10:00:00Z" },
+    { manager: "kubectl-scale", operation: "Update", subresource: "scale" },
+  ]);
+  assert.equal(foreignChange(after, "2026-11-22T10:00:00.500Z"), undefined, "the time-based check alone misses it");
+  assert.equal(newForeignWrite(before, after)?.changedBy, "kubectl-scale");
+  assert.equal(newForeignWrite(after, after), undefined, "an unchanged set of writers is not new drift");
 });

@@ -33,6 +33,30 @@ export function foreignChange(object: KubeObject, since: string): DriftEvent | u
   return latest?.manager && latest.time ? { object: describeRef(refOf(object)), changedBy: latest.manager, at: latest.time } : undefined;
 }
 
+/** The writes of other managers, as a comparable set (status updates are controllers reporting, not drift). */
+function foreignWrites(object: KubeObject): Map<string, ManagedFieldsEntry> {
+  const entries = (object.metadata.managedFields as ManagedFieldsEntry[] | undefined) ?? [];
+  return new Map(
+    entries
+      .filter((entry) => entry.manager && entry.manager !== FIELD_MANAGER && entry.subresource !== "status")
+      .map((entry) => [`${entry.manager ?? ""}|${entry.subresource ?? ""}|${entry.time ?? ""}`, entry]),
+  );
+}
+
+/**
+ * A write by another manager that was not there in the previous version of the object. Some
+ * writes carry no time (the API server leaves it out for updates through the scale
+ * subresource, i.e. `kubectl scale`), so comparing with `since` alone would miss them.
+ */
+export function newForeignWrite(previous: KubeObject | undefined, next: KubeObject): DriftEvent | undefined {
+  if (!previous) return undefined;
+  const before = foreignWrites(previous);
+  for (const [key, entry] of foreignWrites(next)) {
+    if (!before.has(key) && entry.manager) return { object: describeRef(refOf(next)), changedBy: entry.manager, at: entry.time ?? new Date().toISOString() };
+  }
+  return undefined;
+}
+
 /** What the watcher keeps of each object: enough to name it, find its owner and judge drift. */
 export function slimForDrift(object: KubeObject): KubeObject {
   const { name, namespace, labels, managedFields } = object.metadata;
@@ -65,6 +89,8 @@ const deletedEvent = (ref: ObjectRef): DriftEvent => ({ object: describeRef(ref)
 
 interface CollectionWatch {
   stop: AbortController;
+  /** The version before the latest event of each object, for newForeignWrite. */
+  previous: Map<string, KubeObject>;
   /** The live view once listed; undefined until the first list arrives. */
   objects?: Map<string, KubeObject>;
   users: number;
@@ -168,12 +194,13 @@ export class DriftWatcher {
       existing.users++;
       return;
     }
-    const collection: CollectionWatch = { stop: new AbortController(), users: 1 };
+    const collection: CollectionWatch = { stop: new AbortController(), previous: new Map(), users: 1 };
     this.collections.set(path, collection);
     void watchUntil(this.client, { path, labelSelector: OWNER_NAME_LABEL, signal: collection.stop.signal, transform: slimForDrift }, (objects, change) => {
       const firstList = collection.objects === undefined;
       collection.objects = objects;
       if (!change) {
+        collection.previous = new Map(objects);
         // A (re)list: changes made while the watch was down show here, deletions as absences.
         for (const [key, registration] of this.owners) {
           const tracked = registration.objects.get(path);
@@ -191,7 +218,11 @@ export class DriftWatcher {
         }
         return false;
       }
-      this.route(path, change.type, change.object);
+      const key = objectKey(change.object);
+      const previous = collection.previous.get(key);
+      if (change.type === "DELETED") collection.previous.delete(key);
+      else collection.previous.set(key, change.object);
+      this.route(path, change.type, change.object, previous);
       return false;
     }).catch(() => undefined);
   }
@@ -203,7 +234,7 @@ export class DriftWatcher {
     this.collections.delete(path);
   }
 
-  private route(path: string, type: "ADDED" | "MODIFIED" | "DELETED", object: KubeObject): void {
+  private route(path: string, type: "ADDED" | "MODIFIED" | "DELETED", object: KubeObject, previous: KubeObject | undefined): void {
     const labels = object.metadata.labels;
     const owner = { name: labels?.[OWNER_NAME_LABEL] ?? "", namespace: labels?.[OWNER_NAMESPACE_LABEL] ?? "" };
     const registration = this.owners.get(ownerKey(owner));
@@ -213,7 +244,7 @@ export class DriftWatcher {
       if (!this.options.syncing(owner)) this.options.onDrift(owner, deletedEvent(ref));
       return;
     }
-    const event = foreignChange(object, registration.since());
+    const event = foreignChange(object, registration.since()) ?? newForeignWrite(previous, object);
     if (event) this.options.onDrift(owner, event);
   }
 }

@@ -5,6 +5,8 @@ export interface GitResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** Set when `signal` aborted the command (its process tree is killed, as on a timeout). */
+  aborted?: boolean;
 }
 
 export interface RunOptions {
@@ -12,6 +14,7 @@ export interface RunOptions {
   /** Epoch milliseconds after which the command's whole process tree is killed. */
   deadline: number;
   cwd?: string;
+  signal?: AbortSignal;
 }
 
 /**
@@ -28,6 +31,10 @@ export function runGit(args: readonly string[], options: RunOptions): Promise<Gi
       resolve({ code: -1, stdout: "", stderr: "", timedOut: true });
       return;
     }
+    if (options.signal?.aborted) {
+      resolve({ code: -1, stdout: "", stderr: "", timedOut: false, aborted: true });
+      return;
+    }
     const child = spawn("git", args, {
       cwd: options.cwd,
       env: options.env,
@@ -40,22 +47,31 @@ export function runGit(args: readonly string[], options: RunOptions): Promise<Gi
     child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
 
     let timedOut = false;
+    let aborted = false;
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(child.pid);
     }, remaining);
+    const onAbort = () => {
+      aborted = true;
+      killGroup(child.pid);
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
 
     child.once("error", (error) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       reject(error);
     });
     child.once("close", (code, signal) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       resolve({
         code: code ?? (signal ? 128 : -1),
         stdout: Buffer.concat(stdout).toString("utf8"),
         stderr: Buffer.concat(stderr).toString("utf8"),
         timedOut,
+        ...(aborted ? { aborted } : {}),
       });
     });
   });

@@ -14,7 +14,8 @@ export type RenderErrorCode =
   | "remote-base"
   | "kustomize-failed"
   | "helm-failed"
-  | "binary-missing";
+  | "binary-missing"
+  | "decryption-failed";
 
 export interface RenderErrorDetails {
   /** Relative to the repository root. */

@@ -4,6 +4,7 @@
  * manifests. Every object remembers the repository file it came from.
  */
 import type { RenderedObject } from "../model/object.ts";
+import { assertNoEncryptedObjects, withDecryptedSources, type DecryptionSettings } from "./decryption.ts";
 import { assertNoDuplicates } from "./duplicates.ts";
 import { renderHelmChart, type HelmSettings } from "./helm.ts";
 import { chooseKustomizeTool, renderKustomization } from "./kustomize.ts";
@@ -13,6 +14,7 @@ import { renderPlainDirectory } from "./plain.ts";
 
 export { RenderError, type RenderErrorCode } from "./errors.ts";
 export type { HelmSettings } from "./helm.ts";
+export type { DecryptionSettings } from "./decryption.ts";
 
 export interface RenderOptions {
   /** The repository checkout; paths in errors and sources are relative to it. */
@@ -34,11 +36,22 @@ export interface RenderOptions {
   ignore?: string[];
   /** Limit for each external command. Default 60 s. */
   timeoutMs?: number;
+  /** Decrypt the SOPS files the render reads. Without it, SOPS-encrypted objects are an error. */
+  decryption?: DecryptionSettings;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 export async function render(options: RenderOptions): Promise<RenderedObject[]> {
+  const { decryption } = options;
+  const objects = decryption
+    ? await withDecryptedSources({ root: options.root, path: options.path, ignore: options.ignore ?? [], decryption }, (root) => renderTree({ ...options, root }))
+    : await renderTree(options);
+  assertNoEncryptedObjects(objects, decryption !== undefined);
+  return objects;
+}
+
+async function renderTree(options: RenderOptions): Promise<RenderedObject[]> {
   const dir = await resolveRenderDirectory(options.root, options.path);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let objects: RenderedObject[];

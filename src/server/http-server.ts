@@ -1,11 +1,12 @@
 import { fastify, LogController, type FastifyInstance, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from "fastify";
 import type { Logger } from "../util/logger.ts";
 import type { ControllerMetrics } from "./metrics.ts";
+import { registerSealingRoutes, type SealingRouteOptions } from "./sealing-routes.ts";
 import { registerWebhookRoute, WEBHOOK_BODY_LIMIT, type WebhookRouteOptions } from "./webhook-route.ts";
 
 export type ControllerServer = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, Logger>;
 
-export interface ControllerServerOptions extends WebhookRouteOptions {
+export interface ControllerServerOptions extends WebhookRouteOptions, SealingRouteOptions {
   metrics: ControllerMetrics;
   /** Whether the controller can do its work (caches synced, leader known); drives /readyz. */
   readiness: () => boolean;
@@ -40,6 +41,7 @@ export function createControllerServer(options: ControllerServerOptions): Contro
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: "not found" }));
 
   registerWebhookRoute(app, options);
+  registerSealingRoutes(app, options);
 
   app.get("/metrics", async (_request, reply) => {
     const text = await options.metrics.registry.metrics();

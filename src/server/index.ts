@@ -5,3 +5,4 @@ export type { PushEvent } from "./push-payload.ts";
 export { normaliseRepositoryUrl } from "./repository-url.ts";
 export { WEBHOOK_BODY_LIMIT, type Receiver } from "./webhook-route.ts";
 export type { ReceiverType } from "./webhook-signatures.ts";
+export { SEALED_SECRET_BODY_LIMIT, type SealingRouteOptions } from "./sealing-routes.ts";

@@ -43,6 +43,8 @@ export interface GitServer {
   createRepo(name: string, options?: { defaultBranch?: string }): Promise<string>;
   /** Writes (string) or deletes (null) files on `branch`, commits, pushes; resolves to the commit SHA. */
   commitFiles(name: string, files: Record<string, string | null>, options: CommitOptions): Promise<string>;
+  /** Installs a server-side hook (a shell script) in the bare repository, e.g. a pre-receive hook guarding a branch. */
+  installHook(name: string, hook: "pre-receive" | "update" | "post-receive", script: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -152,6 +154,11 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
       return name;
     },
     commitFiles: (name, files, opts) => serialized(name, () => commitFiles(name, files, opts)),
+    async installHook(name, hook, script) {
+      const hooks = join(repoDir(name), "hooks");
+      await mkdir(hooks, { recursive: true });
+      await writeFile(join(hooks, hook), script, { mode: 0o755 });
+    },
     async close() {
       const exited = [...children].map((child) => new Promise((done) => child.once("close", done)));
       for (const child of children) child.kill("SIGKILL");

@@ -1,0 +1,71 @@
+import { Command, Option } from "commander";
+import { stringify } from "yaml";
+import type { Application, GitRepository } from "../api/types.ts";
+import { addKubeOptions, kubeClient, runCli, type KubeFlags } from "./kube-options.ts";
+import { addNamespaceOption, APP, getObject, listObjects, readyCondition, revisionOf, SOURCE, type FjordKind, type FjordObject, type NamespaceFlags } from "./app-resources.ts";
+import { formatAge, formatTable, oneLine } from "./table.ts";
+
+type GetFlags = KubeFlags & NamespaceFlags & { output: "table" | "json" | "yaml" };
+
+interface Column<T> {
+  header: string;
+  value: (object: T, now: number) => string;
+}
+
+const ready = (object: FjordObject) => readyCondition(object)?.status ?? "Unknown";
+const age = (object: FjordObject, now: number) => formatAge(object.metadata.creationTimestamp, now);
+
+const APP_COLUMNS: Column<Application>[] = [
+  { header: "NAME", value: (app) => app.metadata.name },
+  { header: "READY", value: ready },
+  { header: "STATUS", value: (app) => oneLine(readyCondition(app)?.message) },
+  { header: "REVISION", value: revisionOf },
+  { header: "SUSPENDED", value: (app) => String(app.spec.suspend === true) },
+  { header: "AGE", value: age },
+];
+
+const SOURCE_COLUMNS: Column<GitRepository>[] = [
+  { header: "NAME", value: (source) => source.metadata.name },
+  { header: "URL", value: (source) => source.spec.url },
+  { header: "READY", value: ready },
+  { header: "REVISION", value: revisionOf },
+  { header: "AGE", value: age },
+];
+
+function render<T extends FjordObject>(objects: T[], columns: Column<T>[], flags: GetFlags): string {
+  if (flags.output === "json") return `${JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }, null, 2)}\n`;
+  if (flags.output === "yaml") return stringify({ apiVersion: "v1", kind: "List", items: objects }, { lineWidth: 0 });
+  const now = Date.now();
+  const all: Column<T>[] = flags.allNamespaces ? [{ header: "NAMESPACE", value: (object) => object.metadata.namespace }, ...columns] : columns;
+  return `${formatTable(all.map((column) => column.header), objects.map((object) => all.map((column) => column.value(object, now))))}\n`;
+}
+
+function getSubcommand<T extends FjordObject>(name: string, aliases: string[], kind: FjordKind, columns: Column<T>[], what: string): Command {
+  const command = new Command(name).aliases(aliases).description(`list ${what}`).argument("[name]", "only this one");
+  addNamespaceOption(command, true).addOption(new Option("-o, --output <format>", "output format").choices(["table", "json", "yaml"]).default("table"));
+  addKubeOptions(command);
+  return command.action((only: string | undefined, flags: GetFlags) =>
+    runCli(async () => {
+      const client = kubeClient(flags);
+      try {
+        const objects = only ? [await getObject<T>(client, kind, flags.namespace, only)] : await listObjects<T>(client, kind, flags);
+        if (objects.length === 0 && flags.output === "table") {
+          process.stderr.write(`no ${what} found${flags.allNamespaces ? "" : ` in namespace ${flags.namespace}`}\n`);
+          return 0;
+        }
+        process.stdout.write(render(objects, columns, flags));
+        return 0;
+      } finally {
+        client.close();
+      }
+    }),
+  );
+}
+
+/** `fjord get apps|sources`: what fjord manages and how it is doing. */
+export function getCommand(): Command {
+  return new Command("get")
+    .description("list Applications or GitRepositories with their readiness and revision")
+    .addCommand(getSubcommand<Application>("apps", ["app", "applications"], APP, APP_COLUMNS, "Applications"))
+    .addCommand(getSubcommand<GitRepository>("sources", ["source", "gitrepositories"], SOURCE, SOURCE_COLUMNS, "GitRepositories"));
+}

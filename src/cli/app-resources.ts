@@ -1,0 +1,71 @@
+import { fjordResourcePath } from "../api/paths.ts";
+import {
+  APPLICATION_KIND,
+  APPLICATION_RESOURCE,
+  ConditionType,
+  GIT_REPOSITORY_KIND,
+  GIT_REPOSITORY_RESOURCE,
+  type Application,
+  type Condition,
+  type GitRepository,
+} from "../api/types.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { isNotFound } from "../kube/errors.ts";
+import { CliFailure, SYSTEM_NAMESPACE } from "./kube-options.ts";
+import type { Command } from "commander";
+
+/** The fjord kinds the CLI reads and writes, by the word people type (`app`, `source`). */
+export interface FjordKind {
+  kind: typeof APPLICATION_KIND | typeof GIT_REPOSITORY_KIND;
+  resource: string;
+}
+
+export const APP: FjordKind = { kind: APPLICATION_KIND, resource: APPLICATION_RESOURCE };
+export const SOURCE: FjordKind = { kind: GIT_REPOSITORY_KIND, resource: GIT_REPOSITORY_RESOURCE };
+
+export type FjordObject = Application | GitRepository;
+
+export interface NamespaceFlags {
+  namespace: string;
+  allNamespaces?: boolean;
+}
+
+export function addNamespaceOption(command: Command, allNamespaces = false): Command {
+  command.option("-n, --namespace <ns>", "namespace", SYSTEM_NAMESPACE);
+  return allNamespaces ? command.option("-A, --all-namespaces", "every namespace") : command;
+}
+
+export function objectPath(kind: FjordKind, namespace: string | undefined, name?: string): string {
+  return fjordResourcePath(kind.resource, namespace, name);
+}
+
+export async function getObject<T extends FjordObject>(client: KubeClient, kind: FjordKind, namespace: string, name: string): Promise<T> {
+  return client.request<T>("GET", objectPath(kind, namespace, name)).catch((error: unknown) => {
+    if (isNotFound(error)) throw new CliFailure(`${kind.kind} ${namespace}/${name} not found`);
+    throw error;
+  });
+}
+
+export async function listObjects<T extends FjordObject>(client: KubeClient, kind: FjordKind, flags: NamespaceFlags): Promise<T[]> {
+  const list = await client.request<{ items?: T[] }>("GET", objectPath(kind, flags.allNamespaces ? undefined : flags.namespace));
+  // List items carry no kind; JSON and YAML output should read like `kubectl get -o yaml`.
+  return (list.items ?? [])
+    .map((item) => ({ ...item, apiVersion: item.apiVersion ?? "fjord.dev/v1alpha1", kind: kind.kind }))
+    .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+}
+
+export function readyCondition(object: FjordObject): Condition | undefined {
+  return object.status?.conditions?.find((condition) => condition.type === ConditionType.Ready);
+}
+
+export function isReconciling(object: FjordObject): boolean {
+  return object.status?.conditions?.some((condition) => condition.type === ConditionType.Reconciling && condition.status === "True") ?? false;
+}
+
+export function revisionOf(object: FjordObject): string {
+  return object.kind === GIT_REPOSITORY_KIND ? (object.status?.artifact?.revision ?? "") : (object.status?.lastAppliedRevision ?? "");
+}
+
+export function describeObject(object: FjordObject): string {
+  return `${object.kind} ${object.metadata.namespace}/${object.metadata.name}`;
+}

@@ -1,0 +1,382 @@
+import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { confinedPath } from "./confined-path.ts";
+import { classifyGitFailure, GitSourceError, stderrSummary, type GitSourceErrorCode } from "./errors.ts";
+import { prepareGitEnvironment, type GitEnvironment } from "./git-environment.ts";
+import { runGit, type GitResult } from "./git-process.ts";
+import { redactText, splitCredentials } from "./redact.ts";
+import type { GitAuth } from "./types.ts";
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const DEFAULT_MAX_ATTEMPTS = 5;
+/** Where the fetched branch tip is kept while working; in a user's clone it is deleted afterwards. */
+const BASE_REF = "refs/fjord/push-base";
+
+export interface CommitAndPushOptions {
+  url: string;
+  branch: string;
+  auth?: GitAuth;
+  author: { name: string; email: string };
+  message: string | ((changedFiles: string[]) => string);
+  /** Given a fresh checkout of the branch tip, edits files; returns the repo-relative paths it changed (empty: nothing to commit). Called again after a lost race. */
+  edit: (workdir: string) => Promise<string[]>;
+  /** Attempts in all, the first included (default 5). */
+  maxAttempts?: number;
+  /** Budget for the whole operation, every attempt included (default 120 000). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /**
+   * An existing local clone to work in (set-image --workdir) instead of a fresh shallow one. Its
+   * tracked files must be clean; it ends with the push branch checked out at the pushed commit.
+   */
+  workdir?: string;
+  /** Push to another branch than the checkout branch (Flux's push.branch). */
+  pushBranch?: string;
+  /** Human-readable progress, e.g. a lost race and the retry that follows. */
+  progress?: (message: string) => void;
+}
+
+export interface CommitAndPushResult {
+  /** The pushed commit; absent when the edit changed nothing. */
+  commit?: string;
+  attempts: number;
+  changedFiles: string[];
+}
+
+export type GitPushErrorCode =
+  | GitSourceErrorCode
+  /** The server refused the update for a reason other than a race: a protected branch, a hook. */
+  | "push-rejected"
+  /** Every attempt lost a race against other pushes to the branch. */
+  | "push-conflict"
+  /** The local clone given as workdir cannot be used as it is (uncommitted changes, local commits). */
+  | "workdir-unusable"
+  | "aborted";
+
+/** The error commitAndPush throws for everything but the edit's own failures; messages never hold credentials. */
+export class GitPushError extends Error {
+  override readonly name = "GitPushError";
+
+  constructor(
+    readonly code: GitPushErrorCode,
+    message: string,
+    readonly url: string,
+    readonly branch: string,
+    readonly attempts: number,
+    /** What the remote said (its `remote:` lines and the rejection reason), redacted. */
+    readonly remoteMessage?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How one push ended, read from `git push --porcelain` and git's stderr. */
+export type PushOutcome =
+  | { kind: "pushed" }
+  /** Someone else moved the branch between our fetch and our push: fetch again and redo the edit. */
+  | { kind: "race"; reason: string }
+  | { kind: "rejected"; reason: string; remoteMessage: string }
+  | { kind: "failed" };
+
+// A server-side race (two pushes passing the client's check at once) surfaces as a failed ref
+// update naming the value the server expected; those are retried like a client-side rejection.
+const CLIENT_RACE = /^(fetch first|non-fast-forward|stale info|already exists)$/;
+const SERVER_RACE = /cannot lock ref|is at [0-9a-f]+ but expected|incorrect old value|reference already exists/i;
+
+/** Classifies a finished `git push --porcelain` for one ref. Pure, for testing against git's real output. */
+export function classifyPush(result: Pick<GitResult, "code" | "stdout" | "stderr">): PushOutcome {
+  const line = result.stdout.split("\n").find((candidate) => /^[ +\-*!=]\t/.test(candidate));
+  const remoteMessage = remoteLines(result.stderr).join("\n");
+  if (line === undefined) return result.code === 0 ? { kind: "pushed" } : { kind: "failed" };
+  const [flag = "", , summary = ""] = line.split("\t");
+  if (flag !== "!") return { kind: "pushed" };
+  const reason = /\(([^)]*)\)\s*$/.exec(summary)?.[1]?.trim() ?? summary.trim();
+  if (summary.startsWith("[rejected]") && CLIENT_RACE.test(reason)) return { kind: "race", reason };
+  if (summary.startsWith("[remote rejected]") && /failed to (update|lock) ref/i.test(reason) && SERVER_RACE.test(result.stderr)) {
+    return { kind: "race", reason };
+  }
+  return { kind: "rejected", reason, remoteMessage };
+}
+
+const ESC = String.fromCharCode(27);
+
+/** Hooks colour their messages for terminals; the codes would garble a log or a status field. */
+function withoutTerminalCodes(text: string): string {
+  const [first = "", ...rest] = text.split(ESC);
+  return first + rest.map((part) => part.replace(/^\[[0-9;]*[A-Za-z]/, "")).join("");
+}
+
+function remoteLines(stderr: string): string[] {
+  return stderr
+    .split(/\r?\n|\r/)
+    .filter((line) => line.startsWith("remote:"))
+    .map((line) => withoutTerminalCodes(line.slice("remote:".length)).trim())
+    .filter((line) => line !== "" && !/^(Counting|Compressing|Enumerating|Total|Resolving|Processing)\b/.test(line));
+}
+
+/**
+ * Commits what `edit` changes on top of the branch tip and pushes it, never forcing: when
+ * another push wins the race, the tip is fetched again, the edit re-run on it and the push
+ * retried, a bounded number of times with a short backoff. Only the files `edit` reports are
+ * committed. Runs the real git CLI with fjord's isolated environment (credentials through the
+ * environment, never on a command line).
+ */
+export async function commitAndPush(options: CommitAndPushOptions): Promise<CommitAndPushResult> {
+  const { url, credentials } = splitCredentials(options.url);
+  const pushBranch = options.pushBranch ?? options.branch;
+  const failEarly = (message: string) => new GitPushError("invalid-ref", message, url, pushBranch, 0);
+  if (url.startsWith("-")) throw new GitPushError("unreachable", `"${url}" is not a repository URL`, url, pushBranch, 0);
+  for (const name of new Set([options.branch, pushBranch])) {
+    if (!isBranchName(name)) throw failEarly(`"${name}" is not a valid branch name`);
+  }
+  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS));
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+  const environment = await prepareGitEnvironment(url, options.auth, credentials);
+  const scratch = await mkdtemp(path.join(tmpdir(), "fjord-push-"));
+  try {
+    const session = new PushSession(url, options, pushBranch, environment, scratch, Date.now() + timeoutMs, timeoutMs);
+    return await session.run(maxAttempts);
+  } finally {
+    await Promise.all([environment.dispose(), rm(scratch, { recursive: true, force: true, maxRetries: 3 })]);
+  }
+}
+
+/** git's own rules (check-ref-format), minus the rarely used corners, plus no leading dash. */
+function isBranchName(name: string): boolean {
+  return (
+    name !== "" &&
+    !name.startsWith("-") &&
+    !name.startsWith("/") &&
+    !name.endsWith("/") &&
+    !name.endsWith(".") &&
+    !name.endsWith(".lock") &&
+    !name.includes("..") &&
+    !name.includes("//") &&
+    !name.includes("@{") &&
+    !name.split("/").some((part) => part.startsWith(".")) &&
+    ![...name].some((char) => char.charCodeAt(0) <= 0x20 || char.charCodeAt(0) === 0x7f) &&
+    !/[~^:?*[\\]/.test(name)
+  );
+}
+
+class PushSession {
+  #attempt = 0;
+  #repo = "";
+  /** Whether the repository is the caller's clone, which must be left as intact as possible. */
+  readonly #userClone: boolean;
+
+  constructor(
+    readonly url: string,
+    readonly options: CommitAndPushOptions,
+    readonly pushBranch: string,
+    readonly environment: GitEnvironment,
+    readonly scratch: string,
+    readonly deadline: number,
+    readonly timeoutMs: number,
+  ) {
+    this.#userClone = options.workdir !== undefined;
+  }
+
+  async run(maxAttempts: number): Promise<CommitAndPushResult> {
+    this.#repo = this.#userClone ? await this.#openWorkdir(this.options.workdir ?? ".") : await this.#initScratch();
+    try {
+      for (;;) {
+        this.#attempt += 1;
+        const outcome = await this.#attemptOnce();
+        if ("result" in outcome) return outcome.result;
+        if (this.#attempt >= maxAttempts) {
+          throw this.#error(
+            "push-conflict",
+            `could not push to ${this.#where()}: the branch kept moving (${outcome.reason}) through ${this.#attempt} attempts; nothing was forced, try again`,
+          );
+        }
+        this.options.progress?.(`${this.#where()} moved while pushing (${outcome.reason}); fetching it and editing again (attempt ${this.#attempt + 1} of ${maxAttempts})`);
+        await this.#backoff();
+      }
+    } finally {
+      if (this.#userClone) await runGit(["update-ref", "-d", BASE_REF], { env: this.environment.env, cwd: this.#repo, deadline: Date.now() + 10_000 });
+    }
+  }
+
+  async #attemptOnce(): Promise<{ result: CommitAndPushResult } | { reason: string }> {
+    const base = await this.#fetchBase();
+    if (this.#userClone && this.#attempt === 1) await this.#refuseLosingLocalCommits(base);
+    await this.#gitOk(["checkout", "--quiet", "--force", "--no-recurse-submodules", "-B", this.pushBranch, base], "checking out");
+
+    this.#checkAborted();
+    const reported = await this.options.edit(this.#repo);
+    this.#checkAborted();
+    const claimed = await this.#normalizePaths(reported);
+    if (claimed.length === 0) return { result: { attempts: this.#attempt, changedFiles: [] } };
+
+    // -A also stages deletions; only the paths the edit named are staged, nothing else it left behind.
+    await this.#gitOk(["--literal-pathspecs", "add", "-A", "--", ...claimed], "staging");
+    const staged = (await this.#gitOk(["diff", "--cached", "--name-only", "-z", "--no-renames"], "staging")).split("\0").filter(Boolean);
+    if (staged.length === 0) return { result: { attempts: this.#attempt, changedFiles: [] } };
+
+    const message = typeof this.options.message === "function" ? this.options.message(staged) : this.options.message;
+    const messageFile = path.join(this.scratch, "message");
+    await writeFile(messageFile, message.endsWith("\n") ? message : `${message}\n`);
+    const { name, email } = this.options.author;
+    const identity = { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email };
+    // Local hooks and signing belong to people committing by hand; an automated commit must not depend on them.
+    await this.#gitOk(["commit", "--quiet", "--no-verify", "--no-gpg-sign", "--cleanup=strip", "-F", messageFile], "committing", identity);
+    const commit = (await this.#gitOk(["rev-parse", "--verify", "HEAD^{commit}"], "committing")).trim();
+
+    this.#checkAborted();
+    const pushed = await this.#git(["push", "--porcelain", "--no-verify", "--", this.url, `${commit}:refs/heads/${this.pushBranch}`], "pushing");
+    const outcome = classifyPush(pushed);
+    switch (outcome.kind) {
+      case "pushed":
+        return { result: { commit, attempts: this.#attempt, changedFiles: staged } };
+      case "race":
+        return { reason: outcome.reason };
+      case "rejected": {
+        const said = outcome.remoteMessage ? `: ${outcome.remoteMessage.split("\n").join(" / ")}` : "";
+        throw this.#error("push-rejected", `the remote rejected the push to ${this.#where()} (${outcome.reason})${said}`, `${outcome.reason}${outcome.remoteMessage ? `\n${outcome.remoteMessage}` : ""}`);
+      }
+      case "failed":
+        throw this.#gitError(pushed, "pushing to");
+    }
+  }
+
+  /** Fetches the tip to build on: the push branch when it already exists (so updates accumulate there, as in Flux), else the checkout branch. */
+  async #fetchBase(): Promise<string> {
+    const { branch } = this.options;
+    const wanted = [...new Set([this.pushBranch, branch])].map((name) => `refs/heads/${name}`);
+    const listing = await this.#gitOk(["ls-remote", "--", this.url, ...wanted], "fetching");
+    const present = new Set(listing.split("\n").map((line) => line.split("\t")[1]).filter(Boolean));
+    const source = wanted.find((ref) => present.has(ref));
+    if (source === undefined) {
+      throw this.#error("ref-not-found", `branch "${branch}" not found in ${this.url}; is the repository empty?`);
+    }
+    // A user's clone keeps its full history: --depth there would make it shallow.
+    const depth = this.#userClone ? [] : ["--depth=1"];
+    const fetched = await this.#git(
+      ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", ...depth, "--", this.url, `+${source}:${BASE_REF}`],
+      "fetching",
+    );
+    if (fetched.code !== 0) throw this.#gitError(fetched, "fetching");
+    return (await this.#gitOk(["rev-parse", "--verify", `${BASE_REF}^{commit}`], "fetching")).trim();
+  }
+
+  async #initScratch(): Promise<string> {
+    const repo = path.join(this.scratch, "repo");
+    await mkdir(repo);
+    await this.#gitOk(["init", "--quiet", "--template=", repo], "preparing a clone of", {}, this.scratch);
+    return realpath(repo);
+  }
+
+  async #openWorkdir(workdir: string): Promise<string> {
+    const resolved = path.resolve(workdir);
+    const top = await this.#git(["rev-parse", "--show-toplevel"], "opening the clone for", {}, resolved);
+    if (top.code !== 0) {
+      throw this.#error("workdir-unusable", `${resolved} is not a Git work tree: ${stderrSummary(top.stderr) || `exit code ${top.code}`}`);
+    }
+    const repo = top.stdout.trim();
+    const dirty = await this.#gitOk(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules"], "opening the clone for", {}, repo);
+    if (dirty.trim() !== "") {
+      const files = dirty.split("\n").filter(Boolean).map((line) => line.slice(3));
+      throw this.#error("workdir-unusable", `${repo} has uncommitted changes (${files.slice(0, 5).join(", ")}${files.length > 5 ? ", ..." : ""}); commit or stash them first`);
+    }
+    return repo;
+  }
+
+  /** The local branch is moved to the remote tip; commits only it holds would be dropped from it. */
+  async #refuseLosingLocalCommits(base: string): Promise<void> {
+    const local = await this.#git(["rev-parse", "--verify", "--quiet", `refs/heads/${this.pushBranch}^{commit}`], "opening the clone for");
+    if (local.code !== 0) return;
+    const head = local.stdout.trim();
+    const ancestor = await this.#git(["merge-base", "--is-ancestor", head, base], "opening the clone for");
+    if (ancestor.code === 1) {
+      throw this.#error("workdir-unusable", `local branch "${this.pushBranch}" in ${this.#repo} has commits that are not on ${this.#where()}; push or reset them first`);
+    }
+    if (ancestor.code !== 0) throw this.#gitError(ancestor, "opening the clone for");
+  }
+
+  async #normalizePaths(paths: readonly string[]): Promise<string[]> {
+    const result = new Set<string>();
+    for (const reported of paths) {
+      const relative = path.posix.normalize(reported.replace(/\\/g, "/")).replace(/^(\.\/)+/, "");
+      try {
+        await confinedPath(this.#repo, relative);
+      } catch (error) {
+        if (error instanceof GitSourceError) throw this.#error("path-escape", `the edit reported ${error.message}`);
+        throw error;
+      }
+      if (relative === "." || relative === ".git" || relative.startsWith(".git/")) {
+        throw this.#error("path-escape", `the edit reported "${reported}", which is not a file of the repository`);
+      }
+      result.add(relative);
+    }
+    return [...result].sort();
+  }
+
+  async #backoff(): Promise<void> {
+    // Short and jittered: concurrent pipelines that lost together should not collide again.
+    const ceiling = Math.min(2000, 150 * 2 ** (this.#attempt - 1));
+    const delay = Math.floor(ceiling / 2 + Math.random() * ceiling);
+    if (Date.now() + delay >= this.deadline) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, delay);
+      const signal = this.options.signal;
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      }
+      signal?.addEventListener("abort", done, { once: true });
+    });
+    this.#checkAborted();
+  }
+
+  #checkAborted(): void {
+    if (this.options.signal?.aborted) throw this.#error("aborted", `pushing to ${this.#where()} was cancelled`);
+  }
+
+  #where(): string {
+    return `branch "${this.pushBranch}" of ${this.url}`;
+  }
+
+  async #git(args: string[], activity: string, extraEnv: Record<string, string> = {}, cwd = this.#repo): Promise<GitResult> {
+    const result = await runGit(args, {
+      env: { ...this.environment.env, ...extraEnv },
+      deadline: this.deadline,
+      cwd,
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+    });
+    if (result.aborted) throw this.#error("aborted", `${activity} ${this.url} was cancelled`);
+    if (result.timedOut) throw this.#error("timeout", `timed out after ${this.timeoutMs / 1000}s ${activity} ${this.#where()}`);
+    return result;
+  }
+
+  async #gitOk(args: string[], activity: string, extraEnv: Record<string, string> = {}, cwd = this.#repo): Promise<string> {
+    const result = await this.#git(args, activity, extraEnv, cwd);
+    if (result.code !== 0) throw this.#gitError(result, activity);
+    return result.stdout;
+  }
+
+  #gitError(result: GitResult, activity: string): GitPushError {
+    const { code, hint, evidence } = classifyGitFailure(result.stderr);
+    let said = evidence ?? (stderrSummary(result.stderr) || `exit code ${result.code}`);
+    if (/terminal prompts disabled|could not read (Username|Password)/i.test(said)) {
+      said = this.environment.sendsHttpCredentials ? "the server rejected the credentials given (HTTP 401)" : "the server requires credentials and none were given";
+    }
+    return this.#error(code, `git failed ${activity} ${this.#where()}: ${said}${hint ? `; ${hint}` : ""}`);
+  }
+
+  /** Every message passes through redaction, whatever git or the remote printed into it. */
+  #error(code: GitPushErrorCode, message: string, remoteMessage?: string): GitPushError {
+    const secrets = this.environment.secrets;
+    return new GitPushError(
+      code,
+      redactText(message, secrets),
+      this.url,
+      this.pushBranch,
+      this.#attempt,
+      remoteMessage === undefined ? undefined : redactText(remoteMessage, secrets),
+    );
+  }
+}

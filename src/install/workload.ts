@@ -1,0 +1,101 @@
+import type { KubeObject } from "../model/object.ts";
+import {
+  CACHE_DIR,
+  commonLabels,
+  CONTROLLER_NAME,
+  HTTP_PORT,
+  HTTP_PORT_NAME,
+  WEBHOOK_CONFIG_DIR,
+  WEBHOOK_CONFIG_KEY,
+  type InstallOptions,
+} from "./options.ts";
+
+/** The Deployment's selector; immutable once created, so it never includes the version. */
+export const SELECTOR_LABELS = { "app.kubernetes.io/name": "fjord", "app.kubernetes.io/component": "controller" } as const;
+
+export function namespaceObject(options: InstallOptions): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Namespace",
+    // The controller pod satisfies the restricted Pod Security Standard; enforcing it keeps it so.
+    metadata: { name: options.namespace, labels: { ...commonLabels(), "pod-security.kubernetes.io/enforce": "restricted" } },
+  };
+}
+
+export function serviceAccount(options: InstallOptions): KubeObject {
+  return { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: CONTROLLER_NAME, namespace: options.namespace, labels: commonLabels() } };
+}
+
+/** Webhook receivers and Prometheus reach the controller through this Service. */
+export function service(options: InstallOptions): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: CONTROLLER_NAME, namespace: options.namespace, labels: { ...commonLabels(), ...SELECTOR_LABELS } },
+    spec: {
+      type: "ClusterIP",
+      selector: { ...SELECTOR_LABELS },
+      ports: [{ name: HTTP_PORT_NAME, port: HTTP_PORT, targetPort: HTTP_PORT_NAME, protocol: "TCP" }],
+    },
+  };
+}
+
+/** The arguments after the image's entrypoint (`node /app/bin/fjord.js`). */
+export function controllerArgs(options: InstallOptions): string[] {
+  return [
+    "controller",
+    "--leader-elect",
+    `--leader-election-namespace=${options.namespace}`,
+    `--bind-address=0.0.0.0:${HTTP_PORT}`,
+    ...(options.webhookSecret ? [`--webhook-config=${WEBHOOK_CONFIG_DIR}/${WEBHOOK_CONFIG_KEY}`] : []),
+  ];
+}
+
+export function deployment(options: InstallOptions): KubeObject {
+  const probe = (path: string, extra: Record<string, number>) => ({ httpGet: { path, port: HTTP_PORT_NAME }, periodSeconds: 10, timeoutSeconds: 5, ...extra });
+  const webhookVolume = options.webhookSecret
+    ? { volumes: [{ name: "webhook", secret: { secretName: options.webhookSecret, items: [{ key: WEBHOOK_CONFIG_KEY, path: WEBHOOK_CONFIG_KEY }] } }], mounts: [{ name: "webhook", mountPath: WEBHOOK_CONFIG_DIR, readOnly: true }] }
+    : { volumes: [], mounts: [] };
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: CONTROLLER_NAME, namespace: options.namespace, labels: { ...commonLabels(), ...SELECTOR_LABELS } },
+    spec: {
+      // One replica: leader election makes a second one a warm standby at most, not more throughput.
+      replicas: 1,
+      selector: { matchLabels: { ...SELECTOR_LABELS } },
+      template: {
+        metadata: {
+          labels: { ...commonLabels(), ...SELECTOR_LABELS },
+          annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(HTTP_PORT), "prometheus.io/path": "/metrics" },
+        },
+        spec: {
+          serviceAccountName: CONTROLLER_NAME,
+          terminationGracePeriodSeconds: 30,
+          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+          containers: [
+            {
+              name: "controller",
+              image: options.image,
+              imagePullPolicy: "IfNotPresent",
+              args: controllerArgs(options),
+              env: [
+                { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                { name: "XDG_CACHE_HOME", value: CACHE_DIR },
+                // git, ssh and helm write small config files under $HOME; the root filesystem is read-only.
+                { name: "HOME", value: "/tmp" },
+              ],
+              ports: [{ name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: "TCP" }],
+              livenessProbe: probe("/healthz", { initialDelaySeconds: 5, failureThreshold: 3 }),
+              readinessProbe: probe("/readyz", { failureThreshold: 3 }),
+              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+              volumeMounts: [{ name: "cache", mountPath: CACHE_DIR }, { name: "tmp", mountPath: "/tmp" }, ...webhookVolume.mounts],
+            },
+          ],
+          volumes: [{ name: "cache", emptyDir: {} }, { name: "tmp", emptyDir: {} }, ...webhookVolume.volumes],
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * Reading and writing the single-object manifests that sealing works on. Errors name the
+ * source, line and column but never quote the text: the text is usually a Secret.
+ */
+import { parseAllDocuments, stringify } from "yaml";
+
+export type ManifestFormat = "yaml" | "json";
+
+/**
+ * One YAML (1.1, as kubectl reads it) or JSON document as plain JSON. Like kubeseal, a stream
+ * of several documents is refused rather than silently sealing only the first.
+ */
+export function parseManifest(text: string, source: string): unknown {
+  const docs = parseAllDocuments(text, { version: "1.1", prettyErrors: false, uniqueKeys: true });
+  const nonEmpty = docs.filter((doc) => doc.errors.length > 0 || (doc.contents !== null && doc.contents !== undefined));
+  for (const doc of nonEmpty) {
+    const error = doc.errors[0];
+    if (error) {
+      const before = text.slice(0, error.pos[0]);
+      const line = before.split("\n").length;
+      const column = before.length - before.lastIndexOf("\n");
+      throw new Error(`${source} is not valid YAML or JSON (${error.code} at line ${line}, column ${column})`);
+    }
+  }
+  if (nonEmpty.length === 0) throw new Error(`${source} is empty`);
+  if (nonEmpty.length > 1) throw new Error(`${source} holds ${nonEmpty.length} documents; give exactly one object`);
+  try {
+    return nonEmpty[0]!.toJS({ maxAliasCount: 100 });
+  } catch {
+    throw new Error(`${source} is not valid YAML or JSON (bad alias or merge key)`);
+  }
+}
+
+/** YAML keeps strings that YAML 1.1 readers would take for booleans or numbers (`yes`, `012`) quoted; base64 is never folded. */
+export function formatManifest(value: unknown, format: ManifestFormat): string {
+  return format === "json" ? `${JSON.stringify(value, null, 2)}\n` : stringify(value, { version: "1.1", lineWidth: 0 });
+}

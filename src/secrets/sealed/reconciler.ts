@@ -1,0 +1,128 @@
+/** One reconcile of one SealedSecret: unseal, write its Secret, report status. */
+import type { KeyObject } from "node:crypto";
+import type { KubeClient } from "../../kube/client.ts";
+import { isNotFound, KubeApiError } from "../../kube/errors.ts";
+import type { Logger } from "../../util/logger.ts";
+import { InvalidObjectError, sealedSecretFromManifest } from "./objects.ts";
+import { nextStatus, notOwnedMessage, ownershipOf, redactValues, sameSecret, updatedSecret, type SyncOutcome } from "./secret-sync.ts";
+import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret, type Secret } from "./types.ts";
+import { unsealSealedSecret, UnsealError } from "./unseal.ts";
+
+export interface ReconcileContext {
+  client: KubeClient;
+  logger: Logger;
+  /** Newest first. */
+  privateKeys: () => KeyObject[];
+  /** Re-reads the key Secrets; true when a key was added (one restored from a backup, say). */
+  refreshKeys: () => Promise<boolean>;
+}
+
+/** `retry`: worth trying again later without a change (a race, an old Secret being collected). */
+export type ReconcileResult = "done" | "retry";
+
+export function sealedSecretPath(namespace: string, name?: string): string {
+  return `/apis/${SEALED_SECRET_API_VERSION}/namespaces/${namespace}/${SEALED_SECRET_RESOURCE}${name ? `/${name}` : ""}`;
+}
+
+/** Unseals with the keys in hand, and once more after re-reading them if that added one. */
+async function unseal(context: ReconcileContext, sealed: SealedSecret): Promise<Secret> {
+  try {
+    return unsealSealedSecret(sealed, context.privateKeys());
+  } catch (error) {
+    if (!(error instanceof UnsealError) || !(await context.refreshKeys())) throw error;
+    return unsealSealedSecret(sealed, context.privateKeys());
+  }
+}
+
+interface WriteResult {
+  outcome: SyncOutcome;
+  retry: boolean;
+  action?: "created" | "updated" | "unchanged";
+}
+
+async function writeSecret(client: KubeClient, sealed: SealedSecret, desired: Secret): Promise<WriteResult> {
+  const namespace = sealed.metadata.namespace ?? "";
+  const name = desired.metadata.name ?? "";
+  const collection = `/api/v1/namespaces/${namespace}/secrets`;
+  const failure = (error: unknown, verb: string): WriteResult => {
+    // Server errors and broken connections are retried by the queue; a refusal is reported.
+    if (!(error instanceof KubeApiError) || error.statusCode >= 500 || error.statusCode === 429) throw error;
+    if (error.conflict) return { outcome: { synced: false, reason: "ErrUpdateFailed", message: `Secret "${name}" changed while being written; retrying` }, retry: true };
+    return { outcome: { synced: false, reason: "ErrUpdateFailed", message: `cannot ${verb} Secret "${name}": ${redactValues(error.message, desired)}` }, retry: false };
+  };
+  let existing: Secret | undefined;
+  try {
+    existing = await client.request<Secret>("GET", `${collection}/${name}`);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  if (!existing) {
+    try {
+      await client.request("POST", collection, { body: desired });
+    } catch (error) {
+      return failure(error, "create");
+    }
+    return { outcome: { synced: true, reason: "Unsealed", message: "" }, retry: false, action: "created" };
+  }
+  const ownership = ownershipOf(existing, sealed);
+  // Retried with backoff, so annotating the Secret as the message suggests takes effect without a change to the SealedSecret.
+  if (ownership === "foreign") return { outcome: { synced: false, reason: "ErrUpdateFailed", message: notOwnedMessage(existing) }, retry: true };
+  if (ownership === "previous-owner") {
+    return {
+      outcome: { synced: false, reason: "ErrUpdateFailed", message: `Secret "${name}" still belongs to a deleted SealedSecret of the same name; waiting for Kubernetes to garbage-collect it` },
+      retry: true,
+    };
+  }
+  const updated = updatedSecret(existing, desired);
+  if (sameSecret(existing, updated)) return { outcome: { synced: true, reason: "Unsealed", message: "" }, retry: false, action: "unchanged" };
+  try {
+    await client.request("PUT", `${collection}/${name}`, { body: updated });
+  } catch (error) {
+    return failure(error, "update");
+  }
+  return { outcome: { synced: true, reason: "Unsealed", message: "" }, retry: false, action: "updated" };
+}
+
+/** Returns whether the status changed. */
+async function writeStatus(client: KubeClient, sealed: SealedSecret, outcome: SyncOutcome): Promise<boolean> {
+  const status = nextStatus(sealed, outcome);
+  if (!status) return false;
+  try {
+    await client.request("PATCH", `${sealedSecretPath(sealed.metadata.namespace ?? "", sealed.metadata.name)}/status`, {
+      body: { status },
+      contentType: "application/merge-patch+json",
+    });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  return true;
+}
+
+export async function reconcileSealedSecret(context: ReconcileContext, namespace: string, name: string): Promise<ReconcileResult> {
+  const { client, logger } = context;
+  const ref = `${namespace}/${name}`;
+  let raw: SealedSecret;
+  try {
+    raw = await client.request<SealedSecret>("GET", sealedSecretPath(namespace, name));
+  } catch (error) {
+    if (isNotFound(error)) return "done"; // its Secret goes with it, through the owner reference
+    throw error;
+  }
+  if (raw.metadata.deletionTimestamp) return "done";
+
+  let result: WriteResult;
+  try {
+    const sealed = sealedSecretFromManifest(raw, `SealedSecret ${ref}`);
+    const desired = await unseal(context, sealed);
+    result = await writeSecret(client, sealed, desired);
+  } catch (error) {
+    if (!(error instanceof UnsealError) && !(error instanceof InvalidObjectError)) throw error;
+    result = { outcome: { synced: false, reason: "ErrUnsealFailed", message: error.message }, retry: false };
+  }
+  const changed = await writeStatus(client, raw, result.outcome);
+  const fields = { sealedSecret: ref, generation: raw.metadata.generation, reason: result.outcome.reason };
+  // Retries of the same failure log quietly: the status already says it.
+  if (result.outcome.synced) logger[result.action === "unchanged" && !changed ? "debug" : "info"]({ ...fields, secret: result.action }, "SealedSecret unsealed");
+  else logger[changed ? "warn" : "debug"]({ ...fields, retry: result.retry }, `SealedSecret not unsealed: ${result.outcome.message}`);
+  return result.retry ? "retry" : "done";
+}

@@ -1,0 +1,208 @@
+/**
+ * The SealedSecret controller as a self-contained runner: keys (generated on first start,
+ * rotated on a period), the CRD, and a watch-driven reconcile of every SealedSecret in the
+ * cluster. It runs until `signal` aborts.
+ */
+import type { KubeClient } from "../../kube/client.ts";
+import { KubeApiError } from "../../kube/errors.ts";
+import { watchUntil } from "../../kube/watch-until.ts";
+import type { KubeObject } from "../../model/object.ts";
+import type { Logger } from "../../util/logger.ts";
+import { WorkQueue } from "../../controller/queue.ts";
+import { ensureSealedSecretCrd } from "./crd.ts";
+import { SealingKeys } from "./key-manager.ts";
+import { MAX_TIMER_MS, rotationDelay } from "./keyring.ts";
+import { parseManifest } from "./manifest.ts";
+import { sealedSecretFromManifest } from "./objects.ts";
+import { reconcileSealedSecret, sealedSecretPath } from "./reconciler.ts";
+import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret } from "./types.ts";
+import { canUnseal, reEncryptSealedSecret, UnsealError } from "./unseal.ts";
+
+export const DEFAULT_ROTATION_PERIOD_MS = 30 * 24 * 3600_000;
+/** Re-checks every SealedSecret this often, which restores a deleted or edited Secret. */
+export const DEFAULT_RESYNC_INTERVAL_MS = 10 * 60_000;
+
+export interface SealedSecretsOptions {
+  client: KubeClient;
+  /** Where the sealing keys live (the controller's namespace). */
+  namespace: string;
+  logger: Logger;
+  signal: AbortSignal;
+  /** A new key after this long (default 30 days); 0 turns rotation off. */
+  rotationPeriodMs?: number;
+  /** RSA modulus bits (default 4096); tests use smaller keys, which generate in milliseconds. */
+  keySize?: number;
+  /** Create the CRD when absent (default true). */
+  installCrd?: boolean;
+  /** Only these namespaces' SealedSecrets (default: the whole cluster). */
+  watchNamespaces?: string[];
+  concurrency?: number;
+  resyncIntervalMs?: number;
+}
+
+export interface SealedSecretsController {
+  /** The newest key's certificate (PEM), what `GET /v1/cert.pem` serves. */
+  certificatePem(): string;
+  /** Whether a SealedSecret manifest (YAML or JSON) unseals with the controller's keys. */
+  verify(manifest: string): Promise<boolean>;
+  /** The SealedSecret sealed again with the newest key; throws when it does not unseal. */
+  reEncrypt(manifest: string): Promise<SealedSecret>;
+  /** Generates a key now (it seals from then on); returns its Secret's name. */
+  rotateKey(): Promise<string>;
+  /** Names of the key Secrets, newest first. */
+  keyNames(): string[];
+  /** Resolves once the runner has stopped after `signal` aborted. */
+  stopped: Promise<void>;
+}
+
+class RetryLater extends Error {}
+
+/** A request the HTTP routes answer with `statusCode` and this (value-free) message. */
+class RequestError extends Error {
+  constructor(
+    message: string,
+    readonly statusCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** What is safe to log about a failure: API errors by status and reason (their messages may quote objects). */
+function describeFailure(error: unknown): Record<string, unknown> {
+  if (error instanceof KubeApiError) return { statusCode: error.statusCode, reason: error.reason };
+  return { error: error instanceof Error ? error.name : typeof error };
+}
+
+export async function startSealedSecrets(options: SealedSecretsOptions): Promise<SealedSecretsController> {
+  const { client, logger, signal } = options;
+  const period = options.rotationPeriodMs ?? DEFAULT_ROTATION_PERIOD_MS;
+  const keys = new SealingKeys(client, options.namespace, logger, options.keySize);
+  await keys.refresh(signal);
+  if (keys.ring.size === 0 || (period > 0 && rotationDelay(keys.ring.newest()?.notBefore, period) === 0)) await keys.generate();
+  if (options.installCrd !== false && (await ensureSealedSecretCrd(client))) logger.info("installed the SealedSecret CRD (bitnami.com/v1alpha1)");
+
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number, action: () => void) => {
+    if (signal.aborted) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!signal.aborted) action();
+    }, Math.min(ms, MAX_TIMER_MS));
+    timers.add(timer);
+  };
+
+  // Rotation: wake when the newest key reaches `period` (in steps: timers cap at ~24.8 days),
+  // re-read the keys first in case another replica or a restore already added a newer one.
+  const scheduleRotation = () => {
+    if (period <= 0) return;
+    later(rotationDelay(keys.ring.newest()?.notBefore, period), () => {
+      void (async () => {
+        try {
+          await keys.refresh(signal);
+          if (rotationDelay(keys.ring.newest()?.notBefore, period) === 0) await keys.generate();
+          scheduleRotation();
+        } catch (error) {
+          if (signal.aborted) return;
+          logger.error(describeFailure(error), "sealing key rotation failed; retrying in a minute");
+          later(60_000, scheduleRotation);
+        }
+      })();
+    });
+  };
+  scheduleRotation();
+
+  const queue = new WorkQueue({
+    onError: (key, error) => {
+      if (error instanceof RetryLater) logger.debug({ sealedSecret: key }, "SealedSecret will be retried");
+      else logger.error({ sealedSecret: key, ...describeFailure(error) }, "SealedSecret reconcile failed; retrying with backoff");
+    },
+  });
+  const context = { client, logger, privateKeys: () => keys.ring.privateKeys(), refreshKeys: () => keys.refreshIfStale() };
+  queue.start(options.concurrency ?? 2, async (key) => {
+    const [namespace = "", name = ""] = key.split("/");
+    if ((await reconcileSealedSecret(context, namespace, name)) === "retry") throw new RetryLater();
+  });
+
+  // A key is queued when its object is new to this process or its spec changed (generation);
+  // status writes, the controller's own included, do not re-trigger.
+  const seen = new Map<string, string>();
+  const known = new Map<string, Map<string, KubeObject>>();
+  const keyOf = (object: KubeObject) => `${object.metadata.namespace ?? ""}/${object.metadata.name ?? ""}`;
+  const consider = (object: KubeObject) => {
+    const stamp = `${object.metadata.uid ?? ""}:${object.metadata.generation ?? ""}`;
+    if (seen.get(keyOf(object)) === stamp) return;
+    seen.set(keyOf(object), stamp);
+    queue.add(keyOf(object));
+  };
+  const watchOne = async (path: string) => {
+    while (!signal.aborted) {
+      try {
+        await watchUntil(client, { path, signal }, (objects, change) => {
+          known.set(path, objects);
+          if (!change) for (const object of objects.values()) consider(object);
+          else if (change.type === "DELETED") seen.delete(keyOf(change.object));
+          else consider(change.object);
+          return false;
+        });
+      } catch (error) {
+        if (signal.aborted) break;
+        logger.error({ path, ...describeFailure(error) }, "watching SealedSecrets failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      }
+    }
+  };
+  const paths = options.watchNamespaces ? options.watchNamespaces.map((namespace) => sealedSecretPath(namespace)) : [`/apis/${SEALED_SECRET_API_VERSION}/${SEALED_SECRET_RESOURCE}`];
+  const watching = Promise.all(paths.map(watchOne));
+  const resync = () => {
+    for (const objects of known.values()) for (const key of objects.keys()) queue.add(key);
+    later(options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS, resync);
+  };
+  later(options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS, resync);
+
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      void Promise.all([queue.shutdown(), watching]).then(() => resolve());
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+  });
+
+  const parse = (manifest: string) => {
+    try {
+      return sealedSecretFromManifest(parseManifest(manifest, "the request body"), "the request body");
+    } catch (error) {
+      throw new RequestError(error instanceof Error ? error.message : String(error), 400);
+    }
+  };
+  const newest = () => {
+    const key = keys.ring.newest();
+    if (!key) throw new Error("no sealing key");
+    return key;
+  };
+  return {
+    certificatePem: () => newest().certificatePem,
+    verify: async (manifest) => {
+      const sealed = parse(manifest);
+      if (canUnseal(sealed, keys.ring.privateKeys())) return true;
+      return (await keys.refreshIfStale()) && canUnseal(sealed, keys.ring.privateKeys());
+    },
+    reEncrypt: async (manifest) => {
+      const sealed = parse(manifest);
+      try {
+        return reEncryptSealedSecret(sealed, keys.ring.privateKeys(), newest().publicKey);
+      } catch (error) {
+        if (!(error instanceof UnsealError)) throw error;
+        if (await keys.refreshIfStale()) return reEncryptSealedSecret(sealed, keys.ring.privateKeys(), newest().publicKey);
+        throw new RequestError(error.message, 409);
+      }
+    },
+    rotateKey: async () => {
+      const key = await keys.generate();
+      return key.name;
+    },
+    keyNames: () => keys.ring.names(),
+    stopped,
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * spec.template.data: upstream renders each value as a Go text/template (with sprig) over the
+ * decrypted values. fjord renders the two forms that reference values, `{{ .key }}` and
+ * `{{ index . "key" }}`, and refuses anything else rather than producing a different Secret
+ * than upstream would.
+ */
+
+const ACTION = /\{\{\s*(?:\.([A-Za-z_][A-Za-z0-9_]*)|index\s+\.\s+"((?:[^"\\]|\\.)*)")\s*\}\}/g;
+
+export class TemplateDataError extends Error {
+  override readonly name = "TemplateDataError";
+}
+
+/** The rendered value; errors name the template key and the referenced key, never values. */
+export function renderTemplateValue(key: string, template: string, values: ReadonlyMap<string, Buffer>): Buffer {
+  const parts: Buffer[] = [];
+  let last = 0;
+  for (const match of template.matchAll(ACTION)) {
+    const literal = template.slice(last, match.index);
+    if (literal.includes("{{")) break;
+    parts.push(Buffer.from(literal, "utf8"));
+    const referenced = match[1] ?? JSON.parse(`"${match[2] ?? ""}"`) as string;
+    const value = values.get(referenced);
+    if (!value) throw new TemplateDataError(`spec.template.data.${key} refers to "${referenced}", which spec.encryptedData does not hold`);
+    parts.push(value);
+    last = match.index + match[0].length;
+  }
+  const rest = template.slice(last);
+  if (rest.includes("{{")) {
+    throw new TemplateDataError(`spec.template.data.${key} uses a template form fjord does not render (only {{ .key }} and {{ index . "key" }} are supported)`);
+  }
+  parts.push(Buffer.from(rest, "utf8"));
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,142 @@
+/** Unsealing a SealedSecret into its Secret (upstream's SealedSecret.Unseal), and re-sealing with a newer key. */
+import type { KeyObject } from "node:crypto";
+import { HybridDecryptError, hybridDecryptWithAny, hybridEncrypt } from "./hybrid.ts";
+import { decodeBase64Strict, portableMetadata, sortedRecord } from "./objects.ts";
+import { describeScope, encryptionLabel, scopeOf } from "./scope.ts";
+import { renderTemplateValue, TemplateDataError } from "./template-data.ts";
+import { SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, type SealedSecret, type Secret } from "./types.ts";
+
+/** Set on the template to leave the Secret without an owner reference (upstream's opt-out). */
+export const SKIP_OWNER_REFERENCES_ANNOTATION = "sealedsecrets.bitnami.com/skip-set-owner-references";
+
+/** Why unsealing failed, in words fit for a status condition: names keys, never values. */
+export class UnsealError extends Error {
+  override readonly name = "UnsealError";
+}
+
+interface Decrypted {
+  values: Map<string, Buffer>;
+  label: Buffer;
+}
+
+function decryptAll(sealed: SealedSecret, privateKeys: readonly KeyObject[]): Decrypted {
+  const name = sealed.metadata.name ?? "";
+  const namespace = sealed.metadata.namespace ?? "";
+  if (!name) throw new UnsealError("the SealedSecret has no metadata.name");
+  // The SealedSecret's own annotations decide the label, not the template's: that is what
+  // makes a strict SealedSecret useless under another name or namespace.
+  const scope = scopeOf(sealed.metadata.annotations);
+  const label = encryptionLabel(namespace, name, scope);
+  if (privateKeys.length === 0) throw new UnsealError("no private key is available to unseal with");
+
+  const values = new Map<string, Buffer>();
+  const malformed: string[] = [];
+  const undecryptable: string[] = [];
+  for (const [key, encoded] of Object.entries(sealed.spec.encryptedData)) {
+    const ciphertext = decodeBase64Strict(encoded);
+    if (!ciphertext) {
+      malformed.push(key);
+      continue;
+    }
+    try {
+      values.set(key, hybridDecryptWithAny(privateKeys, ciphertext, label));
+    } catch (error) {
+      if (!(error instanceof HybridDecryptError)) throw error;
+      (error.reason === "too-short" ? malformed : undecryptable).push(key);
+    }
+  }
+  const problems: string[] = [];
+  if (malformed.length > 0) problems.push(`encryptedData ${quoteKeys(malformed)} ${malformed.length === 1 ? "is" : "are"} not a sealed value (not base64, or truncated)`);
+  if (undecryptable.length > 0) {
+    problems.push(
+      `no private key can decrypt encryptedData ${quoteKeys(undecryptable)} (tried ${privateKeys.length} key${privateKeys.length === 1 ? "" : "s"}). ` +
+        `This SealedSecret is ${describeScope(scope, namespace, name)}: it was sealed for another name, namespace or scope, or with another controller's certificate. ` +
+        `Seal the Secret again for this place with \`fjord seal\` or \`kubeseal\` using this controller's certificate`,
+    );
+  }
+  if (problems.length > 0) {
+    for (const value of values.values()) value.fill(0);
+    throw new UnsealError(problems.join("; "));
+  }
+  return { values, label };
+}
+
+function quoteKeys(keys: string[]): string {
+  return keys.map((key) => `"${key}"`).join(", ");
+}
+
+export interface UnsealOptions {
+  /** Adds the controller owner reference (needs the SealedSecret's uid, i.e. a live object). */
+  ownerReference?: boolean;
+}
+
+/**
+ * The Secret a SealedSecret stands for. `privateKeys` are tried in order (newest first); every
+ * value must decrypt, or nothing is returned.
+ */
+export function unsealSealedSecret(sealed: SealedSecret, privateKeys: readonly KeyObject[], options: UnsealOptions = {}): Secret {
+  const { values } = decryptAll(sealed, privateKeys);
+  const template = sealed.spec.template ?? {};
+  const data = new Map(values);
+  try {
+    for (const [key, value] of Object.entries(template.data ?? {})) {
+      if (value === null) data.delete(key);
+      else data.set(key, renderTemplateValue(key, value, values));
+    }
+  } catch (error) {
+    if (error instanceof TemplateDataError) throw new UnsealError(error.message);
+    throw error;
+  }
+
+  const metadata = portableMetadata(template.metadata ?? {});
+  metadata.name = sealed.metadata.name ?? "";
+  if (sealed.metadata.namespace) metadata.namespace = sealed.metadata.namespace;
+  else delete metadata.namespace;
+  const uid = sealed.metadata.uid;
+  if (options.ownerReference !== false && uid && metadata.annotations?.[SKIP_OWNER_REFERENCES_ANNOTATION] !== "true") {
+    metadata.ownerReferences = [{ apiVersion: SEALED_SECRET_API_VERSION, kind: SEALED_SECRET_KIND, name: metadata.name, uid, controller: true }];
+  }
+  const encoded: Record<string, string> = {};
+  for (const [key, value] of data) encoded[key] = value.toString("base64");
+  for (const value of data.values()) value.fill(0);
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata,
+    ...(template.type ? { type: template.type } : {}),
+    ...(template.immutable !== undefined ? { immutable: template.immutable } : {}),
+    data: sortedRecord(encoded),
+  };
+}
+
+/** Whether the SealedSecret unseals with these keys (upstream's /v1/verify). */
+export function canUnseal(sealed: SealedSecret, privateKeys: readonly KeyObject[]): boolean {
+  try {
+    unsealSealedSecret(sealed, privateKeys, { ownerReference: false });
+    return true;
+  } catch (error) {
+    if (error instanceof UnsealError) return false;
+    throw error;
+  }
+}
+
+/**
+ * The same SealedSecret with every value sealed again with `publicKey` (the newest key), same
+ * scope and label. Unlike upstream's rotate, which rebuilds the object from the unsealed
+ * Secret, the template (with its template data) and the SealedSecret's own labels and
+ * annotations stay as they were, so the result diffs cleanly in Git.
+ */
+export function reEncryptSealedSecret(sealed: SealedSecret, privateKeys: readonly KeyObject[], publicKey: KeyObject): SealedSecret {
+  const { values, label } = decryptAll(sealed, privateKeys);
+  const encryptedData: Record<string, string> = {};
+  for (const [key, value] of values) {
+    encryptedData[key] = hybridEncrypt(publicKey, value, label).toString("base64");
+    value.fill(0);
+  }
+  return {
+    apiVersion: SEALED_SECRET_API_VERSION,
+    kind: SEALED_SECRET_KIND,
+    metadata: portableMetadata(sealed.metadata),
+    spec: { ...(sealed.spec.template ? { template: sealed.spec.template } : {}), encryptedData: sortedRecord(encryptedData) },
+  };
+}
