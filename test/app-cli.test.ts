@@ -17,6 +17,9 @@ import { runFjord } from "./support/cli.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
 
+/** The controller this file starts reconciles only objects with this label; other files' objects are not its business. */
+const SUITE = { "fjord.dev/test-suite": "app-cli" };
+
 const root = path.resolve(import.meta.dirname, "..");
 const api = "/apis/fjord.dev/v1alpha1/namespaces";
 let client: KubeClient;
@@ -60,7 +63,7 @@ async function startController(): Promise<NonNullable<typeof controller>> {
   const container = deployment.spec.template.spec.containers[0];
   assert.ok(container);
   const port = await freePort();
-  const args = [...container.args, `--bind-address=127.0.0.1:${port}`, `--leader-election-namespace=${leaseNamespace}`, "--identity=app-cli-test", "--kubeconfig", kubeconfig];
+  const args = [...container.args, `--bind-address=127.0.0.1:${port}`, `--leader-election-namespace=${leaseNamespace}`, "--identity=app-cli-test", "--kubeconfig", kubeconfig, "--watch-label-selector=fjord.dev/test-suite=app-cli", "--no-sealed-secrets"];
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: root, env: { ...process.env, FJORD_CACHE_DIR: work }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -86,9 +89,9 @@ async function createApp(namespace: string, options: { suspend?: boolean } = {})
   const repo = `app-${namespace}`;
   await git.createRepo(repo);
   await git.commitFiles(repo, { "app/settings.yaml": configMap("one") }, { message: "one" });
-  await client.request("POST", `${api}/${namespace}/gitrepositories`, { body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "source" }, spec: { url: git.repoUrl(repo), interval: "1h" } } });
+  await client.request("POST", `${api}/${namespace}/gitrepositories`, { body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "source", labels: SUITE }, spec: { url: git.repoUrl(repo), interval: "1h" } } });
   await client.request("POST", `${api}/${namespace}/applications`, {
-    body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "web" }, spec: { sourceRef: { kind: "GitRepository", name: "source" }, path: "./app", interval: "1h", ...(options.suspend ? { suspend: true } : {}) } },
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "web", labels: SUITE }, spec: { sourceRef: { kind: "GitRepository", name: "source" }, path: "./app", interval: "1h", ...(options.suspend ? { suspend: true } : {}) } },
   });
   return repo;
 }
@@ -99,10 +102,10 @@ const readyTime = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 test("get apps and get sources show readiness, status, revision and suspension, as a table, JSON or YAML", async (t) => {
   const namespace = await createTestNamespace(await useCluster(), t);
   // Suspended, so a controller running for another test leaves the status written here alone.
-  await client.request("POST", `${api}/${namespace}/gitrepositories`, { body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "platform" }, spec: { url: "https://git.example/platform.git", interval: "1h", suspend: true } } });
+  await client.request("POST", `${api}/${namespace}/gitrepositories`, { body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "platform", labels: SUITE }, spec: { url: "https://git.example/platform.git", interval: "1h", suspend: true } } });
   for (const name of ["api", "web"]) {
     await client.request("POST", `${api}/${namespace}/applications`, {
-      body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name }, spec: { sourceRef: { kind: "GitRepository", name: "platform" }, path: `./${name}`, suspend: name === "api" } },
+      body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name, labels: SUITE }, spec: { sourceRef: { kind: "GitRepository", name: "platform" }, path: `./${name}`, suspend: name === "api" } },
     });
   }
   const revision = `main@sha1:${"a".repeat(40)}`;

@@ -97,7 +97,9 @@ test("bootstrap commits the install and sync manifests, applies them with the so
 
     // The controller (out of cluster here: the Deployment's image does not run in this test cluster) takes over.
     const port = await freePort();
-    controller = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "controller", "--kubeconfig", kubeconfig, "--bind-address", `127.0.0.1:${port}`], {
+    controller = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "controller", "--kubeconfig", kubeconfig, "--bind-address", `127.0.0.1:${port}`, "--no-sealed-secrets",
+      // Only what bootstrap created (it labels its objects as part of fjord), never other test files' objects.
+      "--watch-label-selector", "app.kubernetes.io/part-of=fjord"], {
       cwd: root,
       env: { ...process.env, FJORD_CACHE_DIR: work },
       stdio: ["ignore", "pipe", "pipe"],

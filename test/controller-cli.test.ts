@@ -37,7 +37,7 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   controller = spawn(
     process.execPath,
-    ["--import", "tsx", "src/cli/main.ts", "controller", "--kubeconfig", cluster.kubeconfigPath, "--bind-address", `127.0.0.1:${port}`, "--webhook-config", path.join(work, "webhook.json"), "--watch-label-selector", SUITE_SELECTOR],
+    ["--import", "tsx", "src/cli/main.ts", "controller", "--kubeconfig", cluster.kubeconfigPath, "--bind-address", `127.0.0.1:${port}`, "--webhook-config", path.join(work, "webhook.json"), "--watch-label-selector", SUITE_SELECTOR, "--no-sealed-secrets"],
     { cwd: root, env: { ...process.env, FJORD_CACHE_DIR: work }, stdio: ["ignore", "pipe", "pipe"] },
   );
   controller.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -28,13 +28,14 @@ import {
   RECONCILE_REQUEST_ANNOTATION,
   VERSION,
 } from "./types.ts";
+import { imageCustomResourceDefinitions } from "./image-crds.ts";
 
 export const GIT_REPOSITORY_CRD_NAME = `${GIT_REPOSITORY_RESOURCE}.${GROUP}`;
 export const APPLICATION_CRD_NAME = `${APPLICATION_RESOURCE}.${GROUP}`;
 
-type Schema = Record<string, unknown>;
+export type Schema = Record<string, unknown>;
 
-interface Rule {
+export interface Rule {
   rule: string;
   message: string;
 }
@@ -43,27 +44,27 @@ const DURATION_PATTERN = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$";
 const DNS_LABEL_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 const DNS_SUBDOMAIN_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 
-function object(properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema {
+export function object(properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema {
   return { type: "object", properties, ...(required.length > 0 ? { required } : {}), ...extra };
 }
 
-function string(description: string, extra: Schema = {}): Schema {
+export function string(description: string, extra: Schema = {}): Schema {
   return { type: "string", description, ...extra };
 }
 
-function withRules(schema: Schema, rules: Rule[]): Schema {
+export function withRules(schema: Schema, rules: Rule[]): Schema {
   return { ...schema, "x-kubernetes-validations": rules };
 }
 
-const duration = (description: string, defaultValue?: string): Schema =>
+export const duration = (description: string, defaultValue?: string): Schema =>
   string(description, { pattern: DURATION_PATTERN, ...(defaultValue ? { default: defaultValue } : {}) });
-const name = (description: string): Schema => string(description, { minLength: 1, maxLength: 253 });
-const namespace = (description: string): Schema => string(description, { pattern: DNS_LABEL_PATTERN, maxLength: 63 });
-const timestamp = (description: string): Schema => string(description, { format: "date-time" });
-const count = (description: string): Schema => ({ type: "integer", format: "int64", minimum: 0, description });
+export const name = (description: string): Schema => string(description, { minLength: 1, maxLength: 253 });
+export const namespace = (description: string): Schema => string(description, { pattern: DNS_LABEL_PATTERN, maxLength: 63 });
+export const timestamp = (description: string): Schema => string(description, { format: "date-time" });
+export const count = (description: string): Schema => ({ type: "integer", format: "int64", minimum: 0, description });
 
 /** metav1.Condition, as controller-gen generates it. */
-const conditions: Schema = {
+export const conditions: Schema = {
   type: "array",
   description: "Ready summarises; Reconciling and Stalled are set only while true (kstatus).",
   "x-kubernetes-list-type": "map",
@@ -117,7 +118,7 @@ const gitRepositorySpec = object(
   ["url"],
 );
 
-const lastHandledReconcileAt = string(`The last ${RECONCILE_REQUEST_ANNOTATION} annotation value acted on.`);
+export const lastHandledReconcileAt = string(`The last ${RECONCILE_REQUEST_ANNOTATION} annotation value acted on.`);
 
 const driftEntry = object(
   { object: string("Kind/namespace/name."), changedBy: string("Field manager that made the change."), at: timestamp("When it was seen.") },
@@ -184,6 +185,14 @@ const applicationSpec = object(
     serviceAccountName: string("Apply as this ServiceAccount of the Application's namespace.", { pattern: DNS_SUBDOMAIN_PATTERN, maxLength: 253 }),
     suspend: { type: "boolean", description: "Stop syncing; applied objects stay as they are." },
     force: { type: "boolean", description: "Recreate objects whose immutable fields changed." },
+    decryption: object(
+      {
+        provider: string("Only sops (age keys).", { enum: ["sops"] }),
+        secretRef: object({ name: name("Secret name.") }, ["name"], { description: "A Secret in this namespace; entries ending in .agekey hold age identities." }),
+      },
+      ["provider", "secretRef"],
+      { description: "Decrypt SOPS-encrypted files before applying." },
+    ),
   },
   ["sourceRef", "path"],
 );
@@ -232,13 +241,13 @@ const applicationStatus = object({
   },
 });
 
-const readyColumns = [
+export const readyColumns = [
   { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
   { name: "Status", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].message' },
   { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
 ];
 
-interface Definition {
+export interface Definition {
   kind: string;
   plural: string;
   shortNames: string[];
@@ -248,7 +257,7 @@ interface Definition {
   rootRules?: Rule[];
 }
 
-function crd(definition: Definition): KubeObject {
+export function crd(definition: Definition): KubeObject {
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
@@ -290,7 +299,7 @@ function crd(definition: Definition): KubeObject {
   };
 }
 
-/** Both CRDs, ready for server-side apply (order: sources first). */
+/** Every CRD, ready for server-side apply (order: sources first). */
 export function customResourceDefinitions(): KubeObject[] {
   return [
     crd({
@@ -324,5 +333,6 @@ export function customResourceDefinitions(): KubeObject[] {
         },
       ],
     }),
+    ...imageCustomResourceDefinitions(),
   ];
 }

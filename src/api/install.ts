@@ -1,7 +1,13 @@
 import { waitForEstablished } from "../apply/crd-established.ts";
-import { FIELD_MANAGER } from "../apply/labels.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { customResourceDefinitions } from "./crds.ts";
+
+/**
+ * The controller installs its CRDs as a manager of its own: applying them as `fjord` (the
+ * manager of `fjord install` and of a bootstrapped Application that manages fjord itself)
+ * would drop the owner labels those put on the CRDs, at every controller start.
+ */
+export const CRD_FIELD_MANAGER = "fjord-controller";
 
 /**
  * Server-side applies fjord's CRDs and waits until they are served. Idempotent, so the
@@ -11,7 +17,7 @@ export async function installCustomResourceDefinitions(client: KubeClient, timeo
   const crds = customResourceDefinitions();
   for (const crd of crds) {
     await client.request("PATCH", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name ?? ""}`, {
-      query: { fieldManager: FIELD_MANAGER, force: true },
+      query: { fieldManager: CRD_FIELD_MANAGER, force: true },
       body: crd,
       contentType: "application/apply-patch+yaml",
     });

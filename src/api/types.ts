@@ -182,6 +182,14 @@ export interface ApplicationSpec {
   suspend?: boolean;
   /** Recreate objects whose immutable fields changed. */
   force?: boolean;
+  /** Decrypt SOPS-encrypted files before applying, with age identities from a Secret of the Application's namespace. */
+  decryption?: Decryption;
+}
+
+export interface Decryption {
+  provider: "sops";
+  /** A Secret whose entries ending in `.agekey` hold age identities (Flux's convention). */
+  secretRef: LocalObjectReference;
 }
 
 export interface InventoryEntry {

@@ -6,6 +6,8 @@ import { runController, type ControllerHandle } from "../controller/controller.t
 import { LeaderElector } from "../controller/leader-election.ts";
 import { KubeClient } from "../kube/client.ts";
 import { createControllerMetrics, createControllerServer, type Receiver } from "../server/index.ts";
+import { startSealedSecrets, type SealedSecretsController } from "../secrets/sealed/index.ts";
+import { parseDuration } from "../util/duration.ts";
 import { createLogger } from "../util/logger.ts";
 
 interface ControllerFlags {
@@ -20,6 +22,9 @@ interface ControllerFlags {
   webhookConfig?: string;
   allowCrossNamespaceSources?: boolean;
   watchLabelSelector?: string;
+  sealedSecrets: boolean;
+  sealingKeyNamespace?: string;
+  keyRotationPeriod: string;
 }
 
 /** The receiver file: JSON `{ "token": ..., "type": "github"|"gitlab"|"generic", "secret": ... }` (mounted from a Secret). */
@@ -48,12 +53,20 @@ export function controllerCommand(): Command {
     .option("--no-install-crds", "do not install or update the CRDs at start")
     .option("--webhook-config <file>", "receiver config for POST /hook/<token> (JSON with token, type, secret)")
     .option("--watch-label-selector <selector>", "reconcile only GitRepositories and Applications with these labels (e.g. shard=a)")
+    .option("--no-sealed-secrets", "do not run the Sealed Secrets controller")
+    .option("--sealing-key-namespace <ns>", "where the Sealed Secrets key pairs live (default: $POD_NAMESPACE, else the leader election namespace)")
+    .option("--key-rotation-period <duration>", "a new sealing key after this long; old keys keep unsealing (0: never)", "720h")
     .option("--allow-cross-namespace-sources", "let Applications use a GitRepository in another namespace (off: namespaces are tenants)")
     .action(async (flags: ControllerFlags) => {
       const logger = createLogger("controller");
       const client = KubeClient.load({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
       const metrics = createControllerMetrics();
       const receiver = await loadReceiver(flags.webhookConfig);
+      const rotationPeriodMs = flags.keyRotationPeriod === "0" ? 0 : parseDuration(flags.keyRotationPeriod);
+      // Only the leader holds the sealing keys (two replicas starting at once must not both generate one);
+      // a follower answers 503 for the certificate until it leads.
+      let sealed: SealedSecretsController | undefined;
+      const notLeading = () => Promise.reject(Object.assign(new Error("sealed secrets are not running on this replica"), { statusCode: 503 }));
       const stop = new AbortController();
       let handle: ControllerHandle | undefined;
       let ready = false;
@@ -61,6 +74,13 @@ export function controllerCommand(): Command {
         metrics,
         logger,
         readiness: () => ready,
+        ...(flags.sealedSecrets
+          ? {
+              sealingCertificate: () => sealed?.certificatePem(),
+              verifySealedSecret: (manifest: string) => (sealed ? sealed.verify(manifest) : notLeading()),
+              reEncryptSealedSecret: (manifest: string) => (sealed ? sealed.reEncrypt(manifest) : notLeading()),
+            }
+          : {}),
         receivers: (token) => (receiver && sameToken(token, receiver.token) ? receiver.receiver : undefined),
         onPush: (event) => Promise.resolve(handle?.triggerSources(event.repositoryUrls) ?? 0),
       });
@@ -69,23 +89,50 @@ export function controllerCommand(): Command {
       logger.info({ address }, "serving webhooks, metrics and probes");
       for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => stop.abort());
 
-      const run = (signal: AbortSignal) =>
-        runController(
-          {
-            client,
-            logger,
-            metrics,
-            concurrency: Number(flags.concurrency),
-            installCrds: flags.installCrds,
-            allowCrossNamespaceSources: flags.allowCrossNamespaceSources === true,
-            ...(flags.watchLabelSelector ? { watchLabelSelector: flags.watchLabelSelector } : {}),
-            onStarted: (started) => {
-              handle = started;
-              ready = true;
+      // Sealed Secrets start beside the GitOps loop, never blocking it: a missing key namespace or
+      // a slow 4096-bit key generation must not stop Git from being applied.
+      const startSealing = async (signal: AbortSignal) => {
+        while (!signal.aborted) {
+          try {
+            sealed = await startSealedSecrets({
+              client,
+              logger: logger.child({ component: "sealed-secrets" }),
+              signal,
+              namespace: flags.sealingKeyNamespace ?? process.env.POD_NAMESPACE ?? flags.leaderElectionNamespace,
+              rotationPeriodMs,
+            });
+            return;
+          } catch (error) {
+            if (signal.aborted) return;
+            logger.error({ error: error instanceof Error ? error.message : String(error) }, "Sealed Secrets could not start; retrying in 30 s");
+            await new Promise((resolve) => setTimeout(resolve, 30_000).unref());
+          }
+        }
+      };
+      const run = async (signal: AbortSignal) => {
+        if (flags.sealedSecrets) void startSealing(signal);
+        try {
+          await runController(
+            {
+              client,
+              logger,
+              metrics,
+              concurrency: Number(flags.concurrency),
+              installCrds: flags.installCrds,
+              allowCrossNamespaceSources: flags.allowCrossNamespaceSources === true,
+              ...(flags.watchLabelSelector ? { watchLabelSelector: flags.watchLabelSelector } : {}),
+              onStarted: (started) => {
+                handle = started;
+                ready = true;
+              },
             },
-          },
-          signal,
-        );
+            signal,
+          );
+        } finally {
+          await sealed?.stopped;
+          sealed = undefined;
+        }
+      };
       try {
         if (flags.leaderElect) {
           // Followers are ready too: they serve probes and wait for the lease.

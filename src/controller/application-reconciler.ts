@@ -31,7 +31,7 @@ import type { ArtifactStore } from "./artifact-store.ts";
 import type { EventRecorder } from "./events.ts";
 import { waitForHealthChecks } from "./health-checks.ts";
 import type { ReconcileOutcome } from "./git-repository-reconciler.ts";
-import { loadGitAuth } from "./source-credentials.ts";
+import { loadAgeIdentities, loadGitAuth } from "./source-credentials.ts";
 
 const appPath = (namespace: string, name: string) => fjordResourcePath(APPLICATION_RESOURCE, namespace, name);
 const sourcePath = (namespace: string, name: string) => fjordResourcePath(GIT_REPOSITORY_RESOURCE, namespace, name);
@@ -173,7 +173,13 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       : await open().then((tree) => ({ dir: tree.dir, release: () => void tree.dispose().catch(() => undefined) }));
     let changes: ChangeSetEntry[];
     try {
-      const objects = await render({ root: opened.dir, path: app.spec.path, ...(app.spec.targetNamespace ? { helm: { namespace: app.spec.targetNamespace } } : {}) }).catch((error: unknown) => {
+      const decryption = app.spec.decryption ? { identities: await loadAgeIdentities(client, namespace, app.spec.decryption.secretRef.name) } : undefined;
+      const objects = await render({
+        root: opened.dir,
+        path: app.spec.path,
+        ...(app.spec.targetNamespace ? { helm: { namespace: app.spec.targetNamespace } } : {}),
+        ...(decryption ? { decryption } : {}),
+      }).catch((error: unknown) => {
         throw new SyncError("render", error instanceof Error ? error.message : String(error));
       });
       const applier = app.spec.serviceAccountName ? client.impersonating(`system:serviceaccount:${namespace}:${app.spec.serviceAccountName}`) : client;

@@ -1,5 +1,8 @@
 import type { GitAuth } from "../git/index.ts";
+import { SyncError } from "../apply/errors.ts";
 import type { KubeClient } from "../kube/client.ts";
+import { isNotFound } from "../kube/errors.ts";
+import { ageIdentitiesFromSecretData } from "../secrets/sops/index.ts";
 
 interface Secret {
   data?: Record<string, string>;
@@ -31,4 +34,15 @@ export function gitAuthFromSecret(secret: Secret, secretName: string): GitAuth {
 export async function loadGitAuth(client: KubeClient, namespace: string, secretName: string): Promise<GitAuth> {
   const secret = await client.request<Secret>("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secretName)}`);
   return gitAuthFromSecret(secret, `${namespace}/${secretName}`);
+}
+
+/** Age identities for SOPS decryption from an Application's `spec.decryption.secretRef` (entries ending in `.agekey`). */
+export async function loadAgeIdentities(client: KubeClient, namespace: string, secretName: string): Promise<string[]> {
+  const secret = await client.request<Secret>("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secretName)}`).catch((error: unknown) => {
+    if (isNotFound(error)) throw new SyncError("render", `decryption Secret ${namespace}/${secretName} not found: create it with the age identities in an entry ending in .agekey`);
+    throw error;
+  });
+  const identities = ageIdentitiesFromSecretData(secret.data ?? {});
+  if (identities.length === 0) throw new SyncError("render", `decryption Secret ${namespace}/${secretName} has no entry ending in .agekey holding an age identity (AGE-SECRET-KEY-1...)`);
+  return identities;
 }

@@ -1,3 +1,4 @@
+import { customResourceDefinitions } from "../api/crds.ts";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -119,14 +120,17 @@ test("the git cache lives on a writable volume although the root filesystem is r
   }
 });
 
-test("least privilege: writes only to fjord.dev, its CRDs, Events and impersonation; cluster-admin only when asked", () => {
+test("least privilege: writes only to fjord.dev, its CRDs, Events, impersonation and Sealed Secrets; cluster-admin only when asked", () => {
   for (const rule of controllerRules()) {
     const writes = rule.verbs.filter((verb) => !["get", "list", "watch"].includes(verb));
     if (writes.length === 0) continue;
     const allowed =
       rule.apiGroups.every((group) => group === "fjord.dev") ||
-      (rule.resources.join() === "customresourcedefinitions" && (rule.verbs.join() === "create" || (rule.resourceNames ?? []).length === 2)) ||
+      (rule.resources.join() === "customresourcedefinitions" && (rule.verbs.join() === "create" || (rule.resourceNames ?? []).length === customResourceDefinitions().length)) ||
       rule.resources.join() === "events" ||
+      // Sealed Secrets: unsealed Secrets are written; Secrets are never deleted, nothing else is written.
+      (rule.resources.join() === "secrets" && writes.join() === "create,update,patch") ||
+      rule.apiGroups.join() === "bitnami.com" ||
       (rule.resources.join() === "serviceaccounts" && writes.join() === "impersonate");
     assert.ok(allowed, `unexpected write rule ${JSON.stringify(rule)}`);
   }

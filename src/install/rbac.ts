@@ -35,6 +35,10 @@ export function controllerRules(): PolicyRule[] {
     { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], verbs: ["update", "patch"], resourceNames: crdNames },
     { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
     { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["impersonate"] },
+    // Sealed Secrets: the controller unseals into Secrets it owns (in any namespace, as upstream's does)
+    // and keeps its key pairs as Secrets in its own namespace.
+    { apiGroups: ["bitnami.com"], resources: ["sealedsecrets", "sealedsecrets/status"], verbs: ["get", "list", "watch", "update", "patch"] },
+    { apiGroups: [""], resources: ["secrets"], verbs: ["create", "update", "patch"] },
   ];
 }
 

@@ -25,6 +25,8 @@ export async function startControllerProcess(options: {
   logFile: string;
   cacheDir: string;
   compiled?: boolean;
+  /** Off unless asked: each would otherwise hold sealing keys and unseal every SealedSecret in the cluster. */
+  sealedSecrets?: boolean;
   args?: string[];
   env?: NodeJS.ProcessEnv;
 }): Promise<ControllerProcess> {
@@ -32,7 +34,7 @@ export async function startControllerProcess(options: {
   // The compiled CLI is what a user runs; from source, tsx adds its own memory and start-up time.
   const entry = options.compiled ? [path.join(root, "bin/fjord.js")] : ["--import", "tsx", path.join(root, "src/cli/main.ts")];
   const log = createWriteStream(options.logFile);
-  const child = spawn(process.execPath, [...entry, "controller", "--kubeconfig", options.kubeconfig, "--bind-address", `127.0.0.1:${port}`, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...entry, "controller", "--kubeconfig", options.kubeconfig, "--bind-address", `127.0.0.1:${port}`, ...(options.sealedSecrets ? [] : ["--no-sealed-secrets"]), ...(options.args ?? [])], {
     cwd: root,
     env: { ...process.env, ...options.env, XDG_CACHE_HOME: options.cacheDir },
     stdio: ["ignore", "pipe", "pipe"],
