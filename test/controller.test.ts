@@ -74,13 +74,15 @@ test("the controller applies a new commit without anyone asking, and records it"
   assert.deepEqual(app.status?.history?.[0]?.summary, { created: 0, configured: 1, deleted: 0, unchanged: 0 });
 });
 
-test("only spec, deletion, annotation and finalizer changes trigger a reconcile, never status writes", () => {
+test("only spec, deletion and annotation changes trigger a reconcile, never status or finalizer writes", () => {
   const base: KubeObject = { apiVersion: "v1", kind: "X", metadata: { name: "a", generation: 1, annotations: {} }, status: { ready: false } };
   assert.equal(needsReconcile(undefined, base), true);
   assert.equal(needsReconcile(base, { ...base, status: { ready: true }, metadata: { ...base.metadata, resourceVersion: "9" } }), false);
   assert.equal(needsReconcile(base, { ...base, metadata: { ...base.metadata, generation: 2 } }), true);
   assert.equal(needsReconcile(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: "2026-01-01T00:00:00Z" } }), true);
   assert.equal(needsReconcile(base, { ...base, metadata: { ...base.metadata, annotations: { "fjord.dev/reconcile": "now" } } }), true);
+  // Regression: adding the finalizer made every new Application reconcile twice.
+  assert.equal(needsReconcile(base, { ...base, metadata: { ...base.metadata, finalizers: ["finalizers.fjord.dev"] } }), false);
 });
 
 test("drift by edit and by delete is reverted within seconds and recorded with who did it", async (t) => {

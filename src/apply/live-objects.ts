@@ -10,11 +10,16 @@ interface ObjectList {
   metadata?: { continue?: string };
 }
 
+/** Up to this many namespaces per type are listed one by one, beyond it cluster-wide. */
+const PER_NAMESPACE_LISTS = 4;
+
 /**
  * The live objects this owner already manages, keyed by refKey: one labelled LIST per
  * resource type (paged), not one GET per object, so a sync of thousands of objects costs a
- * handful of reads. Where a cluster-wide list is forbidden (a namespaced identity), it
- * lists per namespace instead.
+ * handful of reads. Objects in a few namespaces are listed per namespace: the API server
+ * filters a namespace's objects, not the whole cluster's, so a thousand small Applications do
+ * not each scan everyone's objects. Where a cluster-wide list is forbidden (a namespaced
+ * identity), it lists per namespace too.
  */
 export async function listOwnedObjects(
   client: KubeClient,
@@ -46,6 +51,10 @@ export async function listOwnedObjects(
   };
   await mapLimit([...byResource.values()], concurrency, async ({ mapping, namespaces }) => {
     if (!mapping.namespaced) return listInto(mapping, undefined);
+    if (namespaces.size <= PER_NAMESPACE_LISTS) {
+      await mapLimit([...namespaces], concurrency, (namespace) => listInto(mapping, namespace));
+      return;
+    }
     try {
       await listInto(mapping, undefined);
     } catch (error) {

@@ -57,6 +57,8 @@ export interface ApplicationReconcileOptions {
   allowCrossNamespaceSources?: boolean;
   /** Shares checked-out commits between Applications; without it each reconcile checks out its own. */
   artifacts?: ArtifactStore;
+  /** Shared API discovery (it is the same for every Application); default: a fresh one. */
+  discovery?: Discovery;
 }
 
 function describeSummary(summary: SyncRecord["summary"]): string {
@@ -104,7 +106,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       if (app.spec.prune && !app.spec.suspend) {
         const store = statusInventoryStore(status.inventory?.entries, status.lastAppliedRevision);
         const { inventory } = await store.load();
-        const result = await prune(client, new Discovery(client), inventory.entries, owner);
+        const result = await prune(client, options.discovery ?? new Discovery(client), inventory.entries, owner);
         if (result.failures.length > 0) throw new SyncError("apply", "could not delete everything this Application applied; retrying", result.failures);
       }
       await client.request("PATCH", appPath(namespace, name), {
@@ -186,6 +188,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       try {
         const result = await syncObjects({
           client: applier,
+          ...(options.discovery ? { discovery: options.discovery } : {}),
           objects,
           owner,
           defaultNamespace: app.spec.targetNamespace ?? namespace,
@@ -232,7 +235,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       const what = reverted.driftReverts.map((drift) => `${drift.object} (changed by ${drift.changedBy})`).join(", ");
       await options.events?.record(subject, "Normal", "DriftReverted", `Reverted changes made in the cluster to ${what}`);
     }
-    return { ready: true, requeueAfterMs: interval, changes };
+    return { ready: true, requeueAfterMs: interval, changes, inventory: store.current().inventory.entries };
   } catch (error) {
     const reason = error instanceof NotReady ? error.reason : error instanceof SyncError ? REASON_FOR[error.failure] : ConditionReason.ReconciliationFailed;
     const message = error instanceof Error ? error.message : String(error);
@@ -252,6 +255,6 @@ export async function reconcileApplication(client: KubeClient, app: Application,
     if (previousReady?.status !== "False" || previousReady.reason !== reason || previousReady.message !== message) {
       await options.events?.record(subject, reason === ConditionReason.DependencyNotReady ? "Normal" : "Warning", reason, message);
     }
-    return { ready: false, requeueAfterMs: retry };
+    return { ready: false, requeueAfterMs: retry, inventory: store.current().inventory.entries };
   }
 }

@@ -19,11 +19,12 @@ import { normaliseRepositoryUrl } from "../server/repository-url.ts";
 import type { Logger } from "../util/logger.ts";
 import { Discovery } from "../kube/discovery.ts";
 import { reconcileApplication } from "./application-reconciler.ts";
-import { parseStatusEntry } from "./application-status-inventory.ts";
+import type { InventoryEntry } from "../inventory/inventory.ts";
 import { DriftWatcher, type DriftEvent } from "./drift-watch.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { EventRecorder } from "./events.ts";
 import { reconcileGitRepository, type ReconcileOutcome } from "./git-repository-reconciler.ts";
+import { imageAutomationHandlers } from "./image-automation-controller.ts";
 import { WorkQueue } from "./queue.ts";
 
 const collection = (resource: string) => fjordResourcePath(resource);
@@ -40,7 +41,7 @@ export interface ControllerOptions {
   installCrds?: boolean;
   /** Let Applications use a GitRepository of another namespace (off: each namespace is a tenant). */
   allowCrossNamespaceSources?: boolean;
-  /** Reconcile only GitRepositories and Applications with matching labels (sharding, or one controller per team). */
+  /** Reconcile only fjord objects with matching labels (sharding, or one controller per team). */
   watchLabelSelector?: string;
   /** Handed a way to reach the running loop, e.g. for webhooks. */
   onStarted?: (handle: ControllerHandle) => void;
@@ -53,15 +54,15 @@ export interface ControllerHandle {
 
 /**
  * Spec changes (generation), deletion, and annotations (a manual "reconcile now") matter;
- * status writes (the controller's own) do not, or every reconcile would trigger the next.
+ * status writes and finalizer edits (the controller's own) do not, or every reconcile would
+ * trigger the next one. A finalizer someone removed is put back at the next interval.
  */
 export function needsReconcile(previous: KubeObject | undefined, next: KubeObject): boolean {
   if (!previous) return true;
   return (
     previous.metadata.generation !== next.metadata.generation ||
     previous.metadata.deletionTimestamp !== next.metadata.deletionTimestamp ||
-    JSON.stringify(previous.metadata.annotations ?? {}) !== JSON.stringify(next.metadata.annotations ?? {}) ||
-    JSON.stringify(previous.metadata.finalizers ?? []) !== JSON.stringify(next.metadata.finalizers ?? [])
+    JSON.stringify(previous.metadata.annotations ?? {}) !== JSON.stringify(next.metadata.annotations ?? {})
   );
 }
 
@@ -92,6 +93,18 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   const artifacts = new ArtifactStore();
   /** Reconciles in flight, so a newer revision can end a health wait that is still going on. */
   const running = new Map<string, AbortController>();
+
+  // Image automation (ImageRepository, ImagePolicy, ImageUpdateAutomation): a dispatch table of
+  // kinds with their own caches and follow-ups, see image-automation-controller.ts.
+  const imageKinds = new Map(
+    imageAutomationHandlers({
+      client,
+      events,
+      enqueue: (kind, namespace, name) => queue.add(`${kind}/${namespace}/${name}`),
+      ...(options.watchLabelSelector ? { labelSelector: options.watchLabelSelector } : {}),
+      ...(options.allowCrossNamespaceSources ? { allowCrossNamespaceSources: true } : {}),
+    }).map((handler) => [handler.kind, handler]),
+  );
 
   /** With selfHeal off, drift is only reported: in status.drift (bounded) and as an Event. */
   const reportDrift = async (app: Application, event: DriftEvent) => {
@@ -129,28 +142,29 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   });
 
   /** After each reconcile, the objects an Application manages are what the shared watches look for. */
-  const watchForDrift = async (key: string) => {
-    const [, namespace = "", name = ""] = key.split("/");
-    const app = await client.request<Application>("GET", objectPath(APPLICATION_RESOURCE, namespace, name)).catch(() => undefined);
-    if (!app || app.metadata.deletionTimestamp || app.spec.suspend || signal.aborted) {
-      driftWatcher.untrack({ name, namespace });
+  const watchForDrift = async (key: string, app: Application, entries: readonly InventoryEntry[] | undefined) => {
+    const owner = { name: app.metadata.name, namespace: app.metadata.namespace };
+    if (!entries || app.metadata.deletionTimestamp || app.spec.suspend || signal.aborted) {
+      driftWatcher.untrack(owner);
       return;
     }
-    const entries = (app.status?.inventory?.entries ?? []).map(parseStatusEntry);
-    await driftWatcher.track({ name, namespace }, entries, () => syncStartedAt.get(key) ?? "");
+    await driftWatcher.track(owner, entries, () => syncStartedAt.get(key) ?? "");
   };
 
   const reconcile = async (key: string, keySignal: AbortSignal) => {
     const [kind = "", namespace = "", name = ""] = key.split("/");
     const started = process.hrtime.bigint();
-    const resource = kind === GIT_REPOSITORY_KIND ? GIT_REPOSITORY_RESOURCE : APPLICATION_RESOURCE;
+    const imageKind = imageKinds.get(kind);
+    const resource = imageKind?.resource ?? (kind === GIT_REPOSITORY_KIND ? GIT_REPOSITORY_RESOURCE : APPLICATION_RESOURCE);
     const object = await client.request<KubeObject>("GET", objectPath(resource, namespace, name)).catch((error: unknown) => {
       if (isNotFound(error)) return undefined;
       throw error;
     });
     if (!object) return;
     let outcome: ReconcileOutcome;
-    if (kind === GIT_REPOSITORY_KIND) {
+    if (imageKind) {
+      outcome = await imageKind.reconcile(object, keySignal);
+    } else if (kind === GIT_REPOSITORY_KIND) {
       const before = (object as GitRepository).status?.artifact?.revision;
       outcome = await reconcileGitRepository(client, object as GitRepository, { events, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
       options.metrics?.recordGitFetch(outcome.ready ? "success" : "failure", Number(process.hrtime.bigint() - started) / 1e9);
@@ -176,12 +190,13 @@ export async function runController(options: ControllerOptions, signal: AbortSig
           signal: cancel.signal,
           events,
           artifacts,
+          discovery,
           ...(options.allowCrossNamespaceSources ? { allowCrossNamespaceSources: true } : {}),
           ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
           ...(drift ? { drift: drift.map(({ object: changed, changedBy, at }) => ({ object: changed, changedBy, at })) } : {}),
         });
         // Still "syncing" until the watches know the new inventory, so this sync's own prunes are not drift.
-        await watchForDrift(key);
+        await watchForDrift(key, object as Application, outcome.inventory);
       } finally {
         keySignal.removeEventListener("abort", stop);
         running.delete(key);
@@ -230,6 +245,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
         cache.delete(key);
         if (kind === APPLICATION_KIND) driftWatcher.untrack({ namespace: change.object.metadata.namespace ?? "", name: change.object.metadata.name ?? "" });
         syncStartedAt.delete(key);
+        imageKinds.get(kind)?.deleted?.(change.object);
         return false;
       }
       cache.set(key, change.object as T);
@@ -237,7 +253,11 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       return false;
     });
   try {
-    await Promise.all([watch(GIT_REPOSITORY_KIND, GIT_REPOSITORY_RESOURCE, sources), watch(APPLICATION_KIND, APPLICATION_RESOURCE, applications)]);
+    await Promise.all([
+      watch(GIT_REPOSITORY_KIND, GIT_REPOSITORY_RESOURCE, sources),
+      watch(APPLICATION_KIND, APPLICATION_RESOURCE, applications),
+      ...[...imageKinds.values()].map((handler) => watch(handler.kind, handler.resource, handler.cache)),
+    ]);
   } finally {
     await queue.shutdown();
     driftWatcher.close();

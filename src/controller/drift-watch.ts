@@ -1,7 +1,6 @@
 import { FIELD_MANAGER, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, type Owner } from "../apply/labels.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { resourcePath, type Discovery, type ResourceMapping } from "../kube/discovery.ts";
-import { isNotFound } from "../kube/errors.ts";
 import { watchUntil } from "../kube/watch-until.ts";
 import { describeRef, refOf, type KubeObject, type ObjectRef } from "../model/object.ts";
 import type { InventoryEntry } from "../inventory/inventory.ts";
@@ -141,7 +140,7 @@ export class DriftWatcher {
     this.owner.set(key, owner);
     for (const path of objects.keys()) if (!previous?.objects.has(path)) this.use(path);
     for (const path of previous?.objects.keys() ?? []) if (!objects.has(path)) this.release(path);
-    await this.checkNow(owner, objects, since);
+    this.checkNow(owner, objects, since);
   }
 
   untrack(owner: Owner): void {
@@ -165,25 +164,17 @@ export class DriftWatcher {
   }
 
   /**
-   * Catches what happened while the owner synced: writes are judged from the cache; an object
-   * missing from it is looked up once, since the watch may simply not have seen it yet.
+   * Catches writes made while the owner synced, from the cache. (An object missing from the
+   * cache is usually one the watch has not seen yet, not a deletion; deletions arrive as events.)
    */
-  private async checkNow(owner: Owner, objects: Map<string, Tracked>, since: () => string): Promise<void> {
+  private checkNow(owner: Owner, objects: Map<string, Tracked>, since: () => string): void {
     for (const [path, tracked] of objects) {
       const cached = this.collections.get(path)?.objects;
       if (!cached) continue;
-      for (const [key, ref] of tracked.refs) {
+      for (const key of tracked.refs.keys()) {
         const object = cached.get(key);
-        if (object) {
-          const event = foreignChange(object, since());
-          if (event) this.options.onDrift(owner, event);
-          continue;
-        }
-        const gone = await this.client.request("GET", resourcePath(tracked.mapping, ref.namespace || undefined, ref.name)).then(
-          () => false,
-          (error: unknown) => isNotFound(error),
-        );
-        if (gone) this.options.onDrift(owner, deletedEvent(ref));
+        const event = object ? foreignChange(object, since()) : undefined;
+        if (event) this.options.onDrift(owner, event);
       }
     }
   }

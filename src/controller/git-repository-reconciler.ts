@@ -1,6 +1,7 @@
 import { formatTime, removeCondition, setCondition } from "../api/conditions.ts";
 import { fjordResourcePath } from "../api/paths.ts";
 import type { ChangeSetEntry } from "../apply/engine.ts";
+import type { InventoryEntry } from "../inventory/inventory.ts";
 import {
   API_VERSION,
   ConditionReason,
@@ -24,6 +25,8 @@ export interface ReconcileOutcome {
   requeueAfterMs?: number;
   /** What an Application's sync did, for metrics. */
   changes?: readonly ChangeSetEntry[];
+  /** What an Application manages after the reconcile (its status inventory), for the drift watches. */
+  inventory?: readonly InventoryEntry[];
 }
 
 /** Flux's revision format: `main@sha1:<sha>`, `v1.2.0@sha1:<sha>`, or `sha1:<sha>` for a bare commit. */

@@ -38,7 +38,7 @@ export async function writeStatus(client: KubeClient, resource: string, object: 
   const requested = object.metadata.annotations?.[RECONCILE_REQUEST_ANNOTATION];
   const status = JSON.parse(JSON.stringify({ ...next, ...(requested !== undefined ? { lastHandledReconcileAt: requested } : {}) })) as Plain;
   if (isDeepStrictEqual(status, object.status ?? {})) return;
-  const body = { status: mergePatchBetween((object.status ?? {}) as Plain, status as Plain) };
+  const body = { status: mergePatchBetween((object.status ?? {}) as Plain, status) };
   await client.request("PATCH", `${fjordResourcePath(resource, object.metadata.namespace, object.metadata.name)}/status`, { body, contentType: "application/merge-patch+json" });
 }
 

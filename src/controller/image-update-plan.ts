@@ -62,7 +62,7 @@ export function checkoutBranch(automation: ImageUpdateAutomation, source: GitRep
   const explicit = automation.spec.git.checkout?.ref.branch;
   if (explicit) return explicit;
   const ref = source.spec.ref;
-  if (ref?.branch) return ref.branch;
+  if (ref && "branch" in ref && ref.branch) return ref.branch;
   if (ref && Object.keys(ref).length > 0) {
     return { error: `GitRepository ${source.metadata.namespace}/${source.metadata.name} checks out ${JSON.stringify(ref)}, not a branch; set git.checkout.ref.branch` };
   }

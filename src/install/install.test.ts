@@ -54,8 +54,7 @@ test("objects come in a stable order: Namespace, CRDs, RBAC, ServiceAccount, Ser
   const kinds = installManifests(installOptions()).map((object) => object.kind);
   assert.deepEqual(kinds, [
     "Namespace",
-    "CustomResourceDefinition",
-    "CustomResourceDefinition",
+    ...customResourceDefinitions().map(() => "CustomResourceDefinition"),
     "ClusterRole",
     "ClusterRole",
     "ClusterRole",
