@@ -15,8 +15,8 @@ test("npm run demo brings podinfo dev and prod to Ready through the controller a
   });
   assert.equal(result.code, 0, result.output);
   assert.match(result.output, /both Ready after/);
-  assert.match(result.output, /podinfo-dev\s+True/);
-  assert.match(result.output, /podinfo-prod\s+True/);
+  assert.match(result.output, /application.fjord.dev\/podinfo-dev .* True /);
+  assert.match(result.output, /application.fjord.dev\/podinfo-prod .* True /);
   assert.match(result.output, /drift check: kubectl scale --replicas=1 reverted to 3 in \d+ ms/);
   assert.match(result.output, /demo check passed/);
 });

@@ -1,3 +1,4 @@
+import { customResourceDefinitions } from "../src/api/crds.ts";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, test } from "node:test";
@@ -54,7 +55,7 @@ test("install --export prints multi-document YAML that the API server accepts", 
   const documents = parseAllDocuments(exported.stdout).map((document) => document.toJS() as KubeObject);
   assert.deepEqual(
     documents.map((object) => object.kind),
-    ["Namespace", "CustomResourceDefinition", "CustomResourceDefinition", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ServiceAccount", "Service", "Deployment"],
+    ["Namespace", ...customResourceDefinitions().map(() => "CustomResourceDefinition"), "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ServiceAccount", "Service", "Deployment"],
   );
   assert.ok(documents.filter((object) => object.metadata.namespace).every((object) => object.metadata.namespace === namespace));
 

@@ -89,10 +89,14 @@ export class ApplyEngine {
 
     const previous = indexByRef(request.previous ?? { entries: [] });
     const mapped = prepared.filter((item): item is PreparedObject & { mapping: ResourceMapping } => item.mapping !== undefined);
-    progress(`reading ${mapped.length} live objects`);
+    // Only objects of the previous inventory can already carry this owner's fields; the others
+    // are new to it, need a dry run either way, and are read one by one only if they exist. So
+    // a first sync lists nothing.
+    const known = mapped.filter((item) => previous.has(refKey(item.ref)));
+    progress(`reading ${known.length} live objects`);
     const owned = await listOwnedObjects(
       this.client,
-      mapped.map((item) => ({ mapping: item.mapping, namespace: item.object.metadata.namespace ?? "" })),
+      known.map((item) => ({ mapping: item.mapping, namespace: item.object.metadata.namespace ?? "" })),
       request.owner,
     );
 

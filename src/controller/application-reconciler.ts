@@ -59,6 +59,8 @@ export interface ApplicationReconcileOptions {
   artifacts?: ArtifactStore;
   /** Shared API discovery (it is the same for every Application); default: a fresh one. */
   discovery?: Discovery;
+  /** The controller's watched GitRepositories, so a thousand Applications do not each GET theirs; undefined: read it. */
+  sources?: (namespace: string, name: string) => GitRepository | undefined;
 }
 
 function describeSummary(summary: SyncRecord["summary"]): string {
@@ -150,10 +152,12 @@ export async function reconcileApplication(client: KubeClient, app: Application,
         `cross-namespace source references are not allowed on this controller: move GitRepository ${sourceNamespace}/${app.spec.sourceRef.name} into ${namespace}, or start the controller with --allow-cross-namespace-sources`,
       );
     }
-    const source = await client.request<GitRepository>("GET", sourcePath(sourceNamespace, app.spec.sourceRef.name)).catch((error: unknown) => {
-      if (isNotFound(error)) throw new NotReady(ConditionReason.SourceNotFound, `GitRepository ${sourceNamespace}/${app.spec.sourceRef.name} not found`);
-      throw error;
-    });
+    const source =
+      options.sources?.(sourceNamespace, app.spec.sourceRef.name) ??
+      (await client.request<GitRepository>("GET", sourcePath(sourceNamespace, app.spec.sourceRef.name)).catch((error: unknown) => {
+        if (isNotFound(error)) throw new NotReady(ConditionReason.SourceNotFound, `GitRepository ${sourceNamespace}/${app.spec.sourceRef.name} not found`);
+        throw error;
+      }));
     const artifact = source.status?.artifact;
     if (!artifact) throw new NotReady(ConditionReason.ArtifactFailed, `GitRepository ${sourceNamespace}/${source.metadata.name} has no artifact yet`);
     attempted = artifact.revision;

@@ -66,6 +66,13 @@ export function needsReconcile(previous: KubeObject | undefined, next: KubeObjec
   );
 }
 
+/** Caches an object unless the cache already holds a newer version (a GET can overtake the watch). */
+function remember<T extends KubeObject>(cache: Map<string, T>, key: string, object: T): void {
+  const held = Number(cache.get(key)?.metadata.resourceVersion ?? 0);
+  const next = Number(object.metadata.resourceVersion ?? 0);
+  if (!(held > next)) cache.set(key, object);
+}
+
 const keyOf = (kind: string, object: KubeObject) => `${kind}/${object.metadata.namespace ?? ""}/${object.metadata.name ?? ""}`;
 
 /**
@@ -168,7 +175,10 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       const before = (object as GitRepository).status?.artifact?.revision;
       outcome = await reconcileGitRepository(client, object as GitRepository, { events, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
       options.metrics?.recordGitFetch(outcome.ready ? "success" : "failure", Number(process.hrtime.bigint() - started) / 1e9);
-      const after = (await client.request<GitRepository>("GET", objectPath(resource, namespace, name)).catch(() => undefined))?.status?.artifact?.revision;
+      const current = await client.request<GitRepository>("GET", objectPath(resource, namespace, name)).catch(() => undefined);
+      // The Applications queued below read their source from this cache: it must hold the new artifact already.
+      if (current) remember(sources, key, current);
+      const after = current?.status?.artifact?.revision;
       if (after && after !== before) {
         for (const app of applications.values()) {
           if (app.spec.sourceRef.name !== name || (app.spec.sourceRef.namespace ?? app.metadata.namespace) !== namespace) continue;
@@ -191,6 +201,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
           events,
           artifacts,
           discovery,
+          sources: (sourceNamespace, sourceName) => sources.get(`${GIT_REPOSITORY_KIND}/${sourceNamespace}/${sourceName}`),
           ...(options.allowCrossNamespaceSources ? { allowCrossNamespaceSources: true } : {}),
           ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
           ...(drift ? { drift: drift.map(({ object: changed, changedBy, at }) => ({ object: changed, changedBy, at })) } : {}),
@@ -248,7 +259,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
         imageKinds.get(kind)?.deleted?.(change.object);
         return false;
       }
-      cache.set(key, change.object as T);
+      remember(cache, key, change.object as T);
       if (needsReconcile(previous, change.object)) queue.add(key);
       return false;
     });
