@@ -87,6 +87,7 @@ function manifests(): Record<string, string> {
 async function measure(client: KubeClient, kind: DriftKind): Promise<number> {
   const stop = new AbortController();
   let changedAt = 0;
+  let reverted = false;
   let listed!: () => void;
   const ready = new Promise<void>((resolve) => (listed = resolve));
   const revert = watchUntil(client, { path: kind.collection, fieldSelector: `metadata.name=${kind.object}`, signal: AbortSignal.any([stop.signal, AbortSignal.timeout(60_000)]) }, (objects, change) => {
@@ -94,12 +95,14 @@ async function measure(client: KubeClient, kind: DriftKind): Promise<number> {
       listed();
       return false;
     }
-    return changedAt > 0 && change.type !== "DELETED" && kind.reverted(objects.get(`${NAMESPACE}/${kind.object}`));
+    reverted = changedAt > 0 && change.type !== "DELETED" && kind.reverted(objects.get(`${NAMESPACE}/${kind.object}`));
+    return reverted;
   });
   await ready;
   await kind.change(client);
   changedAt = performance.now();
   await revert;
+  if (!reverted) throw new Error(`"${kind.name}" was not reverted within 60 s; see the controller log`);
   return performance.now() - changedAt;
 }
 
