@@ -129,7 +129,15 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     );
   };
 
+  /** Drift already reported with selfHeal off: later events on the same object (status updates) repeat it. */
+  const reported = new Map<string, Set<string>>();
   const onDrift = (key: string, app: Application, event: DriftEvent) => {
+    if (app.spec.selfHeal === false) {
+      const seen = reported.get(key) ?? new Set<string>();
+      const id = `${event.object}|${event.changedBy}|${event.at}`;
+      if (seen.has(id)) return;
+      reported.set(key, seen.add(id));
+    }
     logger.info({ application: key, object: event.object, changedBy: event.changedBy }, app.spec.selfHeal === false ? "drift detected (selfHeal off: not reverted)" : "drift detected; reverting");
     if (app.spec.selfHeal === false) {
       reportDrift(app, event).catch((error: unknown) => logger.warn({ application: key, error: error instanceof Error ? error.message : String(error) }, "could not report drift"));
@@ -155,6 +163,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       driftWatcher.untrack(owner);
       return;
     }
+    reported.delete(key);
     await driftWatcher.track(owner, entries, () => syncStartedAt.get(key) ?? "");
   };
 
@@ -256,6 +265,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
         cache.delete(key);
         if (kind === APPLICATION_KIND) driftWatcher.untrack({ namespace: change.object.metadata.namespace ?? "", name: change.object.metadata.name ?? "" });
         syncStartedAt.delete(key);
+        reported.delete(key);
         imageKinds.get(kind)?.deleted?.(change.object);
         return false;
       }
