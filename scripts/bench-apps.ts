@@ -2,8 +2,7 @@
  * `npm run bench -- apps [--count 1000] [--concurrency 8]`: on a fresh local control plane,
  * one Git repository holds `count` application directories of 5 objects each (a ConfigMap, a
  * Secret, a ServiceAccount, a Service and a Deployment), spread over 10 namespaces with a
- * GitRepository each. `fjord controller` (compiled, out-of-cluster, with the install
- * Deployment's NODE_OPTIONS) starts cold; then all
+ * GitRepository each. `fjord controller` (compiled, out-of-cluster) starts cold; then all
  * Applications are created at once. Prints the time until every one is Ready and the
  * controller's peak RSS, next to Flux's published figure for the same shape of work.
  */
@@ -12,7 +11,6 @@ import os from "node:os";
 import path from "node:path";
 import { stringify } from "yaml";
 import { KubeClient } from "../src/kube/client.ts";
-import { CONTROLLER_NODE_OPTIONS } from "../src/install/workload.ts";
 import { mapLimit } from "../src/util/map-limit.ts";
 import { ControlPlane } from "../src/testenv/control-plane.ts";
 import { buildCli, gitRepository, timed, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
@@ -57,8 +55,7 @@ export async function benchApps(count: number, concurrency: string): Promise<voi
     cacheDir: path.join(work, "cache"),
     compiled: true,
     args: ["--concurrency", concurrency],
-    // As the install Deployment runs it.
-    env: { FJORD_LOG_LEVEL: "warn", NODE_OPTIONS: CONTROLLER_NODE_OPTIONS },
+    env: { FJORD_LOG_LEVEL: "warn" },
   });
   try {
     await waitForFjordApi(client);

@@ -10,14 +10,6 @@ import {
   type InstallOptions,
 } from "./options.ts";
 
-/**
- * V8's young generation grows to 16 MiB semi-spaces under a reconcile burst, most of it garbage
- * from parsed API responses; 2 MiB keeps the controller's peak memory about 30 MiB lower for a
- * little more frequent scavenging (measured with `npm run bench -- apps`, which runs the
- * controller with this same setting).
- */
-export const CONTROLLER_NODE_OPTIONS = "--max-semi-space-size=2";
-
 /** The Deployment's selector; immutable once created, so it never includes the version. */
 export const SELECTOR_LABELS = { "app.kubernetes.io/name": "fjord", "app.kubernetes.io/component": "controller" } as const;
 
@@ -92,7 +84,6 @@ export function deployment(options: InstallOptions): KubeObject {
                 { name: "XDG_CACHE_HOME", value: CACHE_DIR },
                 // git, ssh and helm write small config files under $HOME; the root filesystem is read-only.
                 { name: "HOME", value: "/tmp" },
-                { name: "NODE_OPTIONS", value: CONTROLLER_NODE_OPTIONS },
               ],
               ports: [{ name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: "TCP" }],
               livenessProbe: probe("/healthz", { initialDelaySeconds: 5, failureThreshold: 3 }),
