@@ -1,5 +1,6 @@
 import { Command } from "commander";
-import { RECONCILE_REQUEST_ANNOTATION, type Application, type GitRepository, type SyncRecord } from "../api/types.ts";
+import { reconcileRequestPatch } from "../api/reconcile-request.ts";
+import type { Application, GitRepository, SyncRecord } from "../api/types.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { watchUntil } from "../kube/watch-until.ts";
 import { parseDuration } from "../util/duration.ts";
@@ -15,7 +16,7 @@ async function requestReconcile(client: KubeClient, kind: FjordKind, namespace: 
   // Milliseconds, so two requests within one second are still two requests.
   const requestedAt = new Date().toISOString();
   await client.request("PATCH", objectPath(kind, namespace, name), {
-    body: { ...extra, metadata: { annotations: { [RECONCILE_REQUEST_ANNOTATION]: requestedAt } } },
+    body: { ...extra, ...reconcileRequestPatch(requestedAt) },
     contentType: "application/merge-patch+json",
   });
   return requestedAt;

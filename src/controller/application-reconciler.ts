@@ -9,7 +9,6 @@ import {
   FINALIZER,
   GIT_REPOSITORY_RESOURCE,
   HISTORY_LIMIT,
-  RECONCILE_REQUEST_ANNOTATION,
   type Application,
   type ApplicationStatus,
   type GitRepository,
@@ -27,6 +26,7 @@ import { render } from "../render/render.ts";
 import { syncObjects } from "../sync/sync.ts";
 import { parseDuration } from "../util/duration.ts";
 import { statusInventoryStore, toStatusEntries } from "./application-status-inventory.ts";
+import { handledRequest } from "../api/reconcile-request.ts";
 import type { ArtifactStore } from "./artifact-store.ts";
 import type { EventRecorder } from "./events.ts";
 import { waitForHealthChecks } from "./health-checks.ts";
@@ -93,10 +93,9 @@ export async function reconcileApplication(client: KubeClient, app: Application,
   const { namespace, name, generation } = app.metadata;
   const status: ApplicationStatus = { ...app.status };
   const owner = { name, namespace };
-  const requested = app.metadata.annotations?.[RECONCILE_REQUEST_ANNOTATION];
   const writeStatus = (next: ApplicationStatus) =>
     client.request("PATCH", `${appPath(namespace, name)}/status`, {
-      body: { status: { ...next, ...(requested !== undefined ? { lastHandledReconcileAt: requested } : {}) } },
+      body: { status: { ...next, ...handledRequest(app) } },
       contentType: "application/merge-patch+json",
     });
   const subject = { apiVersion: API_VERSION, kind: APPLICATION_KIND, name, namespace, ...(app.metadata.uid ? { uid: app.metadata.uid } : {}) };

@@ -8,7 +8,6 @@ import {
   ConditionType,
   GIT_REPOSITORY_KIND,
   GIT_REPOSITORY_RESOURCE,
-  RECONCILE_REQUEST_ANNOTATION,
   type Artifact,
   type GitRepository,
   type GitRepositoryStatus,
@@ -16,6 +15,7 @@ import {
 import { resolveRevision, type Revision } from "../git/index.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { parseDuration } from "../util/duration.ts";
+import { handledRequest } from "../api/reconcile-request.ts";
 import type { EventRecorder } from "./events.ts";
 import { loadGitAuth } from "./source-credentials.ts";
 
@@ -63,9 +63,8 @@ export async function reconcileGitRepository(
   const now = options.now ?? (() => new Date());
   const { generation, name, namespace, uid } = repository.metadata;
   const status: GitRepositoryStatus = { ...repository.status };
-  const requested = repository.metadata.annotations?.[RECONCILE_REQUEST_ANNOTATION];
   const write = async (next: GitRepositoryStatus) => {
-    const body = { status: { ...next, ...(requested !== undefined ? { lastHandledReconcileAt: requested } : {}) } };
+    const body = { status: { ...next, ...handledRequest(repository) } };
     await client.request("PATCH", statusPath(repository), { body, contentType: "application/merge-patch+json" });
   };
   const subject = { apiVersion: API_VERSION, kind: GIT_REPOSITORY_KIND, name, namespace, ...(uid ? { uid } : {}) };

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { fjordResourcePath } from "../api/paths.ts";
-import { API_VERSION, ConditionType, RECONCILE_REQUEST_ANNOTATION, type Condition } from "../api/types.ts";
+import { handledRequest } from "../api/reconcile-request.ts";
+import { API_VERSION, ConditionType, type Condition } from "../api/types.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { KubeObject } from "../model/object.ts";
 import type { EventSubject } from "./events.ts";
@@ -35,8 +36,7 @@ interface StatusObject extends KubeObject {
  * watch event for everyone watching the object).
  */
 export async function writeStatus(client: KubeClient, resource: string, object: StatusObject, next: object): Promise<void> {
-  const requested = object.metadata.annotations?.[RECONCILE_REQUEST_ANNOTATION];
-  const status = JSON.parse(JSON.stringify({ ...next, ...(requested !== undefined ? { lastHandledReconcileAt: requested } : {}) })) as Plain;
+  const status = JSON.parse(JSON.stringify({ ...next, ...handledRequest(object) })) as Plain;
   if (isDeepStrictEqual(status, object.status ?? {})) return;
   const body = { status: mergePatchBetween((object.status ?? {}) as Plain, status) };
   await client.request("PATCH", `${fjordResourcePath(resource, object.metadata.namespace, object.metadata.name)}/status`, { body, contentType: "application/merge-patch+json" });

@@ -13,7 +13,8 @@ import {
   type PushRecord,
 } from "../api/image-types.ts";
 import { fjordResourcePath } from "../api/paths.ts";
-import { ConditionReason, ConditionType, GIT_REPOSITORY_RESOURCE, RECONCILE_REQUEST_ANNOTATION, type GitRepository } from "../api/types.ts";
+import { reconcileRequestPatch } from "../api/reconcile-request.ts";
+import { ConditionReason, ConditionType, GIT_REPOSITORY_RESOURCE, type GitRepository } from "../api/types.ts";
 import type { GitAuth } from "../git/index.ts";
 import { commitAndPush, GitPushError } from "../git/push.ts";
 import { applyImagePolicies, findFluxV1Automations, listYamlFiles, readManifestFiles, setContainerImage, writeManifestFiles, type ImageChange, type UpdateError } from "../image/update/index.ts";
@@ -238,6 +239,6 @@ export async function reconcileImageUpdateAutomation(client: KubeClient, automat
 
 /** The source fetches the pushed commit now rather than at its interval; the Application follows its new artifact. */
 async function requestSourceReconcile(client: KubeClient, source: GitRepository, at: string): Promise<void> {
-  const body = { metadata: { annotations: { [RECONCILE_REQUEST_ANNOTATION]: `${at}#${Math.random().toString(16).slice(2, 8)}` } } };
+  const body = reconcileRequestPatch(`${at}#${Math.random().toString(16).slice(2, 8)}`);
   await client.request("PATCH", fjordResourcePath(GIT_REPOSITORY_RESOURCE, source.metadata.namespace, source.metadata.name), { body, contentType: "application/merge-patch+json" });
 }
