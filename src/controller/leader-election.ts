@@ -2,14 +2,23 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { KubeClient } from "../kube/client.ts";
 import { KubeApiError, isNotFound } from "../kube/errors.ts";
 import type { Logger } from "../util/logger.ts";
-import { acquiredSpec, isLeaseFree, leasePath, releasedSpec, renewedSpec, type Lease } from "./leader-election-lease.ts";
+import {
+  acquiredSpec,
+  isLeaseFree,
+  leasePath,
+  observeLease,
+  releasedSpec,
+  renewedSpec,
+  type Lease,
+  type LeaseObservation,
+} from "./leader-election-lease.ts";
 
 export interface LeaderElectionOptions {
   namespace: string;
   name: string;
   /** Unique per process (e.g. the Pod name); a process restarted with the same identity resumes at once. */
   identity: string;
-  /** How long a standby waits after the last renewal before taking over. */
+  /** How long a standby waits, on its own clock, after it last saw the lease change before taking over. */
   leaseDurationSeconds?: number;
   /** How long the leader keeps trying to renew before it gives up leading; less than the lease duration. */
   renewDeadlineSeconds?: number;
@@ -28,7 +37,18 @@ export interface LeaderElectionOptions {
    */
   releaseOnStop?: boolean;
   logger?: Pick<Logger, "info" | "warn">;
+  /**
+   * Wall-clock milliseconds for the times written into the lease. No candidate compares them
+   * with its own clock, so a skewed clock here is harmless; injectable so tests can show that.
+   */
+  wallClock?: () => number;
 }
+
+/**
+ * Local intervals (renew deadline, lease expiry) are measured on a monotonic clock, so that
+ * stepping the wall clock (NTP, a VM resumed) can neither expire a lease early nor stretch it.
+ */
+const monotonicNow = (): number => performance.now();
 
 type RenewalEnd = "stopped" | "lost";
 
@@ -39,12 +59,18 @@ type RenewalEnd = "stopped" | "lost";
  *
  * Safety rests on renewDeadline < leaseDuration: a leader that cannot renew stops leading
  * (its signal aborts) before the lease it last wrote expires and a standby may take it.
+ * Standbys judge expiry as client-go does, by how long they have seen the lease unchanged on
+ * their own clock, never by the renewTime in it: that was written with the holder's clock,
+ * and comparing it with ours would need the two clocks in sync.
  */
 export class LeaderElector {
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
   private leading = false;
+  private readonly wallClock: () => number;
+  /** Kept across run() calls: a record unchanged since an earlier run has been dead that long. */
+  private observed: LeaseObservation | undefined;
 
   constructor(
     private readonly client: KubeClient,
@@ -53,6 +79,7 @@ export class LeaderElector {
     this.leaseDurationMs = (options.leaseDurationSeconds ?? 15) * 1_000;
     this.renewDeadlineMs = (options.renewDeadlineSeconds ?? 10) * 1_000;
     this.retryPeriodMs = (options.retryPeriodSeconds ?? 2) * 1_000;
+    this.wallClock = options.wallClock ?? Date.now;
     if (!options.identity) throw new Error("leader election needs a non-empty identity");
     if (!(this.renewDeadlineMs < this.leaseDurationMs)) throw new RangeError("renewDeadlineSeconds must be less than leaseDurationSeconds");
     if (!(this.retryPeriodMs > 0 && this.retryPeriodMs < this.renewDeadlineMs)) {
@@ -95,10 +122,10 @@ export class LeaderElector {
     if (outcome.failed) throw outcome.error;
   }
 
-  /** Tries every retry period until the lease is ours; returns when the winning try started. */
+  /** Tries every retry period until the lease is ours; returns when (monotonic) the winning try started. */
   private async acquire(signal: AbortSignal): Promise<number | undefined> {
     while (!signal.aborted) {
-      const started = Date.now();
+      const started = monotonicNow();
       try {
         if (await this.tryAcquire(this.requestSignal(signal, this.renewDeadlineMs))) {
           if (!signal.aborted) return started;
@@ -118,18 +145,22 @@ export class LeaderElector {
   /** One attempt to take the lease; false when another holder has it or won the race. */
   private async tryAcquire(signal: AbortSignal): Promise<boolean> {
     const current = await this.readLease(signal);
-    const now = Date.now();
+    // Timed after the read returns: the holder started its renew deadline before writing what
+    // we read, so it stops leading before our count runs out (renewDeadline < leaseDuration).
+    const now = monotonicNow();
+    this.observed = observeLease(this.observed, current?.spec, now);
     if (!current) {
       const lease: Lease = {
         apiVersion: "coordination.k8s.io/v1",
         kind: "Lease",
         metadata: { name: this.options.name, namespace: this.options.namespace },
-        spec: acquiredSpec(undefined, this.options.identity, this.leaseDurationMs / 1_000, now),
+        spec: acquiredSpec(undefined, this.options.identity, this.leaseDurationMs / 1_000, this.wallClock()),
       };
       return this.write("POST", leasePath(this.options.namespace), lease, signal);
     }
-    if (current.spec?.holderIdentity !== this.options.identity && !isLeaseFree(current.spec, now)) return false;
-    const spec = acquiredSpec(current.spec, this.options.identity, this.leaseDurationMs / 1_000, now);
+    const { record, observedAt } = this.observed;
+    if (current.spec?.holderIdentity !== this.options.identity && !isLeaseFree(record, observedAt, now)) return false;
+    const spec = acquiredSpec(current.spec, this.options.identity, this.leaseDurationMs / 1_000, this.wallClock());
     return this.write("PUT", leasePath(this.options.namespace, this.options.name), { ...current, spec }, signal);
   }
 
@@ -143,7 +174,7 @@ export class LeaderElector {
     for (;;) {
       await sleep(pause, stop);
       if (stop.aborted) return "stopped";
-      const started = Date.now();
+      const started = monotonicNow();
       const deadline = lastRenewed + this.renewDeadlineMs;
       if (started >= deadline) return "lost";
       try {
@@ -153,7 +184,7 @@ export class LeaderElector {
       } catch (error) {
         if (stop.aborted) return "stopped";
         this.options.logger?.warn({ lease: this.options.name, error: String(error) }, "cannot renew the lease; retrying");
-        pause = Math.max(0, Math.min(this.retryPeriodMs, deadline - Date.now()));
+        pause = Math.max(0, Math.min(this.retryPeriodMs, deadline - monotonicNow()));
       }
     }
   }
@@ -162,7 +193,7 @@ export class LeaderElector {
   private async tryRenew(signal: AbortSignal): Promise<boolean> {
     const current = await this.readLease(signal);
     if (!current?.spec || current.spec.holderIdentity !== this.options.identity) return false;
-    const spec = renewedSpec(current.spec, this.leaseDurationMs / 1_000, Date.now());
+    const spec = renewedSpec(current.spec, this.leaseDurationMs / 1_000, this.wallClock());
     // A conflict means the lease changed under us (a label, or a rival's write): read again.
     if (!(await this.write("PUT", leasePath(this.options.namespace, this.options.name), { ...current, spec }, signal))) {
       throw new Error("the lease changed while renewing it");
@@ -176,7 +207,7 @@ export class LeaderElector {
     try {
       const current = await this.readLease(signal);
       if (!current?.spec || current.spec.holderIdentity !== this.options.identity) return;
-      const spec = releasedSpec(current.spec, Date.now());
+      const spec = releasedSpec(current.spec, this.wallClock());
       await this.write("PUT", leasePath(this.options.namespace, this.options.name), { ...current, spec }, signal);
     } catch (error) {
       this.options.logger?.warn({ lease: this.options.name, error: String(error) }, "cannot release the lease; it expires on its own");
@@ -206,7 +237,8 @@ export class LeaderElector {
 
   /** A request never outlives the caller's signal nor the time leadership can wait for it. */
   private requestSignal(signal: AbortSignal, timeoutMs: number): AbortSignal {
-    return AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, timeoutMs))]);
+    // AbortSignal.timeout takes whole milliseconds only; monotonic readings are fractional.
+    return AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)))]);
   }
 }
 
