@@ -131,6 +131,36 @@ test("bootstrap commits the install and sync manifests, applies them with the so
   }
 });
 
+test("bootstrap into an empty repository (no commits, no branches, as a Git host creates it) starts the branch with the manifests instead of failing", async (t) => {
+  const namespace = await createTestNamespace(await useCluster(), t);
+  const repo = `empty-${namespace}`;
+  await git.createRepo(repo);
+  const args = ["bootstrap", "--repo", git.repoUrl(repo), "--path", "clusters/test", "--namespace", namespace, "--git-token-file", tokenFile, "--interval", "1h", "--kubeconfig", kubeconfig];
+  try {
+    const first = await runFjord(args);
+    assert.equal(first.code, 0, first.stderr);
+    const dir = `clusters/test/${namespace}`;
+    assert.match(first.stderr, new RegExp(`committed ${dir}/install\\.yaml, ${dir}/sync\\.yaml as [0-9a-f]{12} to new branch main`));
+    assert.equal((await show(repo, "for-each-ref --format=%(refname) refs/heads")).trim(), "refs/heads/main");
+    // One root commit holding exactly the bootstrap files.
+    assert.equal((await show(repo, "log --format=%P|%an|%s main")).trim(), `|fjord|fjord bootstrap: ${dir} (fjord 0.1.0)`);
+    assert.deepEqual((await show(repo, "ls-tree -r --name-only main")).trim().split("\n"), [`${dir}/install.yaml`, `${dir}/sync.yaml`]);
+    const sync = parseAllDocuments(await show(repo, `show main:${dir}/sync.yaml`)).map((document) => document.toJS() as KubeObject);
+    assert.deepEqual(sync[0]?.spec, { url: git.repoUrl(repo), ref: { branch: "main" }, interval: "1h", secretRef: { name: namespace } });
+    await client.request("GET", `/apis/fjord.dev/v1alpha1/namespaces/${namespace}/gitrepositories/${namespace}`);
+    assert.ok(!`${first.stdout}${first.stderr}`.includes(TOKEN));
+
+    // The branch now exists: a second run finds everything in place.
+    const head = (await show(repo, "rev-parse main")).trim();
+    const second = await runFjord(args);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /nothing to commit/);
+    assert.equal((await show(repo, "rev-parse main")).trim(), head);
+  } finally {
+    await releaseBootstrap(namespace);
+  }
+});
+
 test("bootstrap --export prints the files without pushing or applying; a bad --path is refused", async (t) => {
   const namespace = await createTestNamespace(await useCluster(), t);
   const repo = `export-${namespace}`;

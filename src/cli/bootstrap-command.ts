@@ -142,11 +142,14 @@ export function bootstrapCommand(): Command {
           author: { name: flags.authorName, email: flags.authorEmail },
           message: `fjord bootstrap: ${dir}/${flags.namespace} (fjord ${FJORD_VERSION})`,
           edit: (workdir) => writeChanged(workdir, files),
+          // A freshly created repository has no branch yet; bootstrap starts it, as flux bootstrap does.
+          createBranch: true,
           timeoutMs: parseDuration(flags.gitTimeout),
           progress: (message) => progress.update(message),
         });
         progress.stop();
-        process.stderr.write(pushed.commit ? `committed ${pushed.changedFiles.join(", ")} as ${pushed.commit.slice(0, 12)} to ${branch}\n` : `${dir}/${flags.namespace} is up to date in ${branch}; nothing to commit\n`);
+        const target = pushed.createdBranch ? `new branch ${branch} (it did not exist in ${url})` : branch;
+        process.stderr.write(pushed.commit ? `committed ${pushed.changedFiles.join(", ")} as ${pushed.commit.slice(0, 12)} to ${target}\n` : `${dir}/${flags.namespace} is up to date in ${branch}; nothing to commit\n`);
 
         const client = kubeClient(flags);
         try {

@@ -35,6 +35,13 @@ export interface CommitAndPushOptions {
   pushBranch?: string;
   /** Human-readable progress, e.g. a lost race and the retry that follows. */
   progress?: (message: string) => void;
+  /**
+   * When neither branch exists on the remote (an empty repository, or one without that branch),
+   * start the push branch with a first commit holding only what the edit writes, as `flux
+   * bootstrap` does. Off by default, so that automation pointed at a misspelt or deleted branch
+   * fails with ref-not-found instead of pushing an unrelated history. Not with workdir.
+   */
+  createBranch?: boolean;
 }
 
 export interface CommitAndPushResult {
@@ -42,6 +49,8 @@ export interface CommitAndPushResult {
   commit?: string;
   attempts: number;
   changedFiles: string[];
+  /** True when the push created the branch (createBranch); absent otherwise. */
+  createdBranch?: true;
 }
 
 export type GitPushErrorCode =
@@ -130,6 +139,10 @@ export async function commitAndPush(options: CommitAndPushOptions): Promise<Comm
   for (const name of new Set([options.branch, pushBranch])) {
     if (!isBranchName(name)) throw failEarly(`"${name}" is not a valid branch name`);
   }
+  if (options.createBranch && options.workdir !== undefined) {
+    // Starting a branch from nothing empties the work tree, which a caller's clone must never suffer.
+    throw new GitPushError("workdir-unusable", "createBranch needs a fresh clone; it cannot be combined with workdir", url, pushBranch, 0);
+  }
   const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS));
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
@@ -202,8 +215,12 @@ class PushSession {
 
   async #attemptOnce(): Promise<{ result: CommitAndPushResult } | { reason: string }> {
     const base = await this.#fetchBase();
-    if (this.#userClone && this.#attempt === 1) await this.#refuseLosingLocalCommits(base);
-    await this.#gitOk(["checkout", "--quiet", "--force", "--no-recurse-submodules", "-B", this.pushBranch, base], "checking out");
+    if (base === undefined) {
+      await this.#startUnbornBranch();
+    } else {
+      if (this.#userClone && this.#attempt === 1) await this.#refuseLosingLocalCommits(base);
+      await this.#gitOk(["checkout", "--quiet", "--force", "--no-recurse-submodules", "-B", this.pushBranch, base], "checking out");
+    }
 
     this.#checkAborted();
     const reported = await this.options.edit(this.#repo);
@@ -226,11 +243,13 @@ class PushSession {
     const commit = (await this.#gitOk(["rev-parse", "--verify", "HEAD^{commit}"], "committing")).trim();
 
     this.#checkAborted();
+    // Not forced even when creating the branch: if another push created it meanwhile, ours is
+    // rejected as a race and the next attempt builds on theirs.
     const pushed = await this.#git(["push", "--porcelain", "--no-verify", "--", this.url, `${commit}:refs/heads/${this.pushBranch}`], "pushing");
     const outcome = classifyPush(pushed);
     switch (outcome.kind) {
       case "pushed":
-        return { result: { commit, attempts: this.#attempt, changedFiles: staged } };
+        return { result: { commit, attempts: this.#attempt, changedFiles: staged, ...(base === undefined ? { createdBranch: true as const } : {}) } };
       case "race":
         return { reason: outcome.reason };
       case "rejected": {
@@ -242,14 +261,18 @@ class PushSession {
     }
   }
 
-  /** Fetches the tip to build on: the push branch when it already exists (so updates accumulate there, as in Flux), else the checkout branch. */
-  async #fetchBase(): Promise<string> {
+  /**
+   * Fetches the tip to build on: the push branch when it already exists (so updates accumulate
+   * there, as in Flux), else the checkout branch; undefined when neither exists and createBranch allows starting one.
+   */
+  async #fetchBase(): Promise<string | undefined> {
     const { branch } = this.options;
     const wanted = [...new Set([this.pushBranch, branch])].map((name) => `refs/heads/${name}`);
     const listing = await this.#gitOk(["ls-remote", "--", this.url, ...wanted], "fetching");
     const present = new Set(listing.split("\n").map((line) => line.split("\t")[1]).filter(Boolean));
     const source = wanted.find((ref) => present.has(ref));
     if (source === undefined) {
+      if (this.options.createBranch) return undefined;
       throw this.#error("ref-not-found", `branch "${branch}" not found in ${this.url}; is the repository empty?`);
     }
     // A user's clone keeps its full history: --depth there would make it shallow.
@@ -260,6 +283,19 @@ class PushSession {
     );
     if (fetched.code !== 0) throw this.#gitError(fetched, "fetching");
     return (await this.#gitOk(["rev-parse", "--verify", `${BASE_REF}^{commit}`], "fetching")).trim();
+  }
+
+  /**
+   * Puts the scratch repository on an unborn push branch with an empty index and work tree, so
+   * the commit that follows is a root commit. A previous attempt may have left its own commit
+   * and files behind; both go.
+   */
+  async #startUnbornBranch(): Promise<void> {
+    const ref = `refs/heads/${this.pushBranch}`;
+    await this.#gitOk(["symbolic-ref", "HEAD", ref], "starting");
+    await this.#gitOk(["update-ref", "-d", ref], "starting");
+    await this.#gitOk(["read-tree", "--empty"], "starting");
+    await this.#gitOk(["clean", "-ffdxq"], "starting");
   }
 
   async #initScratch(): Promise<string> {
