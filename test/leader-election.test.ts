@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { KubeConfig } from "@kubernetes/client-node";
+import { parse, stringify } from "yaml";
 import { LeaderElector, type LeaderElectionOptions } from "../src/controller/leader-election.ts";
 import type { Lease } from "../src/controller/leader-election-lease.ts";
 import { KubeClient } from "../src/kube/client.ts";
@@ -50,18 +53,18 @@ async function readLease(client: KubeClient, namespace: string): Promise<Lease> 
   return client.request<Lease>("GET", `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${LEASE}`);
 }
 
-function clientFor(cluster: TestCluster, t: TestContext, server?: string): KubeClient {
-  let config = cluster.kubeConfig;
+/** A client of the test cluster, or of `server` standing in for it with the same credentials. */
+async function clientFor(cluster: TestCluster, t: TestContext, server?: string): Promise<KubeClient> {
+  let kubeconfig = cluster.kubeconfigPath;
   if (server) {
-    config = new KubeConfig();
-    config.loadFromOptions({
-      clusters: cluster.kubeConfig.clusters.map((entry) => ({ ...entry, server })),
-      users: cluster.kubeConfig.users,
-      contexts: cluster.kubeConfig.contexts,
-      currentContext: cluster.kubeConfig.currentContext,
-    });
+    const config = parse(await readFile(kubeconfig, "utf8")) as { clusters: { cluster: { server: string } }[] };
+    for (const entry of config.clusters) entry.cluster.server = server;
+    const dir = await mkdtemp(path.join(os.tmpdir(), "fjord-leader-election-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    kubeconfig = path.join(dir, "kubeconfig");
+    await writeFile(kubeconfig, stringify(config), { mode: 0o600 });
   }
-  const client = KubeClient.fromKubeConfig(config);
+  const client = KubeClient.load({ kubeconfig });
   t.after(() => client.close());
   return client;
 }
@@ -105,7 +108,7 @@ const leaders = (candidates: Candidate[]) => candidates.filter((entry) => entry.
 test("of two candidates on one lease exactly one leads, and the lease names it", async (t) => {
   const cluster = await useCluster();
   const namespace = await createTestNamespace(cluster, t);
-  const client = clientFor(cluster, t);
+  const client = await clientFor(cluster, t);
   const candidates = [candidate(t, client, namespace, "alpha"), candidate(t, client, namespace, "beta")];
 
   const leader = await eventually(() => resolved(leaders(candidates)[0]), { timeoutMs: 10_000, intervalMs: 50 });
@@ -129,7 +132,7 @@ test("of two candidates on one lease exactly one leads, and the lease names it",
 test("a leader that stops gracefully releases the lease and the standby leads within a second", async (t) => {
   const cluster = await useCluster();
   const namespace = await createTestNamespace(cluster, t);
-  const client = clientFor(cluster, t);
+  const client = await clientFor(cluster, t);
   const first = candidate(t, client, namespace, "first");
   await eventually(() => resolved(first.elector.isLeader), { timeoutMs: 10_000, intervalMs: 50 });
   const second = candidate(t, client, namespace, "second");
@@ -153,7 +156,7 @@ test("a leader that stops gracefully releases the lease and the standby leads wi
 test("a leader that dies without releasing is replaced once its lease expires", async (t) => {
   const cluster = await useCluster();
   const namespace = await createTestNamespace(cluster, t);
-  const client = clientFor(cluster, t);
+  const client = await clientFor(cluster, t);
   const crashing = candidate(t, client, namespace, "crashing", { releaseOnStop: false });
   await eventually(() => resolved(crashing.elector.isLeader), { timeoutMs: 10_000, intervalMs: 50 });
   const standby = candidate(t, client, namespace, "standby");
@@ -178,9 +181,9 @@ test("a leader that dies without releasing is replaced once its lease expires", 
 test("a partitioned leader stops leading by its renew deadline, before the standby takes over", async (t) => {
   const cluster = await useCluster();
   const namespace = await createTestNamespace(cluster, t);
-  const direct = clientFor(cluster, t);
+  const direct = await clientFor(cluster, t);
   const relay = await partitionableRelay(t, new URL(direct.server));
-  const isolated = candidate(t, clientFor(cluster, t, relay.server), namespace, "isolated");
+  const isolated = candidate(t, await clientFor(cluster, t, relay.server), namespace, "isolated");
   await eventually(() => resolved(isolated.elector.isLeader), { timeoutMs: 10_000, intervalMs: 50 });
   const standby = candidate(t, direct, namespace, "standby");
   await sleep(700);
@@ -198,6 +201,58 @@ test("a partitioned leader stops leading by its renew deadline, before the stand
   assert.ok((isolated.stoppedAt ?? Infinity) < (standby.startedAt ?? 0), "the two never led at the same time");
   assert.ok((standby.startedAt ?? 0) >= renewedAt + 3_000, "the standby waited for the lease to expire");
   const lease = await readLease(direct, namespace);
+  assert.equal(lease.spec?.holderIdentity, "standby");
+  assert.equal(lease.spec?.leaseTransitions, 1);
+});
+
+// Regression: standbys used to compare the holder's renewTime with their own clock, so a
+// leader whose clock was behind lost its lease to a standby while still renewing it, and a
+// dead leader whose clock was ahead held the lease for as long as its clock was ahead.
+const hour = 3_600_000;
+
+test("a standby does not take a lease being renewed by a leader whose clock is an hour behind", async (t) => {
+  const cluster = await useCluster();
+  const namespace = await createTestNamespace(cluster, t);
+  const client = await clientFor(cluster, t);
+  const leader = candidate(t, client, namespace, "behind", { wallClock: () => Date.now() - hour });
+  await eventually(() => resolved(leader.elector.isLeader), { timeoutMs: 10_000, intervalMs: 50 });
+  const standby = candidate(t, client, namespace, "standby");
+
+  // Well past a lease duration of the standby watching a renewTime that looks an hour stale.
+  for (let check = 0; check < 25; check++) {
+    assert.equal(standby.elector.isLeader, false, `the standby took over after ${check * 200} ms`);
+    assert.equal(leader.elector.isLeader, true);
+    await sleep(200);
+  }
+  assert.equal(standby.startedAt, undefined);
+  const lease = await readLease(client, namespace);
+  assert.equal(lease.spec?.holderIdentity, "behind");
+  assert.equal(lease.spec?.leaseTransitions, 0);
+  assert.ok(Date.now() - Date.parse(lease.spec?.renewTime ?? "") > hour - 60_000, `written with the skewed clock: ${lease.spec?.renewTime}`);
+});
+
+test("a dead leader's lease with a renewTime an hour ahead is taken over a lease duration after it stops changing", async (t) => {
+  const cluster = await useCluster();
+  const namespace = await createTestNamespace(cluster, t);
+  const client = await clientFor(cluster, t);
+  const crashing = candidate(t, client, namespace, "ahead", { releaseOnStop: false, wallClock: () => Date.now() + hour });
+  await eventually(() => resolved(crashing.elector.isLeader), { timeoutMs: 10_000, intervalMs: 50 });
+  const standby = candidate(t, client, namespace, "standby");
+  await sleep(700);
+
+  crashing.stop();
+  await crashing.done;
+  const diedAt = Date.now();
+  const held = await readLease(client, namespace);
+  assert.equal(held.spec?.holderIdentity, "ahead", "nothing was released");
+  assert.ok(Date.parse(held.spec?.renewTime ?? "") - Date.now() > hour - 60_000, `written with the skewed clock: ${held.spec?.renewTime}`);
+
+  await eventually(() => resolved(standby.elector.isLeader), { timeoutMs: 10_000, intervalMs: 20 });
+  const after = (standby.startedAt ?? 0) - diedAt;
+  // The last renewal began at most a retry period (plus a round trip) before the leader died.
+  assert.ok(after >= 3_000 - 700, `took over ${after} ms after the leader died, before its lease can have expired`);
+  assert.ok(after < 4_500, `took over ${after} ms after the leader died`);
+  const lease = await readLease(client, namespace);
   assert.equal(lease.spec?.holderIdentity, "standby");
   assert.equal(lease.spec?.leaseTransitions, 1);
 });

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { text } from "node:stream/consumers";
-import { KubeConfig } from "@kubernetes/client-node";
 import { Command, Option } from "commander";
 import { KubeClient } from "../kube/client.ts";
+import { loadClusterAccess } from "../kube/cluster-access.ts";
 import { fetchControllerCertificate, readCertificateFrom } from "../secrets/sealed/cert-source.ts";
 import { controllerRequest, describeProxyFailure, type ControllerService } from "../secrets/sealed/controller-proxy.ts";
 import {
@@ -44,12 +44,8 @@ function clientFor(flags: SealFlags): KubeClient {
 /** Like kubeseal: a Secret without a namespace goes to the kubeconfig context's namespace ("default" when it names none). */
 function contextNamespace(flags: SealFlags): string | undefined {
   try {
-    const config = new KubeConfig();
-    if (flags.kubeconfig) config.loadFromFile(flags.kubeconfig);
-    else config.loadFromDefault();
-    if (flags.context) config.setCurrentContext(flags.context);
-    const context = config.getContextObject(config.getCurrentContext());
-    return context ? (context.namespace ?? "default") : undefined;
+    const access = loadClusterAccess({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
+    return access.namespace ?? "default";
   } catch {
     return undefined;
   }

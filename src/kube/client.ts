@@ -1,6 +1,6 @@
 import http from "node:http";
 import https from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
+import { loadClusterAccess, type ClusterAccess, type Connection } from "./cluster-access.ts";
 import { KubeApiError, type Status } from "./errors.ts";
 
 export interface RequestOptions {
@@ -35,64 +35,42 @@ export interface ClientOptions {
 }
 
 /**
- * A thin HTTP client for the Kubernetes API. Authentication comes from
- * @kubernetes/client-node's KubeConfig (certificates, tokens, exec plugins); requests go
- * over one keep-alive agent, so fjord controls concurrency and content types itself
- * (server-side apply needs `application/apply-patch+yaml`).
+ * A thin HTTP client for the Kubernetes API. Where and as whom come from the kubeconfig or
+ * the Pod's service account (cluster-access.ts); requests go over one keep-alive agent, so
+ * fjord controls concurrency and content types itself (server-side apply needs
+ * `application/apply-patch+yaml`).
  */
 export class KubeClient {
   readonly counts: RequestCounts = { reads: 0, writes: 0, dryRunWrites: 0 };
   readonly server: string;
   private readonly agent: https.Agent | http.Agent;
-  private credentials: Promise<https.RequestOptions> | undefined;
-  /** Tokens from exec plugins, auth providers or token files expire: ask the kubeconfig per request. */
-  private readonly refreshCredentials: boolean;
 
   private constructor(
-    readonly config: KubeConfig,
+    readonly access: ClusterAccess,
     private readonly options: ClientOptions,
   ) {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error("the kubeconfig has no current cluster; pass --context or set current-context");
-    this.server = cluster.server.replace(/\/+$/, "");
+    this.server = access.server;
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
     this.agent = this.server.startsWith("https:") ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-    const user = config.getCurrentUser();
-    this.refreshCredentials = Boolean(user?.exec || user?.authProvider || (user as { tokenFile?: string } | null)?.tokenFile);
   }
 
-  /**
-   * TLS material and auth headers from the kubeconfig. Reading them costs a certificate
-   * decode and a throw-away agent, so they are read once (per request only for credentials
-   * that expire); one kept-alive agent then reuses connections instead of handshaking anew.
-   */
-  private async credentialOptions(): Promise<https.RequestOptions> {
-    const read = async () => {
-      const options: https.RequestOptions = { headers: {} };
-      await this.config.applyToHTTPSOptions(options);
-      delete options.agent;
-      return options;
-    };
-    if (this.refreshCredentials) return read();
-    this.credentials ??= read();
-    return this.credentials;
+  /** TLS material and auth headers for a request made outside this client (e.g. a service proxy stream). */
+  connection(): Promise<Connection> {
+    return this.access.credentials.connection();
   }
 
-  static fromKubeConfig(config: KubeConfig, options: ClientOptions = {}): KubeClient {
-    return new KubeClient(config, options);
+  static fromAccess(access: ClusterAccess, options: ClientOptions = {}): KubeClient {
+    return new KubeClient(access, options);
   }
 
   static load(options: ClientOptions = {}): KubeClient {
-    const config = new KubeConfig();
-    if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
-    else config.loadFromDefault();
-    if (options.context) config.setCurrentContext(options.context);
-    return new KubeClient(config, options);
+    const access = loadClusterAccess({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), ...(options.context ? { context: options.context } : {}) });
+    return new KubeClient(access, options);
   }
 
   /** A client for the same cluster acting as another user (e.g. an Application's ServiceAccount). */
   impersonating(user: string, groups: string[] = []): KubeClient {
-    return new KubeClient(this.config, { ...this.options, impersonate: { user, groups } });
+    return new KubeClient(this.access, { ...this.options, impersonate: { user, groups } });
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -153,9 +131,10 @@ export class KubeClient {
       Accept: options.accept ?? "application/json",
       "User-Agent": this.options.userAgent ?? "fjord",
     };
-    if (this.options.impersonate) {
-      headers["Impersonate-User"] = this.options.impersonate.user;
-      if (this.options.impersonate.groups?.length) headers["Impersonate-Group"] = this.options.impersonate.groups;
+    const impersonate = this.options.impersonate ?? this.access.impersonate;
+    if (impersonate) {
+      headers["Impersonate-User"] = impersonate.user;
+      if (impersonate.groups?.length) headers["Impersonate-Group"] = impersonate.groups;
     }
     let payload: string | undefined;
     if (options.body !== undefined) {
@@ -165,21 +144,25 @@ export class KubeClient {
       // server then answered the *next* request with a bare 400, so always send it.
       headers["Content-Length"] = String(Buffer.byteLength(payload));
     }
-    const credentials = await this.credentialOptions();
+    const { headers: authHeaders, ...tls } = await this.access.credentials.connection();
     const requestOptions: https.RequestOptions = {
-      ...credentials,
+      ...tls,
       method,
       protocol: url.protocol,
       hostname: url.hostname,
       port: url.port,
       path: url.pathname + url.search,
-      headers: { ...(credentials.headers as Record<string, string>), ...headers },
+      headers: { ...authHeaders, ...headers },
       agent: this.agent,
       ...(options.signal ? { signal: options.signal } : {}),
     };
     const transport = url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
-      const request = transport.request(requestOptions, resolve);
+      const request = transport.request(requestOptions, (response) => {
+        // Rejected credentials (an expired exec token, a rotated token file) are read anew next time.
+        if (response.statusCode === 401) this.access.credentials.invalidate();
+        resolve(response);
+      });
       request.on("error", reject);
       if (payload !== undefined) request.write(payload);
       request.end();

@@ -3,7 +3,8 @@ import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CoreV1Api, KubeConfig, type V1Node } from "@kubernetes/client-node";
+import { KubeClient } from "../kube/client.ts";
+import type { KubeObject } from "../model/object.ts";
 import { TestenvError } from "./errors.ts";
 import { ensureBinaries } from "./ensure-binaries.ts";
 import { formatDuration, type Progress } from "./go-build.ts";
@@ -92,13 +93,6 @@ export class ControlPlane {
       await plane.stop({ keepLogs: true });
       throw error;
     }
-  }
-
-  /** A client configuration for the admin user. */
-  kubeConfig(): KubeConfig {
-    const config = new KubeConfig();
-    config.loadFromFile(this.kubeconfigPath);
-    return config;
   }
 
   private logFile(component: string): string {
@@ -255,25 +249,29 @@ export class ControlPlane {
       }),
     ]);
 
-    const core = this.kubeConfig().makeApiClient(CoreV1Api);
-    this.nodeNames = await registerNodes(core, options.nodes ?? 2);
-    await Promise.all([
-      waitFor(
-        controllerManager,
-        async () => core.readNamespacedServiceAccount({ name: "default", namespace: "default" }).then(() => true, () => false),
-        timeoutMs,
-        "the default ServiceAccount was never created; the serviceaccount controller in kube-controller-manager is not working",
-      ),
-      waitFor(
-        kwok,
-        async () => {
-          const nodes = await core.listNode({ labelSelector: "type=kwok" }).catch(() => undefined);
-          return (nodes?.items ?? []).filter(isNodeReady).length >= this.nodeNames.length;
-        },
-        timeoutMs,
-        "the fake Nodes never became Ready; kwok's Stages did not apply",
-      ),
-    ]);
+    const client = KubeClient.load({ kubeconfig: this.kubeconfigPath });
+    try {
+      this.nodeNames = await registerNodes(client, options.nodes ?? 2);
+      await Promise.all([
+        waitFor(
+          controllerManager,
+          async () => client.request("GET", "/api/v1/namespaces/default/serviceaccounts/default").then(() => true, () => false),
+          timeoutMs,
+          "the default ServiceAccount was never created; the serviceaccount controller in kube-controller-manager is not working",
+        ),
+        waitFor(
+          kwok,
+          async () => {
+            const nodes = await client.request<{ items: FakeNode[] }>("GET", "/api/v1/nodes", { query: { labelSelector: "type=kwok" } }).catch(() => undefined);
+            return (nodes?.items ?? []).filter(isNodeReady).length >= this.nodeNames.length;
+          },
+          timeoutMs,
+          "the fake Nodes never became Ready; kwok's Stages did not apply",
+        ),
+      ]);
+    } finally {
+      client.close();
+    }
     this.progress(`control plane ready with ${this.nodeNames.length} nodes in ${formatDuration(Date.now() - started)}`);
   }
 
@@ -331,7 +329,9 @@ export class ControlPlane {
   }
 }
 
-function fakeNode(name: string): V1Node {
+type FakeNode = KubeObject & { status?: { conditions?: { type: string; status: string }[] } };
+
+function fakeNode(name: string): KubeObject {
   return {
     apiVersion: "v1",
     kind: "Node",
@@ -353,13 +353,13 @@ function fakeNode(name: string): V1Node {
   };
 }
 
-async function registerNodes(core: CoreV1Api, count: number): Promise<string[]> {
+async function registerNodes(client: KubeClient, count: number): Promise<string[]> {
   const names = Array.from({ length: count }, (_, index) => `kwok-node-${index}`);
-  await Promise.all(names.map((name) => core.createNode({ body: fakeNode(name) })));
+  await Promise.all(names.map((name) => client.request("POST", "/api/v1/nodes", { body: fakeNode(name) })));
   return names;
 }
 
-function isNodeReady(node: V1Node): boolean {
+function isNodeReady(node: FakeNode): boolean {
   return node.status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True") ?? false;
 }
 

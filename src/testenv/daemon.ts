@@ -3,7 +3,7 @@ import { closeSync, openSync, readFileSync, readSync, rmSync, statSync } from "n
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { KubeConfig } from "@kubernetes/client-node";
+import { loadClusterAccess } from "../kube/cluster-access.ts";
 import { isProcessAlive } from "../util/process-alive.ts";
 import { createLogger } from "../util/logger.ts";
 import { ControlPlane } from "./control-plane.ts";
@@ -178,15 +178,8 @@ export async function daemonStatus(): Promise<DaemonStatus> {
   const state = await readDaemonState();
   if (!state || !isProcessAlive(state.pid)) return { running: false, ready: false, ...(state ? { state } : {}) };
   if (state.status !== "ready" || !state.server || !state.kubeconfig) return { running: true, ready: false, state };
-  const config = new KubeConfig();
-  config.loadFromFile(state.kubeconfig);
-  const user = config.getCurrentUser();
-  const cluster = config.getCurrentCluster();
-  const decode = (data: string | undefined) => (data ? Buffer.from(data, "base64").toString("utf8") : undefined);
-  const result = await probe(`${state.server}/readyz`, {
-    ca: decode(cluster?.caData),
-    cert: decode(user?.certData),
-    key: decode(user?.keyData),
-  });
+  const { ca, cert, key } = await loadClusterAccess({ kubeconfig: state.kubeconfig }).credentials.connection();
+  const text = (data: Buffer | undefined) => data?.toString("utf8");
+  const result = await probe(`${state.server}/readyz`, { ca: text(ca), cert: text(cert), key: text(key) });
   return { running: true, ready: result.status === 200, state };
 }

@@ -39,9 +39,8 @@ export interface ProxyResponse {
 /** One request to the controller; never throws on an HTTP status, the caller words the failure. */
 export async function controllerRequest(client: KubeClient, service: ControllerService, method: "GET" | "POST", path: string, body?: string): Promise<ProxyResponse> {
   const url = new URL(client.server + (await controllerProxyPath(client, service)) + path);
-  const options: https.RequestOptions = { headers: {} };
-  await client.config.applyToHTTPSOptions(options);
-  const headers: Record<string, string> = { ...(options.headers as Record<string, string>), Accept: "application/x-pem-file, application/json, */*" };
+  const { headers: authHeaders, ...options } = await client.connection();
+  const headers: Record<string, string> = { ...authHeaders, Accept: "application/x-pem-file, application/json, */*" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     headers["Content-Length"] = String(Buffer.byteLength(body));
