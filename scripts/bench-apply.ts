@@ -17,7 +17,7 @@ import { buildCli, timed } from "./bench-support.ts";
 const execFileAsync = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "..");
 
-function manifests(prefix: string, total: number, namespaces: number): Record<string, string> {
+export function manifests(prefix: string, total: number, namespaces: number): Record<string, string> {
   const files: Record<string, string> = {};
   const names = Array.from({ length: namespaces }, (_, i) => `${prefix}-${i}`);
   files["00-namespaces.yaml"] = names.map((name) => stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name } })).join("---\n");
@@ -47,7 +47,7 @@ function manifests(prefix: string, total: number, namespaces: number): Record<st
   return files;
 }
 
-async function writeTree(dir: string, files: Record<string, string>): Promise<number> {
+export async function writeTree(dir: string, files: Record<string, string>): Promise<number> {
   let count = 0;
   for (const [name, text] of Object.entries(files)) {
     await writeFile(path.join(dir, name), text);

@@ -1,10 +1,12 @@
 /** What the benchmarks share: timing, the compiled CLI, a Git repository on disk. */
 import { execFile } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Application } from "../src/api/types.ts";
 import type { KubeClient } from "../src/kube/client.ts";
+import type { ControlPlane } from "../src/testenv/control-plane.ts";
 import { watchUntil } from "../src/kube/watch-until.ts";
 
 const execFileAsync = promisify(execFile);
@@ -62,4 +64,28 @@ export async function waitForFjordApi(client: KubeClient, timeoutMs = 60_000): P
     if (Date.now() > deadline) throw new Error("the controller did not install its CRDs in time; see its log");
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** CPU seconds (user + system) each named process has used so far; Linux /proc, clock ticks of 1/100 s. */
+export async function cpuSeconds(pids: Record<string, number | undefined>): Promise<Record<string, number>> {
+  const usage: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    if (pid === undefined) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    usage[name] = (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+  }
+  return usage;
+}
+
+/** Where the CPU went between two `cpuSeconds` readings: the line that says which process was the bottleneck. */
+export function cpuReport(before: Record<string, number>, after: Record<string, number>, seconds: number): string {
+  const used = Object.entries(after).map(([name, total]) => [name, total - (before[name] ?? 0)] as const);
+  const sum = used.reduce((acc, [, value]) => acc + value, 0);
+  return `CPU seconds in ${seconds.toFixed(1)} s on ${os.cpus().length} cores: ${used.map(([name, value]) => `${name} ${value.toFixed(1)}`).join(", ")} (total ${sum.toFixed(1)})`;
+}
+
+export function controlPlanePids(plane: ControlPlane): Record<string, number | undefined> {
+  return Object.fromEntries(plane.processes.map((process) => [process.component, process.pid]));
 }
