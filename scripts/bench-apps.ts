@@ -15,6 +15,7 @@ import { mapLimit } from "../src/util/map-limit.ts";
 import { ControlPlane } from "../src/testenv/control-plane.ts";
 import { buildCli, controlPlanePids, cpuReport, cpuSeconds, gitRepository, timed, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
+import { CONTROLLER_NODE_FLAGS } from "../src/install/workload.ts";
 
 const NAMESPACES = 10;
 const namespaceOf = (index: number) => `bench-apps-${index % NAMESPACES}`;
@@ -55,6 +56,8 @@ export async function benchApps(count: number, concurrency: string): Promise<voi
     cacheDir: path.join(work, "cache"),
     compiled: true,
     args: ["--concurrency", concurrency],
+    // As the installed Deployment runs it.
+    nodeArgs: [...CONTROLLER_NODE_FLAGS],
     env: { FJORD_LOG_LEVEL: "warn" },
   });
   try {

@@ -16,6 +16,7 @@ import type { KubeObject } from "../src/model/object.ts";
 import { ControlPlane } from "../src/testenv/control-plane.ts";
 import { buildCli, gitRepository, percentile, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
+import { CONTROLLER_NODE_FLAGS } from "../src/install/workload.ts";
 
 const NAMESPACE = "drift-bench";
 const REPLICAS = 2;
@@ -111,7 +112,7 @@ export async function benchDrift(events: number): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), "fjord-bench-drift-"));
   const client = KubeClient.load({ kubeconfig: plane.kubeconfigPath });
   await buildCli();
-  const controller = await startControllerProcess({ kubeconfig: plane.kubeconfigPath, logFile: path.join(work, "controller.log"), cacheDir: path.join(work, "cache"), compiled: true });
+  const controller = await startControllerProcess({ kubeconfig: plane.kubeconfigPath, logFile: path.join(work, "controller.log"), cacheDir: path.join(work, "cache"), compiled: true, nodeArgs: [...CONTROLLER_NODE_FLAGS] });
   try {
     const repo = path.join(work, "repo");
     await gitRepository(repo, manifests());

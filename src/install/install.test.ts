@@ -14,10 +14,12 @@ import type { KubeObject } from "../model/object.ts";
 import { installManifests, toYamlDocuments } from "./manifests.ts";
 import { DEFAULT_IMAGE, installOptions } from "./options.ts";
 import { controllerRules } from "./rbac.ts";
+import { CONTROLLER_NODE_FLAGS } from "./workload.ts";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 
 interface Container {
+  command: string[];
   args: string[];
   image: string;
   env: Array<{ name: string; value?: string }>;
@@ -150,4 +152,6 @@ test("the Dockerfile runs the CLI the Deployment passes arguments to, with the t
   assert.match(dockerfile, /^USER 1000:1000$/m);
   const container = controllerContainer(installManifests(installOptions()));
   assert.equal(container.args[0], "controller");
+  // The Deployment overrides the entrypoint only to add node flags: same node, same CLI.
+  assert.deepEqual(container.command, ["node", ...CONTROLLER_NODE_FLAGS, "/app/bin/fjord.js"]);
 });

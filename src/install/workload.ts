@@ -10,6 +10,17 @@ import {
   type InstallOptions,
 } from "./options.ts";
 
+/**
+ * Node flags the controller runs with. V8 otherwise lets garbage from a burst of reconciles
+ * pile up in the old generation before collecting it; optimising for size keeps the peak of
+ * 1,000 Applications near 120 MiB instead of 140-175 MiB, for a few seconds more CPU
+ * (`npm run bench -- apps` runs the controller with these flags too).
+ */
+export const CONTROLLER_NODE_FLAGS = ["--optimize-for-size"] as const;
+
+/** Where the image puts the CLI (see Dockerfile). */
+const IMAGE_CLI = "/app/bin/fjord.js";
+
 /** The Deployment's selector; immutable once created, so it never includes the version. */
 export const SELECTOR_LABELS = { "app.kubernetes.io/name": "fjord", "app.kubernetes.io/component": "controller" } as const;
 
@@ -40,7 +51,7 @@ export function service(options: InstallOptions): KubeObject {
   };
 }
 
-/** The arguments after the image's entrypoint (`node /app/bin/fjord.js`). */
+/** The arguments after the command (`node <flags> /app/bin/fjord.js`). */
 export function controllerArgs(options: InstallOptions): string[] {
   return [
     "controller",
@@ -78,6 +89,8 @@ export function deployment(options: InstallOptions): KubeObject {
               name: "controller",
               image: options.image,
               imagePullPolicy: "IfNotPresent",
+              // V8 flags are not allowed in NODE_OPTIONS, so the command line carries them.
+              command: ["node", ...CONTROLLER_NODE_FLAGS, IMAGE_CLI],
               args: controllerArgs(options),
               env: [
                 { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },

@@ -28,13 +28,15 @@ export async function startControllerProcess(options: {
   /** Off unless asked: each would otherwise hold sealing keys and unseal every SealedSecret in the cluster. */
   sealedSecrets?: boolean;
   args?: string[];
+  /** Flags for node itself (V8 heap settings), placed before the script. */
+  nodeArgs?: string[];
   env?: NodeJS.ProcessEnv;
 }): Promise<ControllerProcess> {
   const port = await freePort();
   // The compiled CLI is what a user runs; from source, tsx adds its own memory and start-up time.
   const entry = options.compiled ? [path.join(root, "bin/fjord.js")] : ["--import", "tsx", path.join(root, "src/cli/main.ts")];
   const log = createWriteStream(options.logFile);
-  const child = spawn(process.execPath, [...entry, "controller", "--kubeconfig", options.kubeconfig, "--bind-address", `127.0.0.1:${port}`, ...(options.sealedSecrets ? [] : ["--no-sealed-secrets"]), ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry, "controller", "--kubeconfig", options.kubeconfig, "--bind-address", `127.0.0.1:${port}`, ...(options.sealedSecrets ? [] : ["--no-sealed-secrets"]), ...(options.args ?? [])], {
     cwd: root,
     env: { ...process.env, ...options.env, XDG_CACHE_HOME: options.cacheDir },
     stdio: ["ignore", "pipe", "pipe"],
