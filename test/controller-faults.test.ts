@@ -14,6 +14,7 @@ import type { KubeObject } from "../src/model/object.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startControllerProcess, type ControllerProcess } from "./support/controller-process.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
+import { requestReconcile } from "./support/reconcile-request.ts";
 
 let client: KubeClient;
 let kubeconfig: string;
@@ -67,12 +68,6 @@ async function createApp(namespace: string, suite: string, url: string, spec: Re
   });
 }
 
-async function requestReconcile(resourcePath: string): Promise<string> {
-  const value = `${new Date().toISOString()}-${Math.random().toString(16).slice(2, 8)}`;
-  await client.request("PATCH", resourcePath, { body: { metadata: { annotations: { "fjord.dev/reconcile-requested-at": value } } }, contentType: "application/merge-patch+json" });
-  return value;
-}
-
 const configMaps = (from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${String(from + i).padStart(3, "0")}\ndata:\n  index: "${from + i}"\n`).join("---\n");
 
@@ -93,7 +88,7 @@ test("Git unreachable: the source says so, and nothing applied is pruned or chan
   const inventory = (await get<Application>(`${api(namespace)}/applications/app`))?.status?.inventory;
 
   await git.close();
-  const sourceRequest = await requestReconcile(`${api(namespace)}/gitrepositories/source`);
+  const sourceRequest = await requestReconcile(client, `${api(namespace)}/gitrepositories/source`);
   const source = await eventually(async () => {
     const current = await get<GitRepository>(`${api(namespace)}/gitrepositories/source`);
     return current?.status?.lastHandledReconcileAt === sourceRequest ? current : undefined;
@@ -103,7 +98,7 @@ test("Git unreachable: the source says so, and nothing applied is pruned or chan
   assert.equal(condition?.reason, "ArtifactFailed");
   assert.ok(source.status?.artifact?.commit, "the last good artifact is kept");
 
-  const appRequest = await requestReconcile(`${api(namespace)}/applications/app`);
+  const appRequest = await requestReconcile(client, `${api(namespace)}/applications/app`);
   const app = await eventually(async () => {
     const current = await get<Application>(`${api(namespace)}/applications/app`);
     return current?.status?.lastHandledReconcileAt === appRequest ? current : undefined;
@@ -125,7 +120,7 @@ test("a controller killed (SIGKILL) in the middle of a sync converges on restart
   // The next commit drops 0-49 and adds 100-399; the controller dies as soon as it starts writing.
   const second = await git.commitFiles("killed", { "app/cms.yaml": configMaps(50, 400) }, { message: "shift" });
   const firstWrite = watchUntil(client, { path: `/api/v1/namespaces/${namespace}/configmaps`, signal: AbortSignal.timeout(60_000) }, (objects, change) => change?.type === "ADDED" && objects.size > 0);
-  await requestReconcile(`${api(namespace)}/gitrepositories/source`);
+  await requestReconcile(client, `${api(namespace)}/gitrepositories/source`);
   await firstWrite;
   await first.stop("SIGKILL");
   const partial = await configMapNames(namespace);
@@ -168,7 +163,7 @@ test("two replicas: only the leader acts; when it dies, the other takes over", a
   // Leader loss: replica-a dies without releasing the lease; replica-b waits it out and takes over.
   await a.stop("SIGKILL");
   const next = await git.commitFiles("replicas", { "app/cms.yaml": configMaps(0, 2) }, { message: "two" });
-  await requestReconcile(`${api(namespace)}/gitrepositories/source`);
+  await requestReconcile(client, `${api(namespace)}/gitrepositories/source`);
   await eventually(async () => (await get<Application>(`${api(namespace)}/applications/app`))?.status?.lastAppliedRevision === `main@sha1:${next}`, { timeoutMs: 90_000 });
   const holder = await get<{ spec?: { holderIdentity?: string } } & KubeObject>(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/fjord-controller`);
   assert.equal(holder?.spec?.holderIdentity, "replica-b");

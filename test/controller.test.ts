@@ -11,6 +11,7 @@ import type { KubeObject } from "../src/model/object.ts";
 import { createLogger } from "../src/util/logger.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
+import { requestReconcile } from "./support/reconcile-request.ts";
 
 /** This file's controller reconciles only objects carrying this label, so controllers of other test files running at the same time never touch them. */
 const SUITE = { "fjord.dev/test-suite": "controller" };
@@ -153,12 +154,7 @@ async function appFixture(t: Parameters<typeof createTestNamespace>[1], files: R
   const appPath = `${api}/namespaces/${namespace}/applications/app`;
   const readApp = async () => (await get<Application>(appPath)) as Application;
   const describe = async () => JSON.stringify((await get<Application>(appPath))?.status);
-  const requestReconcile = async (resourcePath: string) => {
-    const value = new Date().toISOString() + Math.random().toString(16).slice(2, 6);
-    await client.request("PATCH", resourcePath, { body: { metadata: { annotations: { "fjord.dev/reconcile-requested-at": value } } }, contentType: "application/merge-patch+json" });
-    return value;
-  };
-  return { namespace, repo, appPath, sourcePath: `${api}/namespaces/${namespace}/gitrepositories/source`, readApp, describe, requestReconcile };
+  return { namespace, repo, appPath, sourcePath: `${api}/namespaces/${namespace}/gitrepositories/source`, readApp, describe, requestReconcile: (resourcePath: string) => requestReconcile(client, resourcePath) };
 }
 
 const settings = (mode: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: ${mode}\n`;

@@ -17,6 +17,7 @@ import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startControllerProcess, type ControllerProcess } from "./support/controller-process.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
+import { requestReconcile } from "./support/reconcile-request.ts";
 
 const execFileAsync = promisify(execFile);
 const SUITE = "secrets-gitops";
@@ -112,7 +113,7 @@ test("a SOPS file and a SealedSecret from Git become Secrets; a tampered file st
   const tampered = encrypted.replace(/(password: ENC\[AES256_GCM,data:)(.)/, (_, prefix: string, first: string) => `${prefix}${first === "A" ? "B" : "A"}`);
   assert.notEqual(tampered, encrypted);
   await git.commitFiles(SUITE, { "app/db.sops.yaml": tampered }, { message: "tampered" });
-  await client.request("PATCH", `${api}/gitrepositories/source`, { body: { metadata: { annotations: { "fjord.dev/reconcile-requested-at": "tampered" } } }, contentType: "application/merge-patch+json" });
+  await requestReconcile(client, `${api}/gitrepositories/source`);
   const failed = await eventually(async () => {
     const app = await get<Application>(`${api}/applications/app`);
     const ready = app?.status?.conditions?.find((condition) => condition.type === "Ready");
