@@ -59,10 +59,6 @@ export class KubeClient {
     return this.access.credentials.connection();
   }
 
-  static fromAccess(access: ClusterAccess, options: ClientOptions = {}): KubeClient {
-    return new KubeClient(access, options);
-  }
-
   static load(options: ClientOptions = {}): KubeClient {
     const access = loadClusterAccess({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), ...(options.context ? { context: options.context } : {}) });
     return new KubeClient(access, options);
