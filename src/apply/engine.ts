@@ -50,6 +50,13 @@ export interface ApplyRequest {
   concurrency?: number;
   /** Always dry-run every object (diff needs the server's view of each one). */
   fullPlan?: boolean;
+  /**
+   * Called before the first write with the previous inventory plus every object this sync is
+   * about to take on, so a process killed mid-apply leaves nothing fjord created outside an
+   * inventory (and a later sync can prune it). Resolves false when it could not record yet
+   * (its namespace is created by this sync); it is then asked again before the second stage.
+   */
+  reserve?: (planned: Inventory) => Promise<boolean>;
   onProgress?: (message: string) => void;
 }
 
@@ -147,7 +154,16 @@ export class ApplyEngine {
       return this.result([...states.values()], [], request, previous);
     }
 
+    const newcomers = [...states.values()].map((state) => ({ ...state.prepared.ref, version: state.mapping.version }));
+    newcomers.push(...deferred.map((item) => ({ ...item.ref, version: versionOf(item.object.apiVersion) })));
+    const planned = newcomers.filter((entry) => !previous.has(refKey(entry)));
+    let reserved = planned.length === 0 || request.reserve === undefined;
+    const reserve = async () => {
+      if (!reserved && request.reserve) reserved = await request.reserve({ entries: [...previous.values(), ...planned] });
+    };
+
     // Phase 2: prerequisites (CRDs, Namespaces, ClusterRoles), then wait for CRDs to serve.
+    if (stageOne.some((state) => state.action !== "unchanged")) await reserve();
     await this.write(stageOne, request, concurrency, applied, failures, progress);
     const crds = stageOne.filter((state) => state.prepared.ref.kind === "CustomResourceDefinition" && state.action !== "unchanged");
     if (crds.length > 0 && failures.length === 0) {
@@ -185,7 +201,10 @@ export class ApplyEngine {
     }
 
     // Phase 4: everything else.
-    if (failures.length === 0) await this.write(stageTwo, request, concurrency, applied, failures, progress);
+    if (failures.length === 0 && stageTwo.some((state) => state.action !== "unchanged")) {
+      await reserve();
+      await this.write(stageTwo, request, concurrency, applied, failures, progress);
+    }
     return this.result([...states.values()], failures, request, previous);
   }
 

@@ -36,7 +36,7 @@ export function exportHeader(command: string): string {
 }
 
 /** For objects another owner keeps the inventory of (bootstrap: the Application, in its status). */
-const NO_INVENTORY: InventoryStore = { load: () => Promise.resolve({ inventory: emptyInventory() }), save: () => Promise.resolve() };
+const NO_INVENTORY: InventoryStore = { load: () => Promise.resolve({ inventory: emptyInventory() }), save: () => Promise.resolve(), reserve: () => Promise.resolve(true) };
 
 /**
  * Applies the install objects with fjord's own sync engine (validated, idempotent, prune of

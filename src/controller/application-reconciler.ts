@@ -13,6 +13,7 @@ import {
   type ApplicationStatus,
   type GitRepository,
   type DriftRevert,
+  type InventoryEntry as StatusInventoryEntry,
   type SyncRecord,
 } from "../api/types.ts";
 import type { ChangeSetEntry } from "../apply/engine.ts";
@@ -98,6 +99,9 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       body: { status: { ...next, ...handledRequest(app) } },
       contentType: "application/merge-patch+json",
     });
+  // Objects about to be created go into status.inventory before the first of them is written.
+  const persistInventory = (entries: StatusInventoryEntry[]) =>
+    client.request("PATCH", `${appPath(namespace, name)}/status`, { body: { status: { inventory: { entries } } }, contentType: "application/merge-patch+json" }).then(() => undefined);
   const subject = { apiVersion: API_VERSION, kind: APPLICATION_KIND, name, namespace, ...(app.metadata.uid ? { uid: app.metadata.uid } : {}) };
   const previousReady = status.conditions?.find((condition) => condition.type === ConditionType.Ready);
   const finalizers = (app.metadata.finalizers as string[] | undefined) ?? [];
@@ -105,7 +109,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
   if (app.metadata.deletionTimestamp) {
     if (finalizers.includes(FINALIZER)) {
       if (app.spec.prune && !app.spec.suspend) {
-        const store = statusInventoryStore(status.inventory?.entries, status.lastAppliedRevision);
+        const store = statusInventoryStore(status.inventory?.entries, status.lastAppliedRevision, persistInventory);
         const { inventory } = await store.load();
         const result = await prune(client, options.discovery ?? new Discovery(client), inventory.entries, owner);
         if (result.failures.length > 0) throw new SyncError("apply", "could not delete everything this Application applied; retrying", result.failures);
@@ -133,7 +137,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
   const started = now();
   let attempted: string | undefined;
   let artifactMeta: { author?: string; message?: string } = {};
-  const store = statusInventoryStore(status.inventory?.entries, status.lastAppliedRevision);
+  const store = statusInventoryStore(status.inventory?.entries, status.lastAppliedRevision, persistInventory);
   try {
     for (const dependency of app.spec.dependsOn ?? []) {
       const other = await client.request<Application>("GET", appPath(dependency.namespace ?? namespace, dependency.name)).catch((error: unknown) => {

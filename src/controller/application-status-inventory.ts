@@ -15,14 +15,23 @@ export function toStatusEntries(inventory: Inventory): StatusInventoryEntry[] {
 /**
  * The controller keeps an Application's inventory in its status: loaded from the object it
  * reconciles, and saved into memory so the reconcile's one final status write carries it.
+ * Only a reservation (objects about to be created) is written at once, through `persist`.
  */
-export function statusInventoryStore(entries: readonly StatusInventoryEntry[] | undefined, revision: string | undefined): InventoryStore & { current(): StoredInventory } {
+export function statusInventoryStore(
+  entries: readonly StatusInventoryEntry[] | undefined,
+  revision: string | undefined,
+  persist: (entries: StatusInventoryEntry[]) => Promise<void>,
+): InventoryStore & { current(): StoredInventory } {
   let stored: StoredInventory = { inventory: { entries: (entries ?? []).map(parseStatusEntry) }, ...(revision ? { revision } : {}) };
   return {
     load: () => Promise.resolve(stored),
     save: (inventory, nextRevision) => {
       stored = { inventory, ...(nextRevision ? { revision: nextRevision } : {}) };
       return Promise.resolve();
+    },
+    reserve: async (inventory) => {
+      await persist(toStatusEntries(inventory));
+      return true;
     },
     current: () => stored,
   };

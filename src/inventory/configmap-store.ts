@@ -23,12 +23,26 @@ export interface StoredInventory {
 export interface InventoryStore {
   load(): Promise<StoredInventory>;
   save(inventory: Inventory, revision: string | undefined): Promise<void>;
+  /**
+   * Records, before anything is written, what a sync is about to apply (see ApplyRequest.reserve);
+   * false when it cannot be recorded yet.
+   */
+  reserve(inventory: Inventory, revision: string | undefined): Promise<boolean>;
 }
 
 export function configMapInventoryStore(client: KubeClient, owner: Owner): InventoryStore {
   return {
     load: () => loadInventory(client, owner),
     save: (inventory, revision) => saveInventory(client, owner, inventory, revision),
+    // The owner's namespace may be one this sync creates: then the ConfigMap waits for it.
+    reserve: (inventory, revision) =>
+      saveInventory(client, owner, inventory, revision).then(
+        () => true,
+        (error: unknown) => {
+          if (isNotFound(error)) return false;
+          throw error;
+        },
+      ),
   };
 }
 

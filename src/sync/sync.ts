@@ -56,6 +56,7 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
     ...(request.dryRun !== undefined ? { dryRun: request.dryRun } : {}),
     ...(request.force !== undefined ? { force: request.force } : {}),
     ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+    ...(request.dryRun ? {} : { reserve: (planned: Inventory) => store.reserve(planned, stored.revision) }),
     onProgress: progress,
   });
   let inventory = applied.inventory;
