@@ -1,10 +1,8 @@
 import { installCustomResourceDefinitions } from "../api/install.ts";
 import { fjordResourcePath } from "../api/paths.ts";
 import {
-  API_VERSION,
   APPLICATION_KIND,
   APPLICATION_RESOURCE,
-  DRIFT_REVERT_LIMIT,
   GIT_REPOSITORY_KIND,
   GIT_REPOSITORY_RESOURCE,
   type Application,
@@ -26,6 +24,8 @@ import { EventRecorder } from "./events.ts";
 import { reconcileGitRepository, type ReconcileOutcome } from "./git-repository-reconciler.ts";
 import { imageAutomationHandlers } from "./image-automation-controller.ts";
 import { WorkQueue } from "./queue.ts";
+import { reportDrift } from "./drift-report.ts";
+import { SyncTracker } from "./sync-tracker.ts";
 
 const collection = (resource: string) => fjordResourcePath(resource);
 const objectPath = (resource: string, namespace: string, name: string) => fjordResourcePath(resource, namespace, name);
@@ -91,15 +91,11 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   const applications = new Map<string, Application>();
   const sources = new Map<string, GitRepository>();
   const discovery = new Discovery(client);
-  const pendingDrift = new Map<string, DriftEvent[]>();
-  /** When each Application's latest sync started: writes by others before it are not drift. */
-  const syncStartedAt = new Map<string, string>();
+  const syncs = new SyncTracker();
   // Coalesces a burst of events (kubectl apply touching several objects) into one re-sync.
   const DRIFT_DEBOUNCE_MS = 250;
   const events = new EventRecorder(client, logger);
   const artifacts = new ArtifactStore();
-  /** Reconciles in flight, so a newer revision can end a health wait that is still going on. */
-  const running = new Map<string, AbortController>();
 
   // Image automation (ImageRepository, ImagePolicy, ImageUpdateAutomation): a dispatch table of
   // kinds with their own caches and follow-ups, see image-automation-controller.ts.
@@ -113,37 +109,15 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     }).map((handler) => [handler.kind, handler]),
   );
 
-  /** With selfHeal off, drift is only reported: in status.drift (bounded) and as an Event. */
-  const reportDrift = async (app: Application, event: DriftEvent) => {
-    const { namespace, name } = app.metadata;
-    const current = await client.request<Application>("GET", objectPath(APPLICATION_RESOURCE, namespace, name)).catch(() => undefined);
-    if (!current) return;
-    const entry = { object: event.object, changedBy: event.changedBy, at: event.at };
-    const drift = [...(current.status?.drift ?? []).filter((known) => known.object !== event.object), entry].slice(-DRIFT_REVERT_LIMIT);
-    await client.request("PATCH", `${objectPath(APPLICATION_RESOURCE, namespace, name)}/status`, { body: { status: { drift } }, contentType: "application/merge-patch+json" });
-    await events.record(
-      { apiVersion: API_VERSION, kind: APPLICATION_KIND, name, namespace, ...(app.metadata.uid ? { uid: app.metadata.uid } : {}) },
-      "Warning",
-      "DriftDetected",
-      `${event.object} was changed in the cluster by ${event.changedBy}; selfHeal is off, so it stays until the next sync`,
-    );
-  };
-
-  /** Drift already reported with selfHeal off: later events on the same object (status updates) repeat it. */
-  const reported = new Map<string, Set<string>>();
   const onDrift = (key: string, app: Application, event: DriftEvent) => {
-    if (app.spec.selfHeal === false) {
-      const seen = reported.get(key) ?? new Set<string>();
-      const id = `${event.object}|${event.changedBy}|${event.at}`;
-      if (seen.has(id)) return;
-      reported.set(key, seen.add(id));
-    }
-    logger.info({ application: key, object: event.object, changedBy: event.changedBy }, app.spec.selfHeal === false ? "drift detected (selfHeal off: not reverted)" : "drift detected; reverting");
-    if (app.spec.selfHeal === false) {
-      reportDrift(app, event).catch((error: unknown) => logger.warn({ application: key, error: error instanceof Error ? error.message : String(error) }, "could not report drift"));
+    const selfHeal = app.spec.selfHeal !== false;
+    if (!selfHeal && !syncs.firstReport(key, event)) return;
+    logger.info({ application: key, object: event.object, changedBy: event.changedBy }, selfHeal ? "drift detected; reverting" : "drift detected (selfHeal off: not reverted)");
+    if (!selfHeal) {
+      reportDrift(client, events, app, event).catch((error: unknown) => logger.warn({ application: key, error: error instanceof Error ? error.message : String(error) }, "could not report drift"));
       return;
     }
-    pendingDrift.set(key, [...(pendingDrift.get(key) ?? []), event]);
+    syncs.addPending(key, event);
     queue.addAfter(key, DRIFT_DEBOUNCE_MS);
   };
   const driftWatcher = new DriftWatcher(client, discovery, {
@@ -153,7 +127,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       // Objects of a `fjord sync` run, or of an Application deleted meanwhile, are not ours to heal.
       if (app && !app.spec.suspend) onDrift(key, app, event);
     },
-    syncing: (owner) => running.has(`${APPLICATION_KIND}/${owner.namespace}/${owner.name}`),
+    syncing: (owner) => syncs.isSyncing(`${APPLICATION_KIND}/${owner.namespace}/${owner.name}`),
   });
 
   /** After each reconcile, the objects an Application manages are what the shared watches look for. */
@@ -163,8 +137,8 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       driftWatcher.untrack(owner);
       return;
     }
-    reported.delete(key);
-    await driftWatcher.track(owner, entries, () => syncStartedAt.get(key) ?? "");
+    syncs.clearReports(key);
+    await driftWatcher.track(owner, entries, () => syncs.latestStart(key));
   };
 
   const reconcile = async (key: string, keySignal: AbortSignal) => {
@@ -192,21 +166,16 @@ export async function runController(options: ControllerOptions, signal: AbortSig
         for (const app of applications.values()) {
           if (app.spec.sourceRef.name !== name || (app.spec.sourceRef.namespace ?? app.metadata.namespace) !== namespace) continue;
           const appKey = keyOf(APPLICATION_KIND, app);
-          running.get(appKey)?.abort(new Error(`superseded by revision ${after}`));
+          syncs.supersede(appKey, new Error(`superseded by revision ${after}`));
           queue.add(appKey);
         }
       }
     } else {
-      syncStartedAt.set(key, new Date().toISOString());
-      const drift = pendingDrift.get(key);
-      pendingDrift.delete(key);
-      const cancel = new AbortController();
-      const stop = () => cancel.abort(keySignal.reason);
-      keySignal.addEventListener("abort", stop, { once: true });
-      running.set(key, cancel);
+      const sync = syncs.start(key, keySignal);
+      const { drift } = sync;
       try {
         outcome = await reconcileApplication(client, object as Application, {
-          signal: cancel.signal,
+          signal: sync.signal,
           events,
           artifacts,
           discovery,
@@ -218,8 +187,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
         // Still "syncing" until the watches know the new inventory, so this sync's own prunes are not drift.
         await watchForDrift(key, object as Application, outcome.inventory);
       } finally {
-        keySignal.removeEventListener("abort", stop);
-        running.delete(key);
+        sync.end();
       }
       for (let reverted = 0; reverted < (drift?.length ?? 0); reverted++) options.metrics?.recordDriftRevert({ kind, namespace, name });
       for (const change of outcome.changes ?? []) options.metrics?.recordApply(change.action);
@@ -264,8 +232,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       if (change.type === "DELETED") {
         cache.delete(key);
         if (kind === APPLICATION_KIND) driftWatcher.untrack({ namespace: change.object.metadata.namespace ?? "", name: change.object.metadata.name ?? "" });
-        syncStartedAt.delete(key);
-        reported.delete(key);
+        syncs.forget(key);
         imageKinds.get(kind)?.deleted?.(change.object);
         return false;
       }
