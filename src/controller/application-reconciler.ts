@@ -62,6 +62,8 @@ export interface ApplicationReconcileOptions {
   discovery?: Discovery;
   /** The controller's watched GitRepositories, so a thousand Applications do not each GET theirs; undefined: read it. */
   sources?: (namespace: string, name: string) => GitRepository | undefined;
+  /** Told the resourceVersion of each write to the Application, so the caller knows how fresh its cached copy is. */
+  onWrite?: (resourceVersion: string) => void;
 }
 
 function describeSummary(summary: SyncRecord["summary"]): string {
@@ -94,14 +96,13 @@ export async function reconcileApplication(client: KubeClient, app: Application,
   const { namespace, name, generation } = app.metadata;
   const status: ApplicationStatus = { ...app.status };
   const owner = { name, namespace };
-  const writeStatus = (next: ApplicationStatus) =>
-    client.request("PATCH", `${appPath(namespace, name)}/status`, {
-      body: { status: { ...next, ...handledRequest(app) } },
-      contentType: "application/merge-patch+json",
-    });
+  const patch = async (subresource: "" | "/status", body: unknown) => {
+    const written = await client.request<Application>("PATCH", `${appPath(namespace, name)}${subresource}`, { body, contentType: "application/merge-patch+json" });
+    if (written.metadata.resourceVersion) options.onWrite?.(written.metadata.resourceVersion);
+  };
+  const writeStatus = (next: ApplicationStatus) => patch("/status", { status: { ...next, ...handledRequest(app) } });
   // Objects about to be created go into status.inventory before the first of them is written.
-  const persistInventory = (entries: StatusInventoryEntry[]) =>
-    client.request("PATCH", `${appPath(namespace, name)}/status`, { body: { status: { inventory: { entries } } }, contentType: "application/merge-patch+json" }).then(() => undefined);
+  const persistInventory = (entries: StatusInventoryEntry[]) => patch("/status", { status: { inventory: { entries } } });
   const subject = { apiVersion: API_VERSION, kind: APPLICATION_KIND, name, namespace, ...(app.metadata.uid ? { uid: app.metadata.uid } : {}) };
   const previousReady = status.conditions?.find((condition) => condition.type === ConditionType.Ready);
   const finalizers = (app.metadata.finalizers as string[] | undefined) ?? [];
@@ -114,18 +115,12 @@ export async function reconcileApplication(client: KubeClient, app: Application,
         const result = await prune(client, options.discovery ?? new Discovery(client), inventory.entries, owner);
         if (result.failures.length > 0) throw new SyncError("apply", "could not delete everything this Application applied; retrying", result.failures);
       }
-      await client.request("PATCH", appPath(namespace, name), {
-        body: { metadata: { finalizers: finalizers.filter((finalizer) => finalizer !== FINALIZER), resourceVersion: app.metadata.resourceVersion } },
-        contentType: "application/merge-patch+json",
-      });
+      await patch("", { metadata: { finalizers: finalizers.filter((finalizer) => finalizer !== FINALIZER), resourceVersion: app.metadata.resourceVersion } });
     }
     return { ready: false };
   }
   if (!finalizers.includes(FINALIZER)) {
-    await client.request("PATCH", appPath(namespace, name), {
-      body: { metadata: { finalizers: [...finalizers, FINALIZER], resourceVersion: app.metadata.resourceVersion } },
-      contentType: "application/merge-patch+json",
-    });
+    await patch("", { metadata: { finalizers: [...finalizers, FINALIZER], resourceVersion: app.metadata.resourceVersion } });
   }
   if (app.spec.suspend) {
     await writeStatus({ ...status, conditions: removeCondition(status.conditions, ConditionType.Reconciling) });

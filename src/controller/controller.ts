@@ -146,10 +146,16 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     const started = process.hrtime.bigint();
     const imageKind = imageKinds.get(kind);
     const resource = imageKind?.resource ?? (kind === GIT_REPOSITORY_KIND ? GIT_REPOSITORY_RESOURCE : APPLICATION_RESOURCE);
-    const object = await client.request<KubeObject>("GET", objectPath(resource, namespace, name)).catch((error: unknown) => {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    });
+    // An Application starts from the watch cache unless it may miss the controller's own last write;
+    // the other kinds are few and cheap to read.
+    const cached = kind === APPLICATION_KIND ? applications.get(key) : undefined;
+    const object =
+      cached && syncs.isCurrent(key, cached)
+        ? cached
+        : await client.request<KubeObject>("GET", objectPath(resource, namespace, name)).catch((error: unknown) => {
+            if (isNotFound(error)) return undefined;
+            throw error;
+          });
     if (!object) return;
     let outcome: ReconcileOutcome;
     if (imageKind) {
@@ -176,6 +182,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       try {
         outcome = await reconcileApplication(client, object as Application, {
           signal: sync.signal,
+          onWrite: (resourceVersion) => syncs.recordWrite(key, resourceVersion),
           events,
           artifacts,
           discovery,

@@ -49,3 +49,15 @@ test("with selfHeal off each change is reported once, again after a sync cleared
   assert.equal(sync.drift, undefined, "pending drift of a deleted Application is dropped");
   sync.end();
 });
+
+test("the cached Application is used only once it holds the controller's own last write", () => {
+  const syncs = new SyncTracker();
+  const at = (resourceVersion: string) => ({ apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "app", resourceVersion } });
+  assert.equal(syncs.isCurrent("app", at("100")), true, "nothing written yet: the watch's copy is as new as any");
+  syncs.recordWrite("app", "105");
+  assert.equal(syncs.isCurrent("app", at("100")), false, "the status write has not reached the watch yet");
+  assert.equal(syncs.isCurrent("app", at("105")), true);
+  assert.equal(syncs.isCurrent("app", at("230")), true);
+  syncs.forget("app");
+  assert.equal(syncs.isCurrent("app", at("1")), true);
+});

@@ -1,3 +1,4 @@
+import type { KubeObject } from "../model/object.ts";
 import type { DriftEvent } from "./drift-watch.ts";
 
 export interface StartedSync {
@@ -13,13 +14,15 @@ export interface StartedSync {
  * What the controller remembers about each Application's syncs, by queue key: the sync in
  * progress (so a newer revision can end its health wait), when the latest one started
  * (writes made before it are not drift), drift waiting to be reverted, and drift already
- * reported with selfHeal off (its later status updates would repeat it).
+ * reported with selfHeal off (its later status updates would repeat it), and the
+ * resourceVersion of the controller's own last write to the Application.
  */
 export class SyncTracker {
   private readonly running = new Map<string, AbortController>();
   private readonly startedAt = new Map<string, string>();
   private readonly pending = new Map<string, DriftEvent[]>();
   private readonly reported = new Map<string, Set<string>>();
+  private readonly written = new Map<string, number>();
 
   start(key: string, parent: AbortSignal): StartedSync {
     this.startedAt.set(key, new Date().toISOString());
@@ -71,8 +74,23 @@ export class SyncTracker {
     this.reported.delete(key);
   }
 
+  recordWrite(key: string, resourceVersion: string): void {
+    this.written.set(key, Number(resourceVersion));
+  }
+
+  /**
+   * True when the watch cache's copy already holds the controller's own last write: then a
+   * reconcile can start from it instead of a GET. Behind it, the cache would hand back an old
+   * status (history, inventory) that the reconcile's status write would then restore.
+   */
+  isCurrent(key: string, cached: KubeObject): boolean {
+    const written = this.written.get(key);
+    return written === undefined || Number(cached.metadata.resourceVersion ?? 0) >= written;
+  }
+
   /** The Application is gone. */
   forget(key: string): void {
+    this.written.delete(key);
     this.startedAt.delete(key);
     this.reported.delete(key);
     this.pending.delete(key);
