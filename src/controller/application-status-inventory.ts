@@ -29,8 +29,10 @@ export function statusInventoryStore(
       stored = { inventory, ...(nextRevision ? { revision: nextRevision } : {}) };
       return Promise.resolve();
     },
-    reserve: async (inventory) => {
+    // Kept in memory too: should the sync then fail, its final status write must not drop it.
+    reserve: async (inventory, reservedRevision) => {
       await persist(toStatusEntries(inventory));
+      stored = { inventory, ...(reservedRevision ? { revision: reservedRevision } : {}) };
       return true;
     },
     current: () => stored,
