@@ -1,43 +1,29 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { after, before, test } from "node:test";
 import type { Application, GitRepository } from "../src/api/types.ts";
-import { needsReconcile, runController } from "../src/controller/controller.ts";
-import { KubeClient } from "../src/kube/client.ts";
+import { needsReconcile } from "../src/controller/controller.ts";
+import type { KubeClient } from "../src/kube/client.ts";
 import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject } from "../src/model/object.ts";
-import { createLogger } from "../src/util/logger.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
+import { startInProcessController, suiteLabels, type InProcessController } from "./support/in-process-controller.ts";
 import { requestReconcile } from "./support/reconcile-request.ts";
 
-/** This file's controller reconciles only objects carrying this label, so controllers of other test files running at the same time never touch them. */
-const SUITE = { "fjord.dev/test-suite": "controller" };
-const SUITE_SELECTOR = "fjord.dev/test-suite=controller";
+const SUITE = suiteLabels("controller");
 
 let git: GitServer;
 let client: KubeClient;
-let cacheDir: string;
-const stop = new AbortController();
-let running: Promise<void>;
+let controller: InProcessController;
 
 before(async () => {
-  const cluster = await useCluster();
-  client = KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
+  controller = await startInProcessController("controller");
+  client = controller.client;
   git = await startGitServer();
-  cacheDir = await mkdtemp(path.join(os.tmpdir(), "fjord-controller-cache-"));
-  const logger = createLogger("controller");
-  logger.level = "warn";
-  running = runController({ client, logger, cacheDir, watchLabelSelector: SUITE_SELECTOR }, stop.signal);
 });
 after(async () => {
-  stop.abort();
-  await running;
-  client.close();
+  await controller.stop();
   await git.close();
-  await rm(cacheDir, { recursive: true, force: true });
 });
 
 const api = "/apis/fjord.dev/v1alpha1";

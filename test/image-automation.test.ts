@@ -4,52 +4,38 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { after, before, test, type TestContext } from "node:test";
 import { promisify } from "node:util";
 import type { ImagePolicy, ImageRepository, ImageUpdateAutomation } from "../src/api/image-types.ts";
 import type { Application } from "../src/api/types.ts";
-import { runController } from "../src/controller/controller.ts";
-import { KubeClient } from "../src/kube/client.ts";
+import type { KubeClient } from "../src/kube/client.ts";
 import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject } from "../src/model/object.ts";
-import { createLogger } from "../src/util/logger.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
+import { startInProcessController, suiteLabels, type InProcessController } from "./support/in-process-controller.ts";
 import { startOciRegistry, type OciRegistry } from "./support/oci-registry.ts";
 
 const run = promisify(execFile);
 
-/** This file's controller reconciles only objects carrying this label, so controllers of other test files never touch them. */
-const SUITE = { "fjord.dev/test-suite": "image-automation" };
-const SUITE_SELECTOR = "fjord.dev/test-suite=image-automation";
+const SUITE = suiteLabels("image-automation");
 const api = "/apis/fjord.dev/v1alpha1";
 const AUTHOR = { name: "fjord-bot", email: "bot@fjord.test" };
 
 let git: GitServer;
 let registry: OciRegistry;
 let client: KubeClient;
-let cacheDir: string;
-const stop = new AbortController();
-let running: Promise<void>;
+let controller: InProcessController;
 
 before(async () => {
-  const cluster = await useCluster();
-  client = KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
+  controller = await startInProcessController("image-automation");
+  client = controller.client;
   [git, registry] = await Promise.all([startGitServer(), startOciRegistry({ mode: "anonymous" })]);
-  cacheDir = await mkdtemp(path.join(os.tmpdir(), "fjord-image-automation-cache-"));
-  const logger = createLogger("controller");
-  logger.level = "warn";
-  running = runController({ client, logger, cacheDir, watchLabelSelector: SUITE_SELECTOR }, stop.signal);
 });
 after(async () => {
-  stop.abort();
-  await running;
-  client.close();
+  await controller.stop();
   await Promise.all([git.close(), registry.stop()]);
-  await rm(cacheDir, { recursive: true, force: true });
 });
 
 async function get<T extends KubeObject>(apiPath: string): Promise<T | undefined> {
