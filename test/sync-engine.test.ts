@@ -56,6 +56,15 @@ test("the first sync creates everything; a second one changes nothing and writes
   assert.equal(client.counts.dryRunWrites - before.dryRunWrites, 0, "nothing needed a dry run");
 });
 
+test("a first sync dry-runs all but one new object: the one written first validates itself", async (t) => {
+  const { client, sync } = await setup(t);
+  const before = { ...client.counts };
+  const result = await sync([rendered(configMap("a", {})), rendered(configMap("b", {})), rendered(deployment("web", 1), "web.yaml")]);
+  assert.deepEqual(result.changes.map((change) => change.action), ["created", "created", "created"]);
+  assert.equal(client.counts.dryRunWrites - before.dryRunWrites, 2);
+  assert.equal(client.counts.writes - before.writes, 3 + 2, "three objects, and the inventory reserved before them and recorded after");
+});
+
 test("an edited object is the only one configured", async (t) => {
   const { namespace, sync, get } = await setup(t);
   await sync([rendered(configMap("a", { v: "1" })), rendered(configMap("b", { v: "1" }))]);
@@ -117,6 +126,35 @@ test("one schema-invalid object fails the sync with nothing applied", async (t) 
   assert.ok(!(await exists(`/api/v1/namespaces/${namespace}/configmaps/fine`)), "the valid object was not applied either");
 });
 
+test("an invalid object written without a dry run (the first new one) fails the sync with nothing applied", async (t) => {
+  const { client, namespace, sync, exists } = await setup(t);
+  await sync([rendered(configMap("base", {}))]);
+  const invalid = deployment("broken", 1);
+  (invalid.spec as Record<string, unknown>).replicas = "three";
+  await assert.rejects(sync([rendered(invalid, "apps/broken.yaml"), rendered(configMap("fine", {})), rendered(configMap("base", {}))]), (error: unknown) => {
+    assert.ok(error instanceof SyncError && error.failure === "validation", String(error));
+    assert.match(error.message, /nothing was changed/);
+    assert.match(error.message, /Deployment\.apps\/[^/]+\/broken \(apps\/broken\.yaml:1\)/);
+    assert.match(error.message, /replicas/);
+    return true;
+  });
+  assert.ok(!(await exists(`/api/v1/namespaces/${namespace}/configmaps/fine`)), "the valid object was not applied");
+  assert.ok(!(await exists(`/apis/apps/v1/namespaces/${namespace}/deployments/broken`)));
+  const { inventory } = await loadInventory(client, { name: "app", namespace });
+  assert.deepEqual(inventory.entries.map((entry) => entry.name), ["base"], "the inventory is as it was");
+});
+
+test("adopting an object another manager wrote: the change set says so and whose fields fjord took", async (t) => {
+  const { client, namespace, sync, get } = await setup(t);
+  await client.request("POST", `/api/v1/namespaces/${namespace}/configmaps`, { query: { fieldManager: "kubectl-create" }, body: configMap("legacy", { mode: "slow" }) });
+  const result = await sync([rendered(configMap("legacy", { mode: "fast" })), rendered(configMap("other", {}))]);
+  const legacy = result.changes.find((change) => change.ref.name === "legacy");
+  assert.equal(legacy?.action, "configured");
+  assert.match(legacy?.note ?? "", /adopted/);
+  assert.match(legacy?.note ?? "", /took field ownership from kubectl-create/);
+  assert.deepEqual((await get(`/api/v1/namespaces/${namespace}/configmaps/legacy`)).data, { mode: "fast" });
+});
+
 test("an unknown kind is named with its file, and nothing is applied", async (t) => {
   const { namespace, sync, exists } = await setup(t);
   const widget: KubeObject = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } };
@@ -159,7 +197,7 @@ test("a CRD and its objects, and a namespace and its contents, apply in one sync
 });
 
 test("an immutable field change is reported, and force recreates the object", async (t) => {
-  const { namespace, sync, get } = await setup(t);
+  const { client, namespace, sync, get } = await setup(t);
   const job = (image: string): KubeObject => ({
     apiVersion: "batch/v1",
     kind: "Job",
@@ -178,6 +216,13 @@ test("an immutable field change is reported, and force recreates the object", as
   assert.equal(forced.changes[0]?.note, "recreated: an immutable field changed");
   const recreated = await get(`/apis/batch/v1/namespaces/${namespace}/jobs/migrate`);
   assert.notEqual(recreated.metadata.uid, uid);
+
+  // The same for a Job fjord did not create (no dry run before its first write).
+  await client.request("POST", `/apis/batch/v1/namespaces/${namespace}/jobs`, { body: { ...job("registry.example/seed:1"), metadata: { name: "seed" } } });
+  const seed = (image: string) => ({ ...job(image), metadata: { name: "seed" } });
+  await assert.rejects(sync([rendered(seed("registry.example/seed:2"), "seed.yaml")]), /seed \(seed\.yaml:1\).*immutable field changed: set force/s);
+  const adopted = await sync([rendered(seed("registry.example/seed:2"), "seed.yaml")], { force: true });
+  assert.equal(adopted.changes.find((change) => change.ref.name === "seed")?.note, "recreated: an immutable field changed");
 });
 
 test("fields another manager changed are taken back, and the change set says from whom", async (t) => {

@@ -9,14 +9,21 @@ export interface ApplyAnswer {
   created: boolean;
 }
 
-/**
- * One server-side apply request. `force` is always on: fjord's policy is that Git wins
- * field-ownership conflicts (the change set reports whose fields it took).
- */
-export async function serverSideApply(client: KubeClient, mapping: ResourceMapping, object: KubeObject, dryRun: boolean): Promise<ApplyAnswer> {
+export interface ApplyMode {
+  dryRun?: boolean;
+  /**
+   * Take fields other managers own (default). fjord's policy is that Git wins field-ownership
+   * conflicts, and the change set reports whose fields it took; a write that must not take
+   * any unseen (see ApplyEngine) turns it off and gets a 409 Conflict instead.
+   */
+  force?: boolean;
+}
+
+/** One server-side apply request. */
+export async function serverSideApply(client: KubeClient, mapping: ResourceMapping, object: KubeObject, mode: ApplyMode = {}): Promise<ApplyAnswer> {
   const path = resourcePath(mapping, object.metadata.namespace, object.metadata.name);
   const result = await client.requestWithStatus<KubeObject>("PATCH", path, {
-    query: { fieldManager: FIELD_MANAGER, force: true, dryRun: dryRun ? "All" : undefined },
+    query: { fieldManager: FIELD_MANAGER, force: mode.force ?? true, dryRun: mode.dryRun ? "All" : undefined },
     body: object,
     // JSON is YAML, and the apply content type is what selects server-side apply.
     contentType: "application/apply-patch+yaml",
