@@ -65,6 +65,17 @@ test("a first sync dry-runs all but one new object: the one written first valida
   assert.equal(client.counts.writes - before.writes, 3 + 2, "three objects, and the inventory reserved before them and recorded after");
 });
 
+test("an object that exists as desired but is missing from the inventory is reported unchanged (regression: bootstrap's second run said configured)", async (t) => {
+  const { client, namespace, sync } = await setup(t);
+  await sync([rendered(configMap("a", { v: "1" }))]);
+  await client.request("DELETE", `/api/v1/namespaces/${namespace}/configmaps/fjord-inventory-app`);
+  const before = { ...client.counts };
+  const result = await sync([rendered(configMap("a", { v: "1" }))]);
+  assert.deepEqual(result.changes.map((change) => [change.ref.name, change.action, change.note]), [["a", "unchanged", undefined]]);
+  assert.equal(client.counts.dryRunWrites - before.dryRunWrites, 0, "what a GET returned already showed it unchanged");
+  assert.equal(client.counts.writes - before.writes, 1, "only the inventory");
+});
+
 test("an edited object is the only one configured", async (t) => {
   const { namespace, sync, get } = await setup(t);
   await sync([rendered(configMap("a", { v: "1" })), rendered(configMap("b", { v: "1" }))]);

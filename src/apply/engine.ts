@@ -7,7 +7,7 @@ import { mapLimit } from "../util/map-limit.ts";
 import { managersLosingFields, sameAsLive } from "./compare.ts";
 import { appliedStateMatches } from "./managed-fields.ts";
 import { SyncError, type ObjectProblem } from "./errors.ts";
-import { FIELD_MANAGER, type Owner } from "./labels.ts";
+import { FIELD_MANAGER, isOwnedBy, type Owner } from "./labels.ts";
 import { listOwnedObjects } from "./live-objects.ts";
 import { prepareObjects, type PreparedObject } from "./prepare.ts";
 import { deleteObject, getObject, serverSideApply } from "./server-side-apply.ts";
@@ -112,9 +112,11 @@ export class ApplyEngine {
     const states = new Map<string, ObjectState>();
     const deferred: PreparedObject[] = prepared.filter((item) => item.mapping === undefined);
     const validationProblems: ObjectProblem[] = [];
-    const planOne = async (item: PreparedObject & { mapping: ResourceMapping }) => {
-      const live = owned.get(refKey(item.ref));
-      const state = await this.plan(item, item.mapping, live, request.fullPlan === true).catch((error: unknown) => {
+    /** `read`: the object as a GET just returned it, for one that is new to this owner. */
+    const planOne = async (item: PreparedObject & { mapping: ResourceMapping }, read?: KubeObject) => {
+      const live = read ?? owned.get(refKey(item.ref));
+      const adopting = read ? !isOwnedBy(read.metadata.labels, request.owner) : live === undefined;
+      const state = await this.plan(item, item.mapping, live, adopting, request.fullPlan === true).catch((error: unknown) => {
         if (missingNamespace(error) && namespacesInSet.has(item.object.metadata.namespace ?? "")) {
           deferred.push(item);
           return undefined;
@@ -130,13 +132,24 @@ export class ApplyEngine {
     // Prerequisites first: a Namespace the dry run says would be created does not exist yet,
     // so its contents cannot be validated before it does; they wait without a doomed request.
     const namespacesInSet = new Set(prepared.filter((item) => item.ref.group === "" && item.ref.kind === "Namespace").map((item) => item.ref.name));
-    // One object new to this owner skips its dry run: it is written first and alone, so its
-    // own write validates it (the server takes all of it or nothing) and a refusal still leaves
-    // the cluster unchanged. A first sync of n objects costs 2n - 1 requests instead of 2n.
+    // One object new to this owner skips its dry run when a GET (far cheaper for the server)
+    // finds it does not exist: it is written first and alone, so its own write validates it
+    // (the server takes all of it or nothing) and a refusal still leaves the cluster unchanged.
     const mayLead = request.dryRun !== true && request.fullPlan !== true;
-    const firstStage = mapped.filter((item) => item.stage === 1);
-    let vanguard = mayLead ? pickVanguard(firstStage, previous) : undefined;
-    await mapLimit(firstStage.filter((item) => item !== vanguard), concurrency, planOne);
+    let vanguard: (PreparedObject & { mapping: ResourceMapping }) | undefined;
+    const planStage = async (items: Array<PreparedObject & { mapping: ResourceMapping }>, mayLeadHere: boolean) => {
+      const candidate = mayLeadHere ? pickVanguard(items, previous) : undefined;
+      await mapLimit(items, concurrency, async (item) => {
+        if (item !== candidate) return planOne(item);
+        const read = await getObject(this.client, item.mapping, item.object.metadata.namespace, item.ref.name).then(
+          (object): KubeObject | "absent" => object,
+          (error: unknown) => (error instanceof KubeApiError && error.notFound && !missingNamespace(error) ? "absent" : undefined),
+        );
+        if (read === "absent") vanguard = item;
+        else await planOne(item, read);
+      });
+    };
+    await planStage(mapped.filter((item) => item.stage === 1), mayLead);
     const missingNamespaces = new Set(
       [...states.values()].filter((state) => state.prepared.ref.kind === "Namespace" && state.prepared.ref.group === "" && state.action === "created").map((state) => state.prepared.ref.name),
     );
@@ -144,8 +157,7 @@ export class ApplyEngine {
     deferred.push(...rest.filter((item) => item.mapping.namespaced && missingNamespaces.has(item.object.metadata.namespace ?? "")));
     const secondStage = rest.filter((item) => !(item.mapping.namespaced && missingNamespaces.has(item.object.metadata.namespace ?? "")));
     // The second stage may lead only when the first writes nothing before it.
-    if (mayLead && vanguard === undefined && [...states.values()].every((state) => state.action === "unchanged") && deferred.length === 0) vanguard = pickVanguard(secondStage, previous);
-    await mapLimit(secondStage.filter((item) => item !== vanguard), concurrency, planOne);
+    await planStage(secondStage, mayLead && vanguard === undefined && [...states.values()].every((state) => state.action === "unchanged") && deferred.length === 0);
     const validationFailed = () => new SyncError("validation", `${validationProblems.length} object(s) failed server-side validation; nothing was changed`, sortProblems(validationProblems));
     if (validationProblems.length > 0) throw validationFailed();
 
@@ -219,7 +231,7 @@ export class ApplyEngine {
           return;
         }
         try {
-          const state = await this.plan(item, mapping, undefined, true);
+          const state = await this.plan(item, mapping, undefined, true, true);
           states.set(refKey(item.ref), state);
           stageTwo.push(state);
         } catch (error) {
@@ -242,7 +254,7 @@ export class ApplyEngine {
   }
 
   /** Decides what applying one object would do, with a dry run unless nothing can have changed. */
-  private async plan(item: PreparedObject, mapping: ResourceMapping, owned: KubeObject | undefined, fullPlan: boolean): Promise<ObjectState> {
+  private async plan(item: PreparedObject, mapping: ResourceMapping, owned: KubeObject | undefined, adopting: boolean, fullPlan: boolean): Promise<ObjectState> {
     if (!fullPlan && owned !== undefined && appliedStateMatches(owned, item.object, FIELD_MANAGER)) {
       return { prepared: item, mapping, live: owned, result: owned, action: "unchanged" };
     }
@@ -255,7 +267,7 @@ export class ApplyEngine {
     const live = stale ? await getObject(this.client, mapping, item.object.metadata.namespace, item.ref.name) : owned;
     if (sameAsLive(dryRun.object, live)) return { prepared: item, mapping, live, result: live, action: "unchanged" };
     const losing = managersLosingFields(live, dryRun.object, FIELD_MANAGER);
-    const notes = [owned === undefined ? ADOPTED : "", losing.length ? `took field ownership from ${losing.join(", ")}` : ""].filter(Boolean);
+    const notes = [adopting ? ADOPTED : "", losing.length ? `took field ownership from ${losing.join(", ")}` : ""].filter(Boolean);
     return { prepared: item, mapping, live, result: dryRun.object, action: "configured", ...(notes.length ? { note: notes.join("; ") } : {}) };
   }
 
@@ -356,9 +368,9 @@ export class ApplyEngine {
 const ADOPTED = "adopted: existed without fjord's labels";
 
 /**
- * The object to write without a dry run: one that is new to this owner (so there is no owned
- * state to compare with and a dry run would only validate it). Not a Namespace: whether it
- * exists decides how its contents are planned.
+ * The object that may be written without a dry run: one new to this owner (no owned state to
+ * compare with), if it turns out not to exist. Not a Namespace: whether it exists decides how
+ * its contents are planned.
  */
 function pickVanguard<T extends PreparedObject>(items: readonly T[], previous: ReadonlyMap<string, InventoryEntry>): T | undefined {
   return items.find((item) => !previous.has(refKey(item.ref)) && !(item.ref.group === "" && item.ref.kind === "Namespace"));
