@@ -132,7 +132,7 @@ export class ApplyEngine {
     // Prerequisites first: a Namespace the dry run says would be created does not exist yet,
     // so its contents cannot be validated before it does; they wait without a doomed request.
     const namespacesInSet = new Set(prepared.filter((item) => item.ref.group === "" && item.ref.kind === "Namespace").map((item) => item.ref.name));
-    // One object new to this owner skips its dry run when a GET (far cheaper for the server)
+    // One object new to this owner skips its dry run when a GET (no admission or field management)
     // finds it does not exist: it is written first and alone, so its own write validates it
     // (the server takes all of it or nothing) and a refusal still leaves the cluster unchanged.
     const mayLead = request.dryRun !== true && request.fullPlan !== true;
