@@ -162,7 +162,6 @@ export class ApplyEngine {
     if (validationProblems.length > 0) throw validationFailed();
 
     const failures: ObjectProblem[] = [];
-    const applied: ObjectState[] = [];
     const stageOne = [...states.values()].filter((state) => state.prepared.stage === 1);
     const stageTwo = [...states.values()].filter((state) => state.prepared.stage === 2);
     if (request.dryRun) {
@@ -186,10 +185,9 @@ export class ApplyEngine {
     const lead = async (stage: ObjectState[]): Promise<ObjectState[]> => {
       if (!vanguard) return stage;
       const item = vanguard;
-      const written = await this.writeUnplanned(item, item.mapping);
+      const written = await this.writeUnplanned(item);
       if (written) {
         states.set(refKey(item.ref), written);
-        applied.push(written);
         stage.push(written);
         return stage.filter((state) => state !== written);
       }
@@ -209,7 +207,7 @@ export class ApplyEngine {
 
     // Phase 2: prerequisites (CRDs, Namespaces, ClusterRoles), then wait for CRDs to serve.
     if (stageOne.some((state) => state.action !== "unchanged") || vanguard?.stage === 1) await reserve();
-    await this.write(vanguard?.stage === 1 ? await lead(stageOne) : stageOne, request, concurrency, applied, failures, progress);
+    await this.write(vanguard?.stage === 1 ? await lead(stageOne) : stageOne, request, concurrency, failures, progress);
     const crds = stageOne.filter((state) => state.prepared.ref.kind === "CustomResourceDefinition" && state.action !== "unchanged");
     if (crds.length > 0 && failures.length === 0) {
       progress(`waiting for ${crds.length} CustomResourceDefinition(s) to be established`);
@@ -248,7 +246,7 @@ export class ApplyEngine {
     // Phase 4: everything else.
     if (failures.length === 0 && (stageTwo.some((state) => state.action !== "unchanged") || vanguard?.stage === 2)) {
       await reserve();
-      await this.write(vanguard?.stage === 2 ? await lead(stageTwo) : stageTwo, request, concurrency, applied, failures, progress);
+      await this.write(vanguard?.stage === 2 ? await lead(stageTwo) : stageTwo, request, concurrency, failures, progress);
     }
     return this.result([...states.values()], failures, request, previous);
   }
@@ -277,7 +275,8 @@ export class ApplyEngine {
    * fields fjord takes. Any failure answers undefined, and the caller asks again with a dry run,
    * which reports it as validation would have (or finds the write did land after all).
    */
-  private async writeUnplanned(item: PreparedObject, mapping: ResourceMapping): Promise<ObjectState | undefined> {
+  private async writeUnplanned(item: PreparedObject & { mapping: ResourceMapping }): Promise<ObjectState | undefined> {
+    const { mapping } = item;
     const answer = await serverSideApply(this.client, mapping, item.object, { force: false }).catch(() => undefined);
     if (!answer) return undefined;
     if (answer.created) return { prepared: item, mapping, live: undefined, result: answer.object, action: "created" };
@@ -295,7 +294,7 @@ export class ApplyEngine {
     };
   }
 
-  private async write(states: ObjectState[], request: ApplyRequest, concurrency: number, applied: ObjectState[], failures: ObjectProblem[], progress: (message: string) => void): Promise<void> {
+  private async write(states: ObjectState[], request: ApplyRequest, concurrency: number, failures: ObjectProblem[], progress: (message: string) => void): Promise<void> {
     const changing = states.filter((state) => state.action !== "unchanged");
     if (changing.length === 0) return;
     progress(`applying ${changing.length} object(s)`);
@@ -303,17 +302,14 @@ export class ApplyEngine {
       try {
         if (state.recreate) {
           await this.recreate(state);
-          applied.push(state);
           return;
         }
         const answer = await serverSideApply(this.client, state.mapping, state.prepared.object);
         state.result = answer.object;
         state.action = answer.created ? "created" : "configured";
-        applied.push(state);
       } catch (error) {
         if (error instanceof KubeApiError && error.immutableField && request.force) {
           await this.recreate(state);
-          applied.push(state);
           return;
         }
         failures.push(immutableHint(problemOf(state.prepared, error), error));
