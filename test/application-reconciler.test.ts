@@ -11,6 +11,7 @@ import { KubeClient } from "../src/kube/client.ts";
 import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject } from "../src/model/object.ts";
 import { createTestNamespace, useCluster } from "./support/cluster.ts";
+import { grantRole } from "./support/rbac.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
 
 let git: GitServer;
@@ -148,12 +149,7 @@ test("an Application applies as its ServiceAccount, which may only do what RBAC 
   assert.equal(await get(`/api/v1/namespaces/${namespace}/configmaps/a`), undefined, "nothing was applied");
 
   // Granting the ServiceAccount ConfigMap rights in its namespace is enough.
-  await client.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {
-    body: { metadata: { name: "deployer" }, rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "create", "patch", "update", "delete"] }] },
-  });
-  await client.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
-    body: { metadata: { name: "deployer" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "deployer" }, subjects: [{ kind: "ServiceAccount", name: "deployer", namespace }] },
-  });
+  await grantRole(client, namespace, "deployer", "deployer", [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "create", "patch", "update", "delete"] }]);
   assert.equal((await syncApp("restricted")).ready, true, JSON.stringify(ready(await readApp("restricted"))));
   assert.ok(await get(`/api/v1/namespaces/${namespace}/configmaps/a`));
 });

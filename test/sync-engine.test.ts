@@ -7,6 +7,7 @@ import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject, RenderedObject } from "../src/model/object.ts";
 import { syncObjects, type SyncRequest } from "../src/sync/sync.ts";
 import { createTestNamespace, useCluster } from "./support/cluster.ts";
+import { grantRole } from "./support/rbac.ts";
 
 function rendered(object: KubeObject, file = "app.yaml"): RenderedObject {
   return { object, source: { file, line: 1 } };
@@ -256,12 +257,7 @@ test("a failed delete keeps the object in the inventory", async (t) => {
   await sync([rendered(configMap("a", {})), rendered(configMap("b", {}))]);
   // A ServiceAccount that may do everything but delete ConfigMaps.
   await client.request("POST", `/api/v1/namespaces/${namespace}/serviceaccounts`, { body: { metadata: { name: "no-delete" } } });
-  await client.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {
-    body: { metadata: { name: "no-delete" }, rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "create", "patch", "update"] }] },
-  });
-  await client.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
-    body: { metadata: { name: "no-delete" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "no-delete" }, subjects: [{ kind: "ServiceAccount", name: "no-delete", namespace }] },
-  });
+  await grantRole(client, namespace, "no-delete", "no-delete", [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "create", "patch", "update"] }]);
   const restricted = client.impersonating(`system:serviceaccount:${namespace}:no-delete`);
   t.after(() => restricted.close());
   await assert.rejects(
