@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import path from "node:path";
 import { before, test, type TestContext } from "node:test";
 import { execFileSync } from "node:child_process";
@@ -18,6 +18,7 @@ import { resolveRenderDirectory } from "../src/render/paths.ts";
 import { RenderError, render, type RenderOptions } from "../src/render/render.ts";
 import { describeToolSandbox } from "../src/render/tool-sandbox.ts";
 import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { startGitServer } from "./support/git-server.ts";
 
 let bins: Record<"helm" | "kustomize", string>;
 
@@ -208,16 +209,16 @@ interface Listener {
   server: Server;
 }
 
-async function listen(t: TestContext): Promise<Listener> {
+async function listen(t: TestContext, host = "127.0.0.1"): Promise<Listener> {
   const requests: string[] = [];
   const server = createServer((request, response) => {
     requests.push(request.url ?? "");
     response.setHeader("content-type", "application/yaml");
     response.end("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-the-network\ndata:\n  leaked: network-content\n");
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/x.yaml`, requests, server };
+  return { url: `http://${host}:${(server.address() as AddressInfo).port}/x.yaml`, requests, server };
 }
 
 const OTHER_TEAM_SECRET = "other-team-private-value";
@@ -363,15 +364,34 @@ test("attack 3: without namespaces, kustomize still has no git and no usable pro
     else process.env.FJORD_TOOL_SANDBOX = previous;
   });
   const { repo } = await workspace(t);
-  // A git base: kustomize would clone it with the git on PATH.
-  await writeFiles(repo, { "app/kustomization.yaml": "resources:\n- https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v3.3.1\n" });
-  const git = await buildFailure(repo, "app");
-  assert.equal(git.code, "kustomize-failed");
-  assert.match(git.message, /executable file not found|no such file|git/i);
-  // A plain HTTPS file: kustomize's own client goes to the dead proxy and fails at once.
-  await writeFiles(repo, { "app/kustomization.yaml": "resources:\n- https://raw.githubusercontent.com/kubernetes-sigs/kustomize/master/examples/helloWorld/configMap.yaml\n" });
-  const started = Date.now();
-  const proxy = await buildFailure(repo, "app");
-  assert.equal(proxy.code, "kustomize-failed");
-  assert.ok(Date.now() - started < 30_000, "the dead proxy did not fail at once");
+
+  // A remote base on a Git server: kustomize would clone it with the git it finds on PATH.
+  const server = await startGitServer();
+  t.after(() => server.close());
+  await server.createRepo("team-b");
+  await server.commitFiles(
+    "team-b",
+    { "base/kustomization.yaml": "resources:\n- secret.yaml\n", "base/secret.yaml": CONFIGMAP.replace("safe", OTHER_TEAM_SECRET) },
+    { message: "team b" },
+  );
+  await writeFiles(repo, { "app/kustomization.yaml": `resources:\n- ${server.repoUrl("team-b")}//base?ref=main\n` });
+  const clone = await buildFailure(repo, "app");
+  assert.equal(clone.code, "kustomize-failed");
+  assert.match(clone.message, /no 'git' program on path/);
+  assert.equal(clone.message.includes(OTHER_TEAM_SECRET), false);
+
+  // A file over HTTP on an address that is not loopback: Go sends it through the proxy, which is dead.
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((found) => found?.family === "IPv4" && !found.internal)?.address;
+  if (address === undefined) {
+    t.diagnostic("no non-loopback IPv4 address here: the proxy part is not exercised");
+    return;
+  }
+  const listener = await listen(t, address);
+  await writeFiles(repo, { "app/kustomization.yaml": `resources:\n- ${listener.url}\n` });
+  const proxied = await buildFailure(repo, "app");
+  assert.equal(proxied.code, "kustomize-failed");
+  assert.match(proxied.message, /proxyconnect tcp: dial tcp 127\.0\.0\.1:9/);
+  assert.deepEqual(listener.requests, [], "kustomize reached the server past the proxy");
 });
