@@ -22,7 +22,7 @@ let emptyDir: Promise<string> | undefined;
 
 /** An empty, read-only directory: the tools' PATH, so kustomize finds no git or ssh to fetch with. */
 function emptySearchPath(): Promise<string> {
-  emptyDir ??= makePrivateTempDir("empty-path").then(async (dir) => {
+  emptyDir ??= makePrivateTempDir("empty-path", { emptyUntilExit: true }).then(async (dir) => {
     await chmod(dir, 0o500);
     return dir;
   });

@@ -87,7 +87,7 @@ async function probeChroot(unshare: string, trueBinary: string): Promise<ChrootH
   const mkdir = findOnPath("mkdir");
   const chroot = findOnPath("chroot");
   if (!sh || !mount || !mkdir || !chroot) return "sh, mount, mkdir or chroot is not on PATH";
-  const root = await realpath(await makePrivateTempDir("sandbox-root"));
+  const root = await realpath(await makePrivateTempDir("sandbox-root", { emptyUntilExit: true }));
   const repo = await realpath(await makePrivateTempDir("sandbox-probe"));
   const home = await realpath(await makePrivateTempDir("sandbox-probe-home"));
   try {

@@ -16,12 +16,21 @@ import path from "node:path";
 export const PRIVATE_PARENT_MODE = 0o311;
 
 let parent: Promise<string> | undefined;
+/** Empty directories kept for the whole process (sandbox roots, an empty PATH), removed at exit. */
+const processDirs: string[] = [];
 
 async function createParent(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "fjord-"));
   await chmod(dir, PRIVATE_PARENT_MODE);
   // Only an empty parent can go; a crash leaves it behind like any other temp directory.
   process.once("exit", () => {
+    for (const child of processDirs) {
+      try {
+        rmdirSync(child);
+      } catch {
+        // not empty after all, or already gone
+      }
+    }
     try {
       rmdirSync(dir);
     } catch {
@@ -44,8 +53,10 @@ export function privateTempParent(): Promise<string> {
  * A fresh directory (mode 0700) under the private parent, named `<label>-<32 hex digits>`. The
  * label says what it holds, for whoever looks at the disk; it adds nothing guessable.
  */
-export async function makePrivateTempDir(label: string): Promise<string> {
+export async function makePrivateTempDir(label: string, options: { emptyUntilExit?: boolean } = {}): Promise<string> {
   const dir = path.join(await privateTempParent(), `${label}-${randomBytes(16).toString("hex")}`);
   await mkdir(dir, { mode: 0o700 });
+  // The caller keeps it empty and never removes it: it goes when the process exits.
+  if (options.emptyUntilExit) processDirs.push(dir);
   return dir;
 }
