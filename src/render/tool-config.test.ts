@@ -54,6 +54,7 @@ test("an ordinary kustomization reads as plain JSON", () => {
   });
   assert.equal(read(""), null);
   assert.equal(read("# only a comment\n"), null);
+  assert.equal(read("---\n"), null);
 });
 
 test("keys Go's encoding/json would fold onto a field are refused, naming the field to write", () => {
@@ -116,7 +117,9 @@ test("unknown top-level kustomization fields are refused; unknown Chart.yaml fie
 test("directives, several documents, non-mappings, multi-line flow scalars and bad UTF-8 are refused", () => {
   assert.match(refusal("%YAML 1.1\n---\nresources: [a]\n").message, /YAML directive %YAML 1\.1/);
   assert.match(refusal("%TAG ! tag:example.com,2000:\n---\nresources: [a]\n").message, /YAML directive/);
-  assert.match(refusal("resources: [a]\n---\nresources: [../../x]\n").message, /holds 2 YAML documents; kustomize reads only the first/);
+  assert.match(refusal("resources: [a]\n---\nresources: [../../x]\n").message, /holds more than one YAML document; kustomize reads only the first/);
+  assert.match(refusal("---\n---\nresources: [../../x]\n").message, /holds more than one YAML document/);
+  assert.deepEqual(read("---\nresources: [a]\n---\n# the end\n"), { resources: ["a"] });
   assert.match(refusal("- a\n").message, /must hold a mapping/);
   assert.match(refusal("resources:\n- '../\n  ../x'\n").message, /:2:3: a value under resources\[0\] spans several lines/);
   assert.match(refusal(Buffer.from([0x72, 0x3a, 0x20, 0xff, 0x0a])).message, /not valid UTF-8/);

@@ -167,6 +167,11 @@ function walk(reader: Reader, node: unknown, shape: Shape, path: readonly string
   }
 }
 
+/** A document with nothing in it: no node, or the empty (null) scalar an explicit `---` leaves. */
+function isEmpty(contents: unknown): boolean {
+  return contents === null || (isScalar(contents) && contents.value === null);
+}
+
 function decodeUtf8(bytes: Uint8Array, file: string): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -194,15 +199,18 @@ export function readToolConfig(bytes: Uint8Array, file: string, kind: ToolConfig
     if (token.type === "directive") throw refuse(reader, token.offset, `YAML directive ${showKey(token.source.trim())}`, "remove the directive");
   }
   const docs = parseAllDocuments(text, PARSE_OPTIONS);
-  if (docs.length > 1) {
-    throw refuse(reader, docs[1]!.range[0], `the file holds ${docs.length} YAML documents; ${kind.tool} reads only the first`, "keep one document in the file");
+  // A trailing `---` (an empty document) is harmless; content after the first document is not.
+  const extra = docs.slice(1).find((doc) => !isEmpty(doc.contents) || doc.errors.length > 0);
+  if (extra) {
+    throw refuse(reader, extra.range[0], `the file holds more than one YAML document; ${kind.tool} reads only the first`, "keep one document in the file");
   }
   const doc = docs[0];
   if (!doc) return null;
   const error = doc.errors[0];
   if (error) throw refuse(reader, error.pos[0], `malformed YAML: ${error.message}`, "fix the YAML syntax");
   walk(reader, doc.contents, kind.shape, []);
-  if (doc.contents !== null && !isMap(doc.contents)) {
+  if (isEmpty(doc.contents)) return null;
+  if (!isMap(doc.contents)) {
     throw refuse(reader, doc.contents.range?.[0] ?? 0, `the file must hold a mapping of fields`, `write it as \`field: value\` lines, as ${kind.tool} expects`);
   }
   return doc.toJS();
