@@ -208,10 +208,11 @@ export function readToolConfig(bytes: Uint8Array, file: string, kind: ToolConfig
   if (!doc) return null;
   const error = doc.errors[0];
   if (error) throw refuse(reader, error.pos[0], `malformed YAML: ${error.message}`, "fix the YAML syntax");
-  walk(reader, doc.contents, kind.shape, []);
-  if (isEmpty(doc.contents)) return null;
-  if (!isMap(doc.contents)) {
-    throw refuse(reader, doc.contents.range?.[0] ?? 0, `the file must hold a mapping of fields`, `write it as \`field: value\` lines, as ${kind.tool} expects`);
+  const contents = doc.contents;
+  walk(reader, contents, kind.shape, []);
+  if (contents === null || isEmpty(contents)) return null;
+  if (!isMap(contents)) {
+    throw refuse(reader, contents.range?.[0] ?? 0, `the file must hold a mapping of fields`, `write it as \`field: value\` lines, as ${kind.tool} expects`);
   }
   return doc.toJS();
 }
