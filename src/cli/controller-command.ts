@@ -7,6 +7,7 @@ import { LeaderElector } from "../controller/leader-election.ts";
 import { KubeClient } from "../kube/client.ts";
 import { createControllerMetrics, createControllerServer, type Receiver } from "../server/index.ts";
 import { startSealedSecrets, type SealedSecretsController } from "../secrets/sealed/index.ts";
+import { describeToolSandbox } from "../render/tool-sandbox.ts";
 import { parseDuration } from "../util/duration.ts";
 import { createLogger } from "../util/logger.ts";
 
@@ -87,6 +88,8 @@ export function controllerCommand(): Command {
       const [host = "0.0.0.0", port = "8080"] = flags.bindAddress.split(/:(?=\d+$)/);
       const address = await server.listen({ host, port: Number(port) });
       logger.info({ address }, "serving webhooks, metrics and probes");
+      const sandbox = await describeToolSandbox();
+      logger.info({ toolSandbox: sandbox.level }, `render tool confinement: ${sandbox.description}`);
       for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => stop.abort());
 
       // Sealed Secrets start beside the GitOps loop, never blocking it: a missing key namespace or

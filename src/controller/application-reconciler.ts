@@ -181,6 +181,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       const objects = await render({
         root: opened.dir,
         path: app.spec.path,
+        immutableRoot: true,
         ...(app.spec.targetNamespace ? { helm: { namespace: app.spec.targetNamespace } } : {}),
         ...(decryption ? { decryption } : {}),
       }).catch((error: unknown) => {

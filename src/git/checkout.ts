@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, realpath, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, realpath, rm } from "node:fs/promises";
 import path from "node:path";
 import { withDirectoryLock } from "../util/dir-lock.ts";
+import { makePrivateTempDir } from "../util/private-temp.ts";
 import { cacheLocation, defaultGitCacheDir, ensureCacheRepository, removeStaleGitLocks } from "./cache.ts";
 import { GitSourceError, classifyGitFailure, stderrSummary, type GitSourceErrorCode } from "./errors.ts";
 import { prepareGitEnvironment, type GitEnvironment } from "./git-environment.ts";
@@ -103,7 +103,8 @@ class GitOperation {
 
   /** Writes the commit's tree into a new directory; its own index keeps the cache untouched. Call inside run(). */
   async materialize(commit: string): Promise<Pick<Checkout, "dir" | "dispose">> {
-    const base = await mkdtemp(path.join(tmpdir(), "fjord-checkout-"));
+    // Private and unguessable: a build of another tenant's repository must not find this tree.
+    const base = await makePrivateTempDir("checkout");
     const dispose = () => rm(base, { recursive: true, force: true, maxRetries: 3 });
     try {
       const dir = path.join(base, "files");

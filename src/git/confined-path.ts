@@ -5,6 +5,14 @@ import { GitSourceError } from "./errors.ts";
 /** The kernel's own limit (ELOOP); a cycle of links must end with an error, not a hang. */
 const MAX_SYMLINKS = 40;
 
+/** Why a path was refused, with the symlink to blame when there is one (repository-relative). */
+export type Escape =
+  | { kind: "nul-byte" }
+  | { kind: "absolute-path" }
+  | { kind: "climbs-out"; via?: { link: string; target: string } }
+  | { kind: "absolute-link"; link: string; target: string }
+  | { kind: "too-many-links" };
+
 /**
  * Resolves `relative` inside `root` (a checkout) the way the kernel would, one component at a
  * time, and returns the real path (no symlinks left in it). Refuses an absolute path, a `..` that
@@ -15,11 +23,34 @@ const MAX_SYMLINKS = 40;
  * first missing component on.
  */
 export async function confinedPath(root: string, relative: string): Promise<string> {
-  const refuse = (why: string) => new GitSourceError("path-escape", `path "${relative}" is not allowed: ${why}`);
-  if (relative.includes("\0")) throw refuse("it contains a NUL byte");
-  if (path.isAbsolute(relative)) throw refuse("it is absolute; give a path relative to the repository root");
+  const resolved = await resolveConfined(await realpath(root), relative);
+  if ("path" in resolved) return resolved.path;
+  throw new GitSourceError("path-escape", `path "${relative}" is not allowed: ${describeEscape(resolved.escape)}`);
+}
 
-  const realRoot = await realpath(root);
+function describeEscape(escape: Escape): string {
+  switch (escape.kind) {
+    case "nul-byte":
+      return "it contains a NUL byte";
+    case "absolute-path":
+      return "it is absolute; give a path relative to the repository root";
+    case "climbs-out":
+      return escape.via ? `symlink "${escape.via.link}" points to "${escape.via.target}", outside the repository` : "it leads outside the repository";
+    case "absolute-link":
+      return `symlink "${escape.link}" points to the absolute path "${escape.target}", outside the repository`;
+    case "too-many-links":
+      return `more than ${MAX_SYMLINKS} symlinks along it (a loop?)`;
+  }
+}
+
+/**
+ * The walk behind confinedPath, for callers that word their own errors (a render must name a
+ * link without quoting its target). `realRoot` must already be a real path.
+ */
+export async function resolveConfined(realRoot: string, relative: string): Promise<{ path: string } | { escape: Escape }> {
+  if (relative.includes("\0")) return { escape: { kind: "nul-byte" } };
+  if (path.isAbsolute(relative)) return { escape: { kind: "absolute-path" } };
+
   const shown = (absolute: string) => path.relative(realRoot, absolute) || ".";
   // Components still to walk, the next one last, so that a symlink's target can be pushed in
   // front of the rest. Each remembers the symlink it came from, to blame the right thing.
@@ -35,9 +66,7 @@ export async function confinedPath(root: string, relative: string): Promise<stri
     const { part, via } = step;
     if (part === "" || part === ".") continue;
     if (part === "..") {
-      if (current === realRoot) {
-        throw refuse(via ? `symlink "${via.link}" points to "${via.target}", outside the repository` : "it leads outside the repository");
-      }
+      if (current === realRoot) return { escape: via ? { kind: "climbs-out", via } : { kind: "climbs-out" } };
       current = path.dirname(current);
       continue;
     }
@@ -60,12 +89,10 @@ export async function confinedPath(root: string, relative: string): Promise<stri
       continue;
     }
     symlinks += 1;
-    if (symlinks > MAX_SYMLINKS) throw refuse(`more than ${MAX_SYMLINKS} symlinks along it (a loop?)`);
+    if (symlinks > MAX_SYMLINKS) return { escape: { kind: "too-many-links" } };
     const target = await readlink(next);
     const link = shown(next);
-    if (path.isAbsolute(target)) {
-      throw refuse(`symlink "${link}" points to the absolute path "${target}", outside the repository`);
-    }
+    if (path.isAbsolute(target)) return { escape: { kind: "absolute-link", link, target } };
     // The target is walked from the link's own directory, which is `current`.
     pending.push(
       ...target
@@ -74,7 +101,7 @@ export async function confinedPath(root: string, relative: string): Promise<stri
         .map((targetPart) => ({ part: targetPart, via: { link, target } })),
     );
   }
-  return current;
+  return { path: current };
 }
 
 interface Step {

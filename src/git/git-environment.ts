@@ -1,6 +1,6 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { makePrivateTempDir } from "../util/private-temp.ts";
 import type { GitAuth } from "./types.ts";
 
 export interface GitEnvironment {
@@ -39,7 +39,7 @@ export async function prepareGitEnvironment(
   auth: GitAuth | undefined,
   basic: { username: string; password: string } | undefined,
 ): Promise<GitEnvironment> {
-  const privateDir = await mkdtemp(path.join(tmpdir(), "fjord-git-env-"));
+  const privateDir = await makePrivateTempDir("git-env");
   try {
     const home = path.join(privateDir, "home");
     await mkdir(home);

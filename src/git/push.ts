@@ -1,6 +1,6 @@
-import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, realpath, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { makePrivateTempDir } from "../util/private-temp.ts";
 import { confinedPath } from "./confined-path.ts";
 import { classifyGitFailure, GitSourceError, stderrSummary, type GitSourceErrorCode } from "./errors.ts";
 import { prepareGitEnvironment, type GitEnvironment } from "./git-environment.ts";
@@ -147,7 +147,7 @@ export async function commitAndPush(options: CommitAndPushOptions): Promise<Comm
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
   const environment = await prepareGitEnvironment(url, options.auth, credentials);
-  const scratch = await mkdtemp(path.join(tmpdir(), "fjord-push-"));
+  const scratch = await makePrivateTempDir("push");
   try {
     const session = new PushSession(url, options, pushBranch, environment, scratch, Date.now() + timeoutMs, timeoutMs);
     return await session.run(maxAttempts);

@@ -5,13 +5,14 @@ import { findKustomizationFile, hasChart } from "./package-files.ts";
 import { isInside, realPathIfExists, relativeToRoot, type RenderDirectory } from "./paths.ts";
 import { listManifestFiles } from "./plain.ts";
 import { isRemoteReference } from "./remote-reference.ts";
-import { parseYamlStream } from "./yaml-stream.ts";
+import { KUSTOMIZATION } from "./tool-config-shapes.ts";
+import { readToolConfig } from "./tool-config.ts";
 
 async function collectKustomization(rootReal: string, kustomizationFile: string, visited: Set<string>, files: Set<string>): Promise<void> {
   if (visited.has(kustomizationFile)) return;
   visited.add(kustomizationFile);
-  const docs = parseYamlStream(await readFile(kustomizationFile, "utf8"), { file: relativeToRoot(rootReal, kustomizationFile) });
-  for (const reference of kustomizationReferences(docs[0]?.value)) {
+  const content = readToolConfig(await readFile(kustomizationFile), relativeToRoot(rootReal, kustomizationFile), KUSTOMIZATION);
+  for (const reference of kustomizationReferences(content)) {
     // What leaves the checkout or the network is refused by the kustomization scan, not here.
     if (isRemoteReference(reference.value) || path.isAbsolute(reference.value)) continue;
     const real = await realPathIfExists(path.resolve(path.dirname(kustomizationFile), reference.value));

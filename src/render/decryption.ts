@@ -1,6 +1,6 @@
-import { chmod, cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { chmod, cp, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { makePrivateTempDir } from "../util/private-temp.ts";
 import { describeRef, refOf, type RenderedObject } from "../model/object.ts";
 import { decryptContent, formatForPath, isSopsDocument, SopsError } from "../secrets/sops/index.ts";
 import { filesReadByRender } from "./decryption-files.ts";
@@ -52,7 +52,7 @@ export async function withDecryptedSources<T>(
   const dir = await resolveRenderDirectory(input.root, input.path);
   const encrypted = await encryptedFiles(await filesReadByRender(dir, input.ignore));
   if (encrypted.length === 0) return body(input.root);
-  const scratch = await mkdtemp(path.join(os.tmpdir(), "fjord-decrypted-"));
+  const scratch = await makePrivateTempDir("decrypted");
   try {
     await chmod(scratch, 0o700);
     const copy = path.join(scratch, "repo");

@@ -12,6 +12,8 @@ export type RenderErrorCode =
   | "nested-package"
   | "duplicate"
   | "remote-base"
+  | "tool-config"
+  | "helm-settings"
   | "kustomize-failed"
   | "helm-failed"
   | "binary-missing"

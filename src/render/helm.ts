@@ -6,7 +6,11 @@ import { helmErrorLocation, splitHelmOutput, templateFile } from "./helm-source.
 import { objectsFromDocuments } from "./manifest-objects.ts";
 import { CHART_FILE_NAME } from "./package-files.ts";
 import { isInside, joinRelative, realPathIfExists, withoutRoot, type RenderDirectory } from "./paths.ts";
-import { formatDuration, isolatedEnv, runTool, withScratchHome } from "./run-tool.ts";
+import { runConfinedTool } from "./confined-tool.ts";
+import { MAX_RELEASE_NAME_LENGTH, releaseNameProblem } from "./release-name.ts";
+import { formatDuration, withScratchHome } from "./run-tool.ts";
+import { CHART_METADATA } from "./tool-config-shapes.ts";
+import { readToolConfig } from "./tool-config.ts";
 import { parseYamlStream } from "./yaml-stream.ts";
 
 export interface HelmSettings {
@@ -27,11 +31,51 @@ export interface HelmRender {
   settings: HelmSettings;
 }
 
+/** The chart's name, read from Chart.yaml exactly as helm reads it (tool-config.ts). */
 async function chartName(dir: RenderDirectory): Promise<string> {
   const file = joinRelative(dir.dirRel, CHART_FILE_NAME);
-  const [chart] = parseYamlStream(await readFile(path.join(dir.dirReal, CHART_FILE_NAME), "utf8"), { file });
-  const name = (chart?.value as { name?: unknown } | undefined)?.name;
+  const chart = readToolConfig(await readFile(path.join(dir.dirReal, CHART_FILE_NAME)), file, CHART_METADATA) as { name?: unknown } | null;
+  const name = chart?.name;
   return typeof name === "string" && name !== "" ? name : path.basename(dir.dirReal);
+}
+
+function shown(value: string): string {
+  const quoted = JSON.stringify(value);
+  return quoted.length > 80 ? `${quoted.slice(0, 76)}..."` : quoted;
+}
+
+/**
+ * The release name, checked with helm's own rule before it goes on helm's command line. From
+ * the settings when given (`--helm-release`), else the chart's name.
+ */
+function releaseName(dir: RenderDirectory, settings: HelmSettings, chart: string): string {
+  if (settings.releaseName !== undefined) {
+    const problem = releaseNameProblem(settings.releaseName);
+    if (problem) {
+      throw new RenderError("helm-settings", `the helm release name ${shown(settings.releaseName)} ${problem}`, {
+        file: joinRelative(dir.dirRel, CHART_FILE_NAME),
+        fix: `give a release name (--helm-release) of lowercase letters, digits, '-' and '.', at most ${MAX_RELEASE_NAME_LENGTH} characters`,
+      });
+    }
+    return settings.releaseName;
+  }
+  const problem = releaseNameProblem(chart);
+  if (problem) {
+    throw new RenderError("helm-settings", `the chart's name ${shown(chart)}, used as the helm release name, ${problem}`, {
+      file: joinRelative(dir.dirRel, CHART_FILE_NAME),
+      fix: `rename the chart in Chart.yaml (\`name\`), or give a release name (--helm-release): lowercase letters, digits, '-' and '.', at most ${MAX_RELEASE_NAME_LENGTH} characters`,
+    });
+  }
+  return chart;
+}
+
+/** A Kubernetes namespace name: a DNS-1123 label. */
+function checkNamespace(dir: RenderDirectory, namespace: string): void {
+  if (namespace.length <= 63 && /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/.test(namespace)) return;
+  throw new RenderError("helm-settings", `the helm namespace ${shown(namespace)} is not a valid namespace name`, {
+    file: joinRelative(dir.dirRel, CHART_FILE_NAME),
+    fix: "give a namespace of lowercase letters, digits and '-', at most 63 characters",
+  });
 }
 
 /** Values files must exist inside the checkout; a path out of it could read any file on the controller. */
@@ -60,28 +104,32 @@ async function resolveValuesFiles(dir: RenderDirectory, files: readonly string[]
 export async function renderHelmChart(input: HelmRender): Promise<RenderedObject[]> {
   const { dir, settings } = input;
   const chart = await chartName(dir);
-  const release = settings.releaseName ?? chart;
+  const release = releaseName(dir, settings, chart);
+  if (settings.namespace) checkNamespace(dir, settings.namespace);
   const valuesFiles = await resolveValuesFiles(dir, settings.valuesFiles ?? []);
   const result = await withScratchHome(async (home) => {
-    const args = ["template", release, dir.dirReal, "--include-crds", "--skip-tests"];
-    if (settings.namespace) args.push("--namespace", settings.namespace);
-    for (const file of valuesFiles) args.push("--values", file);
+    // Flags first, each with its value in the same argument; then `--`: nothing after it is read as a flag.
+    const flags = ["--include-crds", "--skip-tests"];
+    if (settings.namespace) flags.push(`--namespace=${settings.namespace}`);
+    for (const file of valuesFiles) flags.push(`--values=${file}`);
     if (settings.values && Object.keys(settings.values).length > 0) {
       // A values file, not --set-json: keys with dots or brackets arrive exactly as given.
       const inline = path.join(home, "values.json");
       await writeFile(inline, JSON.stringify(settings.values));
-      args.push("--values", inline);
+      flags.push(`--values=${inline}`);
     }
-    return runTool({
+    return runConfinedTool({
       binary: input.helmBinary,
-      args,
-      cwd: dir.rootReal,
-      env: isolatedEnv(home, {
+      args: ["template", ...flags, "--", release, dir.dirReal],
+      repo: dir.rootReal,
+      home,
+      env: {
         HELM_CONFIG_HOME: path.join(home, ".config", "helm"),
         HELM_CACHE_HOME: path.join(home, ".cache", "helm"),
         HELM_DATA_HOME: path.join(home, ".local", "share", "helm"),
         HELM_PLUGINS: path.join(home, "helm-plugins"),
-      }),
+      },
+      network: false,
       timeoutMs: input.timeoutMs,
       missingFix: "install helm, or set helmBinary",
     });

@@ -59,8 +59,24 @@ export function kustomizationReferences(kustomization: unknown): KustomizationRe
   }
   const openapi = kustomization.openapi;
   if (isRecord(openapi) && typeof openapi.path === "string") add("openapi.path", openapi.path, "file");
-  for (const chart of records(kustomization.helmCharts)) if (typeof chart.repo === "string") add("helmCharts.repo", chart.repo, "file");
+  // Helm inflation runs only with --enable-helm, which fjord never passes; its paths are still checked.
+  for (const chart of records(kustomization.helmCharts)) {
+    if (typeof chart.repo === "string") add("helmCharts.repo", chart.repo, "file");
+    if (typeof chart.valuesFile === "string") add("helmCharts.valuesFile", chart.valuesFile, "file");
+    for (const file of strings(chart.additionalValuesFiles)) add("helmCharts.additionalValuesFiles", file, "file");
+  }
+  for (const chart of records(kustomization.helmChartInflationGenerator)) {
+    for (const field of ["chartRepoUrl", "chartHome", "values", "helmHome"]) {
+      const value = chart[field];
+      if (typeof value === "string") add(`helmChartInflationGenerator.${field}`, value, "file");
+    }
+  }
   const helmGlobals = kustomization.helmGlobals;
-  if (isRecord(helmGlobals) && typeof helmGlobals.chartHome === "string") add("helmGlobals.chartHome", helmGlobals.chartHome, "file");
+  if (isRecord(helmGlobals)) {
+    for (const field of ["chartHome", "configHome"]) {
+      const value = helmGlobals[field];
+      if (typeof value === "string") add(`helmGlobals.${field}`, value, "file");
+    }
+  }
   return found;
 }

@@ -4,8 +4,9 @@ import { RenderError } from "./errors.ts";
 import { kustomizationReferences, type KustomizationReference } from "./kustomization-references.ts";
 import { findKustomizationFile } from "./package-files.ts";
 import { isInside, realPathIfExists, relativeToRoot } from "./paths.ts";
-import { isRemoteReference, looksLikeHostPath } from "./remote-reference.ts";
-import { parseYamlStream } from "./yaml-stream.ts";
+import { isFileUrl, isRemoteReference, looksLikeHostPath } from "./remote-reference.ts";
+import { KUSTOMIZATION } from "./tool-config-shapes.ts";
+import { readToolConfig } from "./tool-config.ts";
 
 export interface RemoteReferenceFound {
   /** The kustomization that names it, relative to the repository root. */
@@ -43,11 +44,13 @@ async function scanFile(scan: Scan, kustomizationFile: string): Promise<void> {
   if (scan.visited.has(kustomizationFile)) return;
   scan.visited.add(kustomizationFile);
   const kustomization = relativeToRoot(scan.rootReal, kustomizationFile);
-  // A kustomization we cannot read is one we cannot vouch for: fail rather than let it run.
-  const docs = parseYamlStream(await readFile(kustomizationFile, "utf8"), { file: kustomization });
+  // A kustomization we cannot read exactly as kustomize does is one we cannot vouch for: fail rather than let it run.
+  const content = readToolConfig(await readFile(kustomizationFile), kustomization, KUSTOMIZATION);
   const dir = path.dirname(kustomizationFile);
-  for (const reference of kustomizationReferences(docs[0]?.value)) {
+  for (const reference of kustomizationReferences(content)) {
     const remote: RemoteReferenceFound = { kustomization, field: reference.field, reference: reference.value };
+    // A file: URL names a path on the controller; remote bases being allowed does not make that fine.
+    if (isFileUrl(reference.value)) throw leavesRoot(kustomization, reference, "is a file: URL, which reads outside the repository");
     if (isRemoteReference(reference.value)) {
       if (!scan.allowRemoteBases) throw remoteRefused(remote);
       scan.remote.push(remote);

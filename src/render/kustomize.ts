@@ -5,7 +5,8 @@ import { RenderError } from "./errors.ts";
 import { scanKustomization } from "./kustomization-scan.ts";
 import { objectsFromDocuments } from "./manifest-objects.ts";
 import { relativeToRoot, withoutRoot, type RenderDirectory } from "./paths.ts";
-import { formatDuration, isolatedEnv, runTool, withScratchHome } from "./run-tool.ts";
+import { runConfinedTool } from "./confined-tool.ts";
+import { formatDuration, withScratchHome } from "./run-tool.ts";
 import { parseYamlStream } from "./yaml-stream.ts";
 
 /** How to invoke kustomize: `kustomize build <dir>` or kubectl's built-in `kubectl kustomize <dir>`. */
@@ -24,17 +25,8 @@ export function chooseKustomizeTool(
   return { binary: options.kubectlBinary ?? "kubectl", args: ["kustomize"] };
 }
 
-/** Passed through only when remote bases are allowed, since fetching them may need a proxy. */
-const PROXY_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"];
-
-function proxyEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of PROXY_VARIABLES) {
-    const value = process.env[name];
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
+/** kustomize's default, stated so that no configuration or version can change it. */
+const LOAD_RESTRICTOR = "LoadRestrictionsRootOnly";
 
 export interface KustomizeRender {
   dir: RenderDirectory;
@@ -52,17 +44,31 @@ export interface KustomizeRender {
  * annotations, and fjord does not rewrite users' kustomizations to ask.
  */
 export async function renderKustomization(input: KustomizeRender): Promise<RenderedObject[]> {
+  // The scan gives the friendly errors; buildKustomization's confinement holds without it.
+  await scanKustomization(input.dir.rootReal, input.kustomizationFile, { allowRemoteBases: input.allowRemoteBases });
+  return buildKustomization(input);
+}
+
+/**
+ * Runs kustomize on a kustomization without scanning it first: root-only load restrictions
+ * stated explicitly (a kustomization cannot load a file from outside its own directory, and no
+ * plugins, exec functions or helm run without flags fjord never passes), no git or ssh on
+ * PATH and a dead proxy (no remote bases), in the namespace sandbox where there is one (no
+ * network, nothing but the repository on disk). With remote bases allowed, git, the
+ * controller's proxy settings and the network stay available, so no namespaces either.
+ */
+export async function buildKustomization(input: KustomizeRender): Promise<RenderedObject[]> {
   const { dir } = input;
   const kustomization = relativeToRoot(dir.rootReal, input.kustomizationFile);
-  await scanKustomization(dir.rootReal, input.kustomizationFile, { allowRemoteBases: input.allowRemoteBases });
   const command = [path.basename(input.tool.binary), ...input.tool.args].join(" ");
   const result = await withScratchHome((home) =>
-    runTool({
+    runConfinedTool({
       binary: input.tool.binary,
       // An absolute path: kustomize tries a relative one as a git URL first (`github.com/org/repo`).
-      args: [...input.tool.args, dir.dirReal],
-      cwd: dir.rootReal,
-      env: isolatedEnv(home, input.allowRemoteBases ? proxyEnv() : {}),
+      args: [...input.tool.args, `--load-restrictor=${LOAD_RESTRICTOR}`, "--", dir.dirReal],
+      repo: dir.rootReal,
+      home,
+      network: input.allowRemoteBases,
       timeoutMs: input.timeoutMs,
       missingFix: "install kustomize, or set kustomizeBinary (or kubectlBinary for `kubectl kustomize`)",
     }),

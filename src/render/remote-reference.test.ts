@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isRemoteReference, looksLikeHostPath } from "./remote-reference.ts";
+import { isFileUrl, isRemoteReference, looksLikeHostPath } from "./remote-reference.ts";
 
 test("the remote forms kustomize accepts are recognised", () => {
   for (const reference of [
@@ -18,6 +18,11 @@ test("the remote forms kustomize accepts are recognised", () => {
     "example.com/org/repo?ref=v1",
     "https://dev.azure.com/org/project/_git/repo",
     "  https://github.com/org/repo  ",
+    "HTTP://127.0.0.1:8080/x.yaml",
+    "http:127.0.0.1/x.yaml",
+    "file:/srv/other-team/base",
+    "FILE:///srv/other-team/base",
+    "git+file:///srv/repo",
   ]) {
     assert.equal(isRemoteReference(reference), true, reference);
   }
@@ -36,6 +41,11 @@ test("local paths are not remote", () => {
   ]) {
     assert.equal(isRemoteReference(reference), false, reference);
   }
+});
+
+test("file: URLs are told apart: they read the controller's disk, remote bases allowed or not", () => {
+  for (const reference of ["file:///srv/repo", "FILE:/srv/repo", "git::file:///srv/repo", " file://x"]) assert.equal(isFileUrl(reference), true, reference);
+  for (const reference of ["https://example.com/x", "files/config.yaml", "profile:x"]) assert.equal(isFileUrl(reference), false, reference);
 });
 
 test("scheme-less host paths are flagged by shape for the caller to check locally", () => {

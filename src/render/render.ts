@@ -11,6 +11,7 @@ import { chooseKustomizeTool, renderKustomization } from "./kustomize.ts";
 import { findKustomizationFile, hasChart } from "./package-files.ts";
 import { resolveRenderDirectory } from "./paths.ts";
 import { renderPlainDirectory } from "./plain.ts";
+import { assertSymlinksConfined } from "./symlink-guard.ts";
 
 export { RenderError, type RenderErrorCode } from "./errors.ts";
 export type { HelmSettings } from "./helm.ts";
@@ -38,12 +39,20 @@ export interface RenderOptions {
   timeoutMs?: number;
   /** Decrypt the SOPS files the render reads. Without it, SOPS-encrypted objects are an error. */
   decryption?: DecryptionSettings;
+  /**
+   * The root is a checkout that never changes (the controller's): checks of the whole tree are
+   * done once per root and remembered. Leave unset for a working directory someone may edit.
+   */
+  immutableRoot?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 export async function render(options: RenderOptions): Promise<RenderedObject[]> {
   const { decryption } = options;
+  // Before anything reads the tree: helm and kustomize would follow a link out of it.
+  const { rootReal } = await resolveRenderDirectory(options.root, options.path);
+  await assertSymlinksConfined(rootReal, { immutable: options.immutableRoot ?? false });
   const objects = decryption
     ? await withDecryptedSources({ root: options.root, path: options.path, ignore: options.ignore ?? [], decryption }, (root) => renderTree({ ...options, root }))
     : await renderTree(options);

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, realpath, rm } from "node:fs/promises";
 import path from "node:path";
+import { makePrivateTempDir } from "../util/private-temp.ts";
 import { RenderError } from "./errors.ts";
 
 export interface ToolRun {
@@ -87,7 +87,8 @@ export function runTool(run: ToolRun): Promise<ToolResult> {
  * helm repositories, registry logins, git credentials) leaks into rendering. Removed afterwards.
  */
 export async function withScratchHome<T>(use: (home: string) => Promise<T>): Promise<T> {
-  const home = await mkdtemp(path.join(tmpdir(), "fjord-render-"));
+  // A real path: the namespace sandbox binds it into the tool's root at the same place.
+  const home = await realpath(await makePrivateTempDir("tool-home"));
   try {
     await mkdir(path.join(home, "tmp"));
     return await use(home);
