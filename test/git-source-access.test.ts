@@ -1,6 +1,6 @@
 // The Git source's access paths against real servers: HTTP basic and token auth (git's
-// http-backend behind test/support/git-server.ts), SSH (OpenSSH's sshd from
-// test/support/ssh-server.ts), and the ways reaching a server fails.
+// http-backend behind test/support/git-server.ts), SSH (git's own ssh transport and OpenSSH's
+// client against the ssh2-based Git host of test/support/ssh-server.ts), and the ways reaching a server fails.
 
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
