@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import ssh2 from "ssh2";
-import type { AnyAuthMethod } from "ssh2";
+import type { AnyAuthMethod, ParsedKey } from "ssh2";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
 import { generateKeyPair, parseGitCommand, SSH_USER, startSshServer, type SshServer } from "./support/ssh-server.ts";
 
@@ -106,6 +106,12 @@ async function git(args: string[], extraEnv: Record<string, string> = {}, key = 
 
 /** A flush packet: tells upload-pack the client wants nothing after the advertisement. */
 const FLUSH = "0000";
+
+function parseKey(key: string): ParsedKey {
+  const parsed = ssh2.utils.parseKey(key);
+  if (parsed instanceof Error) throw parsed;
+  return parsed;
+}
 
 describe("serving git", () => {
   test("git clones and pushes over ssh, and the push lands in the bare repository", async () => {
@@ -228,6 +234,32 @@ describe("refusals", () => {
     const wrongUser = await runSsh(ssh, "git-upload-pack '/app.git'", { user: "root", input: FLUSH });
     assert.equal(wrongUser.code, 255);
     assert.match(wrongUser.stderr, /Permission denied \(publickey\)/);
+  });
+
+  test("a client that offers the accepted public key but cannot sign with it is refused", async () => {
+    const accepted = parseKey(ssh.clientPrivateKey);
+    const acceptedPublic = `${accepted.type} ${accepted.getPublicSSH().toString("base64")}`;
+    const forger = parseKey((await generateKeyPair()).privateKey);
+    let signed = 0;
+    // An agent that lists the server's accepted public key (public knowledge) and signs with its own.
+    class ForgingAgent extends ssh2.BaseAgent<string> {
+      getIdentities(callback: (error: Error | undefined, keys?: string[]) => void): void {
+        callback(undefined, [acceptedPublic]);
+      }
+      sign(_key: string, data: Buffer, options: unknown, callback?: (error: Error | undefined, signature?: Buffer) => void): void {
+        const done = typeof options === "function" ? (options as typeof callback) : callback;
+        signed += 1;
+        done?.(undefined, forger.sign(data));
+      }
+    }
+    const client = new ssh2.Client();
+    const error = await new Promise<Error>((resolve) => {
+      client.once("error", resolve).once("ready", () => resolve(new Error("logged in with a forged signature")));
+      client.connect({ host: "127.0.0.1", port: ssh.port, username: SSH_USER, hostVerifier: () => true, agent: new ForgingAgent() });
+    });
+    client.end();
+    assert.match(error.message, /All configured authentication methods failed/);
+    assert.ok(signed > 0, "the server took the key and asked for a signature");
   });
 
   test("password, keyboard-interactive and none are refused, and only publickey is offered", async () => {
