@@ -236,7 +236,7 @@ describe("SSH", () => {
   });
 
   test("a known_hosts that does not match the server's key is host-key-mismatch", async () => {
-    const impostor = await generateKeyPair();
+    const impostor = generateKeyPair();
     const knownHosts = `[127.0.0.1]:${ssh.port} ${impostor.publicKey}\n`;
     const error = await rejectsWith(
       checkout({ ...sshOptions(ssh), auth: { kind: "ssh", privateKey: ssh.clientPrivateKey, knownHosts }, cacheDir: await cacheDir() }),
@@ -251,7 +251,7 @@ describe("SSH", () => {
   });
 
   test("a key the server does not accept is auth-failed", async () => {
-    const stranger = await generateKeyPair();
+    const stranger = generateKeyPair();
     const error = await rejectsWith(
       checkout({ ...sshOptions(ssh), auth: { kind: "ssh", privateKey: stranger.privateKey, knownHosts: ssh.knownHosts }, cacheDir: await cacheDir() }),
       "auth-failed",

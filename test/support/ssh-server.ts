@@ -1,6 +1,6 @@
 // A throwaway SSH Git host for tests, served by the `ssh2` package (pure JavaScript, a dev
 // dependency), so the SSH tests need nothing outside node_modules and no root: a host key made
-// per server, public-key login with the one client key made for it, and `exec` of
+// per server (./ssh-keys.ts), public-key login with the one client key made for it, and `exec` of
 // `git-upload-pack` / `git-receive-pack` on the bare repositories of a GitServer, run by the real
 // `git upload-pack` / `git receive-pack`. Anything else (passwords, other keys or users, shells,
 // other commands, paths that leave the root) is refused, as a hosted Git service would.
@@ -12,10 +12,12 @@ import { mkdtemp, realpath, rm, stat } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, sep } from "node:path";
-import { promisify } from "node:util";
 import type { Writable } from "node:stream";
 import ssh2 from "ssh2";
 import type { AuthContext, Connection, ParsedKey, ServerChannel, Session } from "ssh2";
+import { generateKeyPair } from "./ssh-keys.ts";
+
+export { generateKeyPair, type KeyPair } from "./ssh-keys.ts";
 
 /** The login name in every URL; any other user is refused, as on a hosted Git service. */
 export const SSH_USER = "git";
@@ -49,23 +51,7 @@ export interface SshServer {
   close(): Promise<void>;
 }
 
-export interface KeyPair {
-  /** OpenSSH format (`-----BEGIN OPENSSH PRIVATE KEY-----`), unencrypted. */
-  privateKey: string;
-  /** `ssh-ed25519 AAAA... comment` */
-  publicKey: string;
-}
-
 export type GitCommand = { service: "git-upload-pack" | "git-receive-pack"; repository: string } | { refused: string };
-
-/** A fresh ed25519 key pair, e.g. to build a known_hosts line or a client key that must not match. */
-export async function generateKeyPair(): Promise<KeyPair> {
-  const generate = promisify((callback: (error: Error | null, keys: ssh2.utils.KeyPairReturn) => void) =>
-    ssh2.utils.generateKeyPair("ed25519", { comment: "fjord-test" }, callback),
-  );
-  const keys = await generate();
-  return { privateKey: keys.private, publicKey: keys.public };
-}
 
 /**
  * What an exec request asks for: one of git's two pack services on a repository path relative to
@@ -83,12 +69,8 @@ export function parseGitCommand(command: string): GitCommand {
 /** Starts an SSH Git host serving the bare repositories under `repositories.root` (a GitServer's root). */
 export async function startSshServer(repositories: { root: string }, options: SshServerOptions = {}): Promise<SshServer> {
   const protocolV2 = options.protocolV2 ?? true;
-  const [hostKey, clientKey, root, home] = await Promise.all([
-    generateKeyPair(),
-    generateKeyPair(),
-    realpath(repositories.root),
-    mkdtemp(join(tmpdir(), "fjord-ssh-home-")),
-  ]);
+  const [hostKey, clientKey] = [generateKeyPair(), generateKeyPair()];
+  const [root, home] = await Promise.all([realpath(repositories.root), mkdtemp(join(tmpdir(), "fjord-ssh-home-"))]);
   const clientPublicKey = parsePublicKey(clientKey.publicKey);
   // git children see only this: no user or system config of whoever runs the tests.
   const gitEnv: Record<string, string> = {
