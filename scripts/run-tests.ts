@@ -9,7 +9,9 @@ import { spawn } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { ControlPlane } from "../src/testenv/control-plane.ts";
+import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
 import { formatDuration } from "../src/testenv/go-build.ts";
+import { COMPONENTS, PEER_TOOLS } from "../src/testenv/versions.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const args = process.argv.slice(2);
@@ -30,8 +32,13 @@ const needsCluster = files.some((file) => path.normalize(file).startsWith(`test$
 let plane: ControlPlane | undefined;
 const env = { ...process.env };
 if (needsCluster) {
+  const progress = (message: string) => process.stderr.write(`testenv: ${message}\n`);
+  // Every binary the cluster tests use, built here on a fresh machine (once, in order, with
+  // progress) rather than inside a test file's hook, where the build (or waiting for another
+  // file's build) would count against the test timeout.
+  await ensureBinaries([...COMPONENTS, ...PEER_TOOLS], progress);
   const started = Date.now();
-  plane = await ControlPlane.start({ progress: (message) => process.stderr.write(`testenv: ${message}\n`) });
+  plane = await ControlPlane.start({ progress });
   process.stderr.write(`testenv: shared control plane up in ${formatDuration(Date.now() - started)} (${plane.server})\n`);
   env.FJORD_TEST_KUBECONFIG = plane.kubeconfigPath;
 }

@@ -1,6 +1,6 @@
 // The Git source's access paths against real servers: HTTP basic and token auth (git's
-// http-backend behind test/support/git-server.ts), SSH (OpenSSH's sshd from
-// test/support/ssh-server.ts), and the ways reaching a server fails.
+// http-backend behind test/support/git-server.ts), SSH (git's own ssh transport and OpenSSH's
+// client against the ssh2-based Git host of test/support/ssh-server.ts), and the ways reaching a server fails.
 
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -236,7 +236,7 @@ describe("SSH", () => {
   });
 
   test("a known_hosts that does not match the server's key is host-key-mismatch", async () => {
-    const impostor = await generateKeyPair();
+    const impostor = generateKeyPair();
     const knownHosts = `[127.0.0.1]:${ssh.port} ${impostor.publicKey}\n`;
     const error = await rejectsWith(
       checkout({ ...sshOptions(ssh), auth: { kind: "ssh", privateKey: ssh.clientPrivateKey, knownHosts }, cacheDir: await cacheDir() }),
@@ -251,7 +251,7 @@ describe("SSH", () => {
   });
 
   test("a key the server does not accept is auth-failed", async () => {
-    const stranger = await generateKeyPair();
+    const stranger = generateKeyPair();
     const error = await rejectsWith(
       checkout({ ...sshOptions(ssh), auth: { kind: "ssh", privateKey: stranger.privateKey, knownHosts: ssh.knownHosts }, cacheDir: await cacheDir() }),
       "auth-failed",
