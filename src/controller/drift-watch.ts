@@ -150,6 +150,26 @@ const ownerKey = (owner: Owner) => `${owner.namespace}/${owner.name}`;
 const objectKey = (object: KubeObject) => `${object.metadata.namespace ?? ""}/${object.metadata.name ?? ""}`;
 
 /**
+ * Whether this identity may list and watch a kind cluster-wide, asked of the authorizer
+ * (SelfSubjectAccessReview, which every identity may make) rather than found out by a refused
+ * LIST: a least-privilege controller then never even tries to list Secrets outside its
+ * namespace. An unanswered question counts as yes (the watch then finds out).
+ */
+async function mayListAndWatch(client: KubeClient, mapping: ResourceMapping): Promise<boolean> {
+  const ask = (verb: string) =>
+    client
+      .request<{ status?: { allowed?: boolean } }>("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+        body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { group: mapping.group, version: mapping.version, resource: mapping.resource, verb } } },
+      })
+      .then(
+        (review) => review.status?.allowed === true,
+        () => true,
+      );
+  const [list, watch] = await Promise.all([ask("list"), ask("watch")]);
+  return list && watch;
+}
+
+/**
  * Watches everything the controller manages, shared by all Applications: one cluster-wide
  * watch per resource type, filtered to objects carrying fjord's owner label, each event
  * routed to its owner by label. So 1,000 Applications over 4 kinds cost 4 watches, not 4,000,
@@ -271,6 +291,21 @@ export class DriftWatcher {
    * syncs repair the objects meanwhile, and the next track() after UNWATCHED_RETRY_MS tries again.
    */
   private start(path: string, collection: CollectionWatch): void {
+    void mayListAndWatch(this.client, collection.mapping).then((allowed) => {
+      if (collection.stop.signal.aborted || this.collections.get(path) !== collection) return;
+      if (allowed) this.watch(path, collection);
+      else this.unwatchable(path, collection, "forbidden", "");
+    });
+  }
+
+  private unwatchable(path: string, collection: CollectionWatch, why: UnwatchedKind["why"], detail: string): void {
+    collection.unwatched = { at: Date.now(), why, detail };
+    collection.objects = undefined;
+    const owners = [...this.owners].filter(([, registration]) => registration.objects.has(path)).flatMap(([key]) => this.owner.get(key) ?? []);
+    this.tell(path, collection, owners);
+  }
+
+  private watch(path: string, collection: CollectionWatch): void {
     void watchUntil(this.client, { path, labelSelector: OWNER_NAME_LABEL, signal: collection.stop.signal, transform: slimForDrift }, (objects, change) => {
       const firstList = collection.objects === undefined;
       // Watching again after a failure: a later failure is news again.
@@ -304,10 +339,7 @@ export class DriftWatcher {
     }).catch((error: unknown) => {
       if (collection.stop.signal.aborted || this.collections.get(path) !== collection) return;
       const forbidden = error instanceof KubeApiError && error.statusCode === 403;
-      collection.unwatched = { at: Date.now(), why: forbidden ? "forbidden" : "failed", detail: forbidden ? "" : error instanceof Error ? error.message : String(error) };
-      collection.objects = undefined;
-      const owners = [...this.owners].filter(([, registration]) => registration.objects.has(path)).flatMap(([key]) => this.owner.get(key) ?? []);
-      this.tell(path, collection, owners);
+      this.unwatchable(path, collection, forbidden ? "forbidden" : "failed", forbidden ? "" : error instanceof Error ? error.message : String(error));
     });
   }
 
