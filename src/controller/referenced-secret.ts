@@ -20,6 +20,7 @@ export function referencedSecretPath(namespace: string, name: string): string {
   return `/api/v1/namespaces/${namespace}/secrets/${name}`;
 }
 
-export function readReferencedSecret<T>(client: KubeClient, namespace: string, name: string): Promise<T> {
+/** Rejects (never throws) with SecretReferenceError for a name that is not a Secret's. */
+export async function readReferencedSecret<T>(client: KubeClient, namespace: string, name: string): Promise<T> {
   return client.request<T>("GET", referencedSecretPath(namespace, name));
 }
