@@ -197,12 +197,18 @@ test("attack 10: an Application in team-a cannot create a ClusterRoleBinding", a
 test("attack 10: an Application in team-a cannot write into team-b, by metadata.namespace or by targetNamespace", async () => {
   await admin.request("POST", `/api/v1/namespaces/${teamB}/secrets`, { body: { metadata: { name: "db" }, stringData: { password: "team-b-password" } } });
   const overwrite = yaml("apiVersion: v1", "kind: Secret", "metadata:", "  name: db", `  namespace: ${teamB}`, "stringData:", "  password: attacker");
-  await source(teamA, "cross", { "cross/secret.yaml": overwrite, "cross/settings.yaml": configMap("planted", teamB), "plain/settings.yaml": configMap("planted-by-target") });
-  await createApp(teamA, "as-account", "cross", { path: "./cross", serviceAccountName: "fjord" });
-  await createApp(teamA, "as-controller", "cross", { path: "./cross" });
-  await createApp(teamA, "by-target", "cross", { path: "./plain", serviceAccountName: "fjord", targetNamespace: teamB });
+  // Each path holds one object, so no other object's refusal can stop the attempt early.
+  await source(teamA, "cross", { "secret/secret.yaml": overwrite, "configmap/settings.yaml": configMap("planted", teamB), "plain/settings.yaml": configMap("planted-by-target") });
+  const attempts = {
+    "secret-as-account": { path: "./secret", serviceAccountName: "fjord" },
+    "secret-as-controller": { path: "./secret" },
+    "configmap-as-account": { path: "./configmap", serviceAccountName: "fjord" },
+    "configmap-as-controller": { path: "./configmap" },
+    "by-target": { path: "./plain", serviceAccountName: "fjord", targetNamespace: teamB },
+  };
+  for (const [name, spec] of Object.entries(attempts)) await createApp(teamA, name, "cross", spec);
 
-  for (const name of ["as-account", "as-controller", "by-target"]) {
+  for (const name of Object.keys(attempts)) {
     const condition = await reconcileAs(teamA, name);
     assert.equal(condition?.status, "False", name);
     assert.match(condition?.message ?? "", /forbidden/i, name);
