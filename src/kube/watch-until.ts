@@ -20,7 +20,7 @@ export interface WatchUntilOptions {
 }
 
 /** The longest wait between two attempts to re-open a watch that keeps failing. */
-export const MAX_WATCH_BACKOFF_MS = 30_000;
+export const MAX_WATCH_BACKOFF_MS = 5_000;
 
 function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
@@ -74,7 +74,7 @@ export async function watchUntil(client: KubeClient, options: WatchUntilOptions,
       await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2000)));
     }
   }
-  // Consecutive broken watches: each waits twice as long as the one before (0.5 s up to 30 s),
+  // Consecutive broken watches: each waits twice as long as the one before (0.5 s up to 5 s),
   // so a collection the identity may list but not watch, or an API server that keeps
   // refusing, is not asked twice a second forever.
   let failures = 0;
