@@ -117,6 +117,7 @@ export function installCommand(): Command {
         process.stdout.write(`${formatChangeSet(result.changes)}\n`);
         await warnAboutMissingWebhookSecret(client, options);
         process.stderr.write(`fjord ${FJORD_VERSION} installed in namespace ${options.namespace} (${options.clusterAdmin ? "cluster-admin" : "least privilege"}) in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+        if (!options.clusterAdmin) process.stderr.write(`Applications apply as a ServiceAccount of their namespace: onboard each team's namespace with \`fjord tenant create <namespace>\`\n`);
         return 0;
       } finally {
         client.close();

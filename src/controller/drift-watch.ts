@@ -126,7 +126,7 @@ export function unwatchedMessage(unwatched: UnwatchedKind, interval?: string): s
   const later = interval
     ? `changes made in the cluster to its ${what} are not watched, so they are reverted at the next sync (every ${interval}) instead of at once`
     : `changes made in the cluster to managed ${what} are not watched, so they are reverted at each Application's next periodic sync instead of at once`;
-  if (unwatched.why === "failed") return `${later}: the watch failed (${unwatched.detail}); fjord tries again every ${UNWATCHED_RETRY_MS / 60_000} minutes`;
+  if (unwatched.why === "failed") return `${later}: the watch failed (${unwatched.detail}); fjord tries again at a sync ${UNWATCHED_RETRY_MS / 60_000} minutes or more from now`;
   if (unwatched.group === "" && unwatched.resource === "secrets") {
     return `${later}: with least privilege the controller may not list Secrets outside its own namespace (by design; a cluster admin may grant list and watch on secrets through a ClusterRole labelled ${WATCH_RULES_LABEL}: "true")`;
   }
