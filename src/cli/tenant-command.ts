@@ -41,7 +41,12 @@ export function tenantCommand(): Command {
       });
       const objects = tenantObjects(options);
       if (flags.export) {
-        process.stdout.write(toYamlDocuments(objects, exportHeader(`fjord tenant create ${namespace}${flags.serviceAccount === DEFAULT_TENANT_SERVICE_ACCOUNT ? "" : ` --service-account ${flags.serviceAccount}`}${flags.clusterRole === DEFAULT_TENANT_CLUSTER_ROLE ? "" : ` --cluster-role ${flags.clusterRole}`} --export`)));
+        const given = [
+          ...(options.serviceAccount === DEFAULT_TENANT_SERVICE_ACCOUNT ? [] : ["--service-account", options.serviceAccount]),
+          ...(options.clusterRole === DEFAULT_TENANT_CLUSTER_ROLE ? [] : ["--cluster-role", options.clusterRole]),
+          ...(options.controllerNamespace === DEFAULT_NAMESPACE ? [] : ["--controller-namespace", options.controllerNamespace]),
+        ];
+        process.stdout.write(toYamlDocuments(objects, exportHeader(["fjord tenant create", namespace, ...given, "--export"].join(" "))));
         return 0;
       }
       const client = kubeClient(flags);
