@@ -7,6 +7,7 @@ import { installCustomResourceDefinitions } from "../src/api/install.ts";
 import type { Application, GitRepository } from "../src/api/types.ts";
 import { reconcileApplication } from "../src/controller/application-reconciler.ts";
 import { reconcileGitRepository } from "../src/controller/git-repository-reconciler.ts";
+import { Tenancy } from "../src/controller/tenancy.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject } from "../src/model/object.ts";
@@ -195,6 +196,6 @@ test("a GitRepository in another namespace is refused unless the controller allo
   assert.match(ready(await read())?.message ?? "", /cross-namespace source references are not allowed.*--allow-cross-namespace-sources/);
   assert.equal(await get(`/api/v1/namespaces/${tenant}/configmaps/a`), undefined);
 
-  assert.equal((await reconcileApplication(client, await read(), { cacheDir, allowCrossNamespaceSources: true })).ready, true);
+  assert.equal((await reconcileApplication(client, await read(), { cacheDir, tenancy: new Tenancy({ allowCrossNamespaceSources: true }) })).ready, true);
   assert.ok(await get(`/api/v1/namespaces/${tenant}/configmaps/a`));
 });

@@ -41,7 +41,7 @@ const exists = (path: string) => client.request("GET", path).then(() => true, ()
 
 /** The cluster-scoped objects an install leaves; other tests install them too, so only bindings to this namespace are removed. */
 async function removeClusterBindings(namespace: string): Promise<void> {
-  for (const name of ["fjord-controller", "fjord-controller-cluster-admin"]) {
+  for (const name of ["fjord-controller", "fjord-controller-watch", "fjord-controller-cluster-admin"]) {
     const binding = await client.request<KubeObject>("GET", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`).catch(() => undefined);
     const subjects = (binding?.subjects as Array<{ namespace?: string }> | undefined) ?? [];
     if (subjects.some((subject) => subject.namespace === namespace)) await client.request("DELETE", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`).catch(() => undefined);
@@ -55,7 +55,20 @@ test("install --export prints multi-document YAML that the API server accepts", 
   const documents = parseAllDocuments(exported.stdout).map((document) => document.toJS() as KubeObject);
   assert.deepEqual(
     documents.map((object) => object.kind),
-    ["Namespace", ...customResourceDefinitions().map(() => "CustomResourceDefinition"), "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ServiceAccount", "Service", "Deployment"],
+    [
+      "Namespace",
+      ...customResourceDefinitions().map(() => "CustomResourceDefinition"),
+      ...Array<string>(6).fill("ClusterRole"),
+      "ClusterRoleBinding",
+      "ClusterRoleBinding",
+      "Role",
+      "RoleBinding",
+      "Role",
+      "RoleBinding",
+      "ServiceAccount",
+      "Service",
+      "Deployment",
+    ],
   );
   assert.ok(documents.filter((object) => object.metadata.namespace).every((object) => object.metadata.namespace === namespace));
 
@@ -97,20 +110,31 @@ test("the default RBAC allows only what the controller needs; --cluster-admin sw
   assert.equal(narrow.code, 0, narrow.stderr);
 
   const may = (attributes: Parameters<typeof controllerMay>[1]) => controllerMay(namespace, attributes);
-  // Reads everywhere, for drift watches and source Secrets.
-  assert.equal(await may({ verb: "watch", group: "apps", resource: "deployments", namespace: "default" }), true);
-  assert.equal(await may({ verb: "get", resource: "secrets", namespace: "kube-system" }), true);
-  // Its own API, status and finalizers.
-  assert.equal(await may({ verb: "create", group: "fjord.dev", resource: "applications", namespace: "default" }), true);
+  // Reads of the kinds Applications manage, for drift watches (the aggregated role fills a moment after the install).
+  await eventually(() => may({ verb: "watch", group: "apps", resource: "deployments", namespace: "default" }), { timeoutMs: 30_000 });
+  assert.equal(await may({ verb: "list", resource: "configmaps" }), true);
+  // Secrets: by name, for a secretRef; never listed or watched outside its namespace, never written there.
+  assert.equal(await may({ verb: "get", resource: "secrets", namespace: "kube-system", name: "credentials" }), true);
+  assert.equal(await may({ verb: "list", resource: "secrets", namespace: "kube-system" }), false);
+  assert.equal(await may({ verb: "watch", resource: "secrets" }), false);
+  assert.equal(await may({ verb: "create", resource: "secrets", namespace: "default" }), false);
+  assert.equal(await may({ verb: "list", resource: "secrets", namespace }), true);
+  assert.equal(await may({ verb: "create", resource: "secrets", namespace }), true);
+  assert.equal(await may({ verb: "delete", resource: "secrets", namespace }), false);
+  // Its own API: read, status, finalizers (a patch of the Application); never creating or deleting them.
+  assert.equal(await may({ verb: "watch", group: "fjord.dev", resource: "imageupdateautomations" }), true);
   assert.equal(await may({ verb: "patch", group: "fjord.dev", resource: "applications", subresource: "status", namespace: "default" }), true);
-  assert.equal(await may({ verb: "update", group: "fjord.dev", resource: "gitrepositories", subresource: "finalizers", namespace: "default" }), true);
+  assert.equal(await may({ verb: "patch", group: "fjord.dev", resource: "applications", namespace: "default" }), true);
+  assert.equal(await may({ verb: "create", group: "fjord.dev", resource: "applications", namespace: "default" }), false);
+  assert.equal(await may({ verb: "delete", group: "fjord.dev", resource: "gitrepositories", namespace: "default" }), false);
   // Its CRDs, no others.
   assert.equal(await may({ verb: "patch", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: APPLICATION_CRD_NAME }), true);
   assert.equal(await may({ verb: "patch", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "widgets.example.com" }), false);
   assert.equal(await may({ verb: "delete", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: APPLICATION_CRD_NAME }), false);
-  // Events, impersonation, and Leases only in its namespace.
+  // Events; impersonation only where `fjord tenant create` binds it; Leases only in its namespace.
   assert.equal(await may({ verb: "create", resource: "events", namespace: "default" }), true);
-  assert.equal(await may({ verb: "impersonate", resource: "serviceaccounts", namespace: "default", name: "deployer" }), true);
+  assert.equal(await may({ verb: "impersonate", resource: "serviceaccounts", namespace: "default", name: "deployer" }), false);
+  assert.equal(await may({ verb: "impersonate", resource: "users", name: "admin" }), false);
   assert.equal(await may({ verb: "update", group: "coordination.k8s.io", resource: "leases", namespace, name: "fjord-controller" }), true);
   assert.equal(await may({ verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: "default" }), false);
   // No writes outside fjord.dev: those go through an Application's serviceAccountName.
@@ -136,4 +160,35 @@ test("users get view and edit of fjord.dev objects through the aggregated roles"
   await eventually(() => has("view", "list"), { timeoutMs: 30_000 });
   await eventually(() => has("edit", "patch"), { timeoutMs: 30_000 });
   assert.equal(await has("view", "patch"), undefined);
+});
+
+test("tenant create makes the namespace, its ServiceAccount and bindings, leaves an existing namespace as it is, and changes nothing the second time", async (t) => {
+  const tenant = `tenant-${Date.now().toString(36)}`;
+  t.after(() => client.request("DELETE", `/api/v1/namespaces/${tenant}`).catch(() => undefined));
+  const create = (...extra: string[]) => runFjord(["tenant", "create", tenant, "--kubeconfig", kubeconfig, "--controller-namespace", "gitops", ...extra]);
+  const first = await create();
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, new RegExp(`Namespace/${tenant} created`));
+  assert.match(first.stderr, new RegExp(`tenant ${tenant} ready: its Applications apply as ServiceAccount ${tenant}/fjord \\(ClusterRole admin in ${tenant} only\\)`));
+  const binding = await client.request<KubeObject & { roleRef: { name: string }; subjects: Array<{ name: string; namespace: string }> }>("GET", `/apis/rbac.authorization.k8s.io/v1/namespaces/${tenant}/rolebindings/fjord-controller-impersonate`);
+  assert.equal(binding.roleRef.name, "fjord-impersonator");
+  assert.deepEqual(binding.subjects.map((subject) => `${subject.namespace}/${subject.name}`), ["gitops/fjord-controller"]);
+  const admin = await client.request<KubeObject & { roleRef: { name: string } }>("GET", `/apis/rbac.authorization.k8s.io/v1/namespaces/${tenant}/rolebindings/fjord-admin`);
+  assert.equal(admin.roleRef.name, "admin");
+  assert.ok(await exists(`/api/v1/namespaces/${tenant}/serviceaccounts/fjord`));
+
+  // An existing namespace keeps its labels; a second run changes nothing.
+  await client.request("PATCH", `/api/v1/namespaces/${tenant}`, { body: { metadata: { labels: { team: "shop" } } }, contentType: "application/merge-patch+json" });
+  const second = await create();
+  assert.equal(second.code, 0, second.stderr);
+  assert.doesNotMatch(second.stdout, /created|configured/);
+  assert.match(second.stderr, /the namespace existed and was left as it is/);
+  const namespace = await client.request<KubeObject>("GET", `/api/v1/namespaces/${tenant}`);
+  assert.equal(namespace.metadata.labels?.team, "shop");
+
+  const bad = await runFjord(["tenant", "create", "Team_A", "--export"]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /namespace: "Team_A" is not a namespace name/);
+  const badAccount = await runFjord(["tenant", "create", "team-a", "--service-account", "../admin", "--export"]);
+  assert.match(badAccount.stderr, /--service-account: "\.\.\/admin" is not a Kubernetes object name/);
 });

@@ -3,8 +3,10 @@ import { readFile } from "node:fs/promises";
 import { timingSafeEqual } from "node:crypto";
 import { Command } from "commander";
 import { runController, type ControllerHandle } from "../controller/controller.ts";
+import { Tenancy } from "../controller/tenancy.ts";
 import { LeaderElector } from "../controller/leader-election.ts";
 import { KubeClient } from "../kube/client.ts";
+import { checkName } from "../kube/names.ts";
 import { createControllerMetrics, createControllerServer, type Receiver } from "../server/index.ts";
 import { startSealedSecrets, type SealedSecretsController } from "../secrets/sealed/index.ts";
 import { describeToolSandbox } from "../render/tool-sandbox.ts";
@@ -22,6 +24,9 @@ interface ControllerFlags {
   installCrds: boolean;
   webhookConfig?: string;
   allowCrossNamespaceSources?: boolean;
+  /** False with --no-cross-namespace-refs (commander's negated flag). */
+  crossNamespaceRefs: boolean;
+  defaultServiceAccount?: string;
   watchLabelSelector?: string;
   sealedSecrets: boolean;
   sealingKeyNamespace?: string;
@@ -58,8 +63,16 @@ export function controllerCommand(): Command {
     .option("--sealing-key-namespace <ns>", "where the Sealed Secrets key pairs live (default: $POD_NAMESPACE, else the leader election namespace)")
     .option("--key-rotation-period <duration>", "a new sealing key after this long; old keys keep unsealing (0: never)", "720h")
     .option("--allow-cross-namespace-sources", "let Applications use a GitRepository in another namespace (off: namespaces are tenants)")
+    .option("--no-cross-namespace-refs", "refuse every reference to an object of another namespace (sourceRef, dependsOn, imageRepositoryRef), whatever --allow-cross-namespace-sources says")
+    .option("--default-service-account <name>", "apply Applications without spec.serviceAccountName as this ServiceAccount of their namespace (and write unsealed Secrets as it)")
     .action(async (flags: ControllerFlags) => {
       const logger = createLogger("controller");
+      if (flags.defaultServiceAccount !== undefined) checkName(flags.defaultServiceAccount, "--default-service-account", "object");
+      const tenancy = new Tenancy({
+        allowCrossNamespaceSources: flags.allowCrossNamespaceSources === true,
+        noCrossNamespaceRefs: flags.crossNamespaceRefs === false,
+        ...(flags.defaultServiceAccount ? { defaultServiceAccount: flags.defaultServiceAccount } : {}),
+      });
       const client = KubeClient.load({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
       const metrics = createControllerMetrics();
       const receiver = await loadReceiver(flags.webhookConfig);
@@ -103,6 +116,7 @@ export function controllerCommand(): Command {
               signal,
               namespace: flags.sealingKeyNamespace ?? process.env.POD_NAMESPACE ?? flags.leaderElectionNamespace,
               rotationPeriodMs,
+              ...(flags.defaultServiceAccount ? { defaultServiceAccount: flags.defaultServiceAccount } : {}),
             });
             return;
           } catch (error) {
@@ -122,7 +136,7 @@ export function controllerCommand(): Command {
               metrics,
               concurrency: Number(flags.concurrency),
               installCrds: flags.installCrds,
-              allowCrossNamespaceSources: flags.allowCrossNamespaceSources === true,
+              tenancy,
               ...(flags.watchLabelSelector ? { watchLabelSelector: flags.watchLabelSelector } : {}),
               onStarted: (started) => {
                 handle = started;

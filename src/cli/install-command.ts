@@ -7,6 +7,7 @@ import type { InventoryStore } from "../inventory/configmap-store.ts";
 import { emptyInventory } from "../inventory/inventory.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
+import { checkName } from "../kube/names.ts";
 import type { KubeObject } from "../model/object.ts";
 import { syncObjects } from "../sync/sync.ts";
 import { parseDuration } from "../util/duration.ts";
@@ -19,6 +20,9 @@ interface InstallFlags extends KubeFlags {
   image: string;
   clusterAdmin?: boolean;
   webhookSecret?: string;
+  defaultServiceAccount?: string;
+  /** False with --no-cross-namespace-refs (commander's negated flag). */
+  crossNamespaceRefs: boolean;
   wait?: boolean;
   timeout: string;
 }
@@ -82,16 +86,27 @@ export function installCommand(): Command {
   const command = new Command("install").description("install the fjord controller (CRDs, namespace, RBAC, Deployment) into a cluster, or print it with --export");
   addInstallOptions(command)
     .option("--cluster-admin", "bind cluster-admin instead of least privilege (fjord then applies Applications without serviceAccountName with full rights)")
+    .option("--default-service-account <name>", "the controller applies Applications without serviceAccountName as this ServiceAccount of their namespace (see fjord tenant create)")
+    .option("--no-cross-namespace-refs", "the controller refuses every reference to an object of another namespace")
     .option("--export", "print the manifests as YAML instead of applying them")
     .option("--wait", "also wait until the controller Deployment is available")
     .option("--timeout <duration>", "how long to wait for the CRDs (and with --wait the Deployment)", "5m");
   addKubeOptions(command);
   return command.action((flags: InstallFlags) =>
     runCli(async () => {
-      const options = installOptions({ namespace: flags.namespace, image: flags.image, clusterAdmin: flags.clusterAdmin === true, ...(flags.webhookSecret ? { webhookSecret: flags.webhookSecret } : {}) });
+      if (flags.defaultServiceAccount !== undefined) checkName(flags.defaultServiceAccount, "--default-service-account", "object");
+      const options = installOptions({
+        namespace: flags.namespace,
+        image: flags.image,
+        clusterAdmin: flags.clusterAdmin === true,
+        ...(flags.webhookSecret ? { webhookSecret: flags.webhookSecret } : {}),
+        ...(flags.defaultServiceAccount ? { defaultServiceAccount: flags.defaultServiceAccount } : {}),
+        noCrossNamespaceRefs: flags.crossNamespaceRefs === false,
+      });
       const objects = installManifests(options);
       if (flags.export) {
-        process.stdout.write(toYamlDocuments(objects, exportHeader(`fjord install --export${options.clusterAdmin ? " --cluster-admin" : ""}`)));
+        const lockdown = `${options.defaultServiceAccount ? ` --default-service-account ${options.defaultServiceAccount}` : ""}${options.noCrossNamespaceRefs ? " --no-cross-namespace-refs" : ""}`;
+        process.stdout.write(toYamlDocuments(objects, exportHeader(`fjord install --export${options.clusterAdmin ? " --cluster-admin" : ""}${lockdown}`)));
         return 0;
       }
       const client = kubeClient(flags);
@@ -102,6 +117,7 @@ export function installCommand(): Command {
         process.stdout.write(`${formatChangeSet(result.changes)}\n`);
         await warnAboutMissingWebhookSecret(client, options);
         process.stderr.write(`fjord ${FJORD_VERSION} installed in namespace ${options.namespace} (${options.clusterAdmin ? "cluster-admin" : "least privilege"}) in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+        if (!options.clusterAdmin) process.stderr.write(`Applications apply as a ServiceAccount of their namespace: onboard each team's namespace with \`fjord tenant create <namespace>\`\n`);
         return 0;
       } finally {
         client.close();

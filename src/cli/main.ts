@@ -12,6 +12,7 @@ import { eventsCommand } from "./app-events.ts";
 import { sealCommand } from "./seal-command.ts";
 import { setImageCommand } from "./set-image-command.ts";
 import { migrateCommand } from "./migrate-command.ts";
+import { tenantCommand } from "./tenant-command.ts";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   program.addCommand(secretsCommand());
   program.addCommand(installCommand());
   program.addCommand(bootstrapCommand());
+  program.addCommand(tenantCommand());
   program.addCommand(getCommand());
   for (const command of reconcileCommands()) program.addCommand(command);
   program.addCommand(eventsCommand());

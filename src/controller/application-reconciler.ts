@@ -33,6 +33,7 @@ import type { EventRecorder } from "./events.ts";
 import { waitForHealthChecks } from "./health-checks.ts";
 import type { ReconcileOutcome } from "./git-repository-reconciler.ts";
 import { loadAgeIdentities, loadGitAuth } from "./source-credentials.ts";
+import { ACCESS_DENIED_REASON, Tenancy, type ApplyIdentity } from "./tenancy.ts";
 
 const appPath = (namespace: string, name: string) => fjordResourcePath(APPLICATION_RESOURCE, namespace, name);
 const sourcePath = (namespace: string, name: string) => fjordResourcePath(GIT_REPOSITORY_RESOURCE, namespace, name);
@@ -54,8 +55,8 @@ export interface ApplicationReconcileOptions {
   drift?: readonly DriftRevert[];
   /** Where Events go; one is written only when something changed. */
   events?: EventRecorder;
-  /** Let `spec.sourceRef.namespace` name another namespace (multi-tenant clusters keep this off). */
-  allowCrossNamespaceSources?: boolean;
+  /** Which cross-namespace references are followed and as whom tenants' objects are written (default: sources of other namespaces refused, no default ServiceAccount). */
+  tenancy?: Tenancy;
   /** Shares checked-out commits between Applications; without it each reconcile checks out its own. */
   artifacts?: ArtifactStore;
   /** Shared API discovery (it is the same for every Application); default: a fresh one. */
@@ -106,14 +107,27 @@ export async function reconcileApplication(client: KubeClient, app: Application,
   const subject = { apiVersion: API_VERSION, kind: APPLICATION_KIND, name, namespace, ...(app.metadata.uid ? { uid: app.metadata.uid } : {}) };
   const previousReady = status.conditions?.find((condition) => condition.type === ConditionType.Ready);
   const finalizers = (app.metadata.finalizers as string[] | undefined) ?? [];
+  const tenancy = options.tenancy ?? new Tenancy();
+  // Tenants' objects are written (and pruned) only as this identity; fjord's own objects (this
+  // Application, its status and inventory) with the controller's.
+  const identity = tenancy.applyIdentity(namespace, app.spec.serviceAccountName);
+  const asApplier = () => (identity.user ? client.impersonating(identity.user) : client);
 
   if (app.metadata.deletionTimestamp) {
     if (finalizers.includes(FINALIZER)) {
       if (app.spec.prune && !app.spec.suspend) {
         const store = statusInventoryStore(status.inventory?.entries, status.lastAppliedRevision, persistInventory);
         const { inventory } = await store.load();
-        const result = await prune(client, options.discovery ?? new Discovery(client), inventory.entries, owner);
-        if (result.failures.length > 0) throw new SyncError("apply", "could not delete everything this Application applied; retrying", result.failures);
+        const applier = asApplier();
+        try {
+          const result = await prune(applier, options.discovery ?? new Discovery(client), inventory.entries, owner);
+          if (result.failures.length > 0) {
+            const hint = tenancy.forbiddenHint(namespace, identity, result.failures.map((failure) => failure.message).join("\n"));
+            throw new SyncError("apply", `could not delete everything this Application applied; retrying${hint ? ` (${hint})` : ""}`, result.failures);
+          }
+        } finally {
+          if (applier !== client) applier.close();
+        }
       }
       await patch("", { metadata: { finalizers: finalizers.filter((finalizer) => finalizer !== FINALIZER), resourceVersion: app.metadata.resourceVersion } });
     }
@@ -134,7 +148,10 @@ export async function reconcileApplication(client: KubeClient, app: Application,
   let artifactMeta: { author?: string; message?: string } = {};
   const store = statusInventoryStore(status.inventory?.entries, status.lastAppliedRevision, persistInventory);
   try {
-    for (const dependency of app.spec.dependsOn ?? []) {
+    const self = { kind: APPLICATION_KIND, namespace, name };
+    for (const [index, dependency] of (app.spec.dependsOn ?? []).entries()) {
+      const refused = tenancy.refuseReference(self, `spec.dependsOn[${index}]`, { kind: APPLICATION_KIND, namespace: dependency.namespace ?? namespace, name: dependency.name }, "status");
+      if (refused) throw new NotReady(ACCESS_DENIED_REASON, refused);
       const other = await client.request<Application>("GET", appPath(dependency.namespace ?? namespace, dependency.name)).catch((error: unknown) => {
         if (isNotFound(error)) return undefined;
         throw error;
@@ -144,12 +161,8 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       }
     }
     const sourceNamespace = app.spec.sourceRef.namespace ?? namespace;
-    if (sourceNamespace !== namespace && options.allowCrossNamespaceSources !== true) {
-      throw new NotReady(
-        ConditionReason.SourceNotFound,
-        `cross-namespace source references are not allowed on this controller: move GitRepository ${sourceNamespace}/${app.spec.sourceRef.name} into ${namespace}, or start the controller with --allow-cross-namespace-sources`,
-      );
-    }
+    const refusedSource = tenancy.refuseReference(self, "spec.sourceRef", { kind: app.spec.sourceRef.kind, namespace: sourceNamespace, name: app.spec.sourceRef.name }, "source");
+    if (refusedSource) throw new NotReady(ACCESS_DENIED_REASON, refusedSource);
     const source =
       options.sources?.(sourceNamespace, app.spec.sourceRef.name) ??
       (await client.request<GitRepository>("GET", sourcePath(sourceNamespace, app.spec.sourceRef.name)).catch((error: unknown) => {
@@ -187,7 +200,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       }).catch((error: unknown) => {
         throw new SyncError("render", error instanceof Error ? error.message : String(error));
       });
-      const applier = app.spec.serviceAccountName ? client.impersonating(`system:serviceaccount:${namespace}:${app.spec.serviceAccountName}`) : client;
+      const applier = asApplier();
       try {
         const result = await syncObjects({
           client: applier,
@@ -241,7 +254,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
     return { ready: true, requeueAfterMs: interval, changes, inventory: store.current().inventory.entries };
   } catch (error) {
     const reason = error instanceof NotReady ? error.reason : error instanceof SyncError ? REASON_FOR[error.failure] : ConditionReason.ReconciliationFailed;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = withForbiddenHint(tenancy, namespace, identity, error instanceof Error ? error.message : String(error), error instanceof NotReady);
     const conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "False", reason, message }, generation, now());
     const failed: SyncRecord | undefined =
       attempted && !(error instanceof NotReady)
@@ -260,4 +273,11 @@ export async function reconcileApplication(client: KubeClient, app: Application,
     }
     return { ready: false, requeueAfterMs: retry, inventory: store.current().inventory.entries };
   }
+}
+
+/** A refusal by RBAC says which identity applied and how to fix it (a source or dependency refusal is fjord's own and says so already). */
+function withForbiddenHint(tenancy: Tenancy, namespace: string, identity: ApplyIdentity, message: string, ownRefusal: boolean): string {
+  if (ownRefusal) return message;
+  const hint = tenancy.forbiddenHint(namespace, identity, message);
+  return hint && !message.includes(hint) ? `${message}\n${hint}` : message;
 }

@@ -18,7 +18,7 @@ import type { Logger } from "../util/logger.ts";
 import { Discovery } from "../kube/discovery.ts";
 import { reconcileApplication } from "./application-reconciler.ts";
 import type { InventoryEntry } from "../inventory/inventory.ts";
-import { DriftWatcher, type DriftEvent } from "./drift-watch.ts";
+import { DriftWatcher, unwatchedMessage, type DriftEvent } from "./drift-watch.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { EventRecorder } from "./events.ts";
 import { reconcileGitRepository, type ReconcileOutcome } from "./git-repository-reconciler.ts";
@@ -26,6 +26,7 @@ import { imageAutomationHandlers } from "./image-automation-controller.ts";
 import { WorkQueue } from "./queue.ts";
 import { reportDrift } from "./drift-report.ts";
 import { SyncTracker } from "./sync-tracker.ts";
+import { Tenancy } from "./tenancy.ts";
 
 const collection = (resource: string) => fjordResourcePath(resource);
 const objectPath = (resource: string, namespace: string, name: string) => fjordResourcePath(resource, namespace, name);
@@ -39,8 +40,12 @@ export interface ControllerOptions {
   cacheDir?: string;
   /** Install or update the CRDs at start (needs the permission to). */
   installCrds?: boolean;
-  /** Let Applications use a GitRepository of another namespace (off: each namespace is a tenant). */
-  allowCrossNamespaceSources?: boolean;
+  /**
+   * Cross-namespace references and the identity tenants' objects are applied as
+   * (`--allow-cross-namespace-sources`, `--no-cross-namespace-refs`, `--default-service-account`);
+   * default: sources of other namespaces refused, no default ServiceAccount.
+   */
+  tenancy?: Tenancy;
   /** Reconcile only fjord objects with matching labels (sharding, or one controller per team). */
   watchLabelSelector?: string;
   /** Handed a way to reach the running loop, e.g. for webhooks. */
@@ -83,6 +88,9 @@ const keyOf = (kind: string, object: KubeObject) => `${kind}/${object.metadata.n
  */
 export async function runController(options: ControllerOptions, signal: AbortSignal): Promise<void> {
   const { client, logger } = options;
+  const tenancy = options.tenancy ?? new Tenancy();
+  const warning = tenancy.startupWarning();
+  if (warning) logger.warn(warning);
   if (options.installCrds !== false) await installCustomResourceDefinitions(client);
   const queue = new WorkQueue({
     onDepthChange: (depth) => options.metrics?.setQueueDepth(depth),
@@ -105,10 +113,12 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       events,
       enqueue: (kind, namespace, name) => queue.add(`${kind}/${namespace}/${name}`),
       ...(options.watchLabelSelector ? { labelSelector: options.watchLabelSelector } : {}),
-      ...(options.allowCrossNamespaceSources ? { allowCrossNamespaceSources: true } : {}),
+      tenancy,
     }).map((handler) => [handler.kind, handler]),
   );
 
+  /** Kinds whose lack of a watch was logged already: once per kind, not once per Application. */
+  const unwatchedLogged = new Set<string>();
   const onDrift = (key: string, app: Application, event: DriftEvent) => {
     const selfHeal = app.spec.selfHeal !== false;
     if (!selfHeal && !syncs.firstReport(key, event)) return;
@@ -128,6 +138,17 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       if (app && !app.spec.suspend) onDrift(key, app, event);
     },
     syncing: (owner) => syncs.isSyncing(`${APPLICATION_KIND}/${owner.namespace}/${owner.name}`),
+    onUnwatched: (owner, unwatched) => {
+      const app = applications.get(`${APPLICATION_KIND}/${owner.namespace}/${owner.name}`);
+      const resource = `${unwatched.resource}${unwatched.group ? `.${unwatched.group}` : ""}`;
+      if (!unwatchedLogged.has(resource)) {
+        unwatchedLogged.add(resource);
+        logger.warn({ resource, why: unwatched.why, ...(unwatched.detail ? { detail: unwatched.detail } : {}) }, unwatchedMessage(unwatched));
+      }
+      if (!app) return;
+      const subject = { apiVersion: app.apiVersion, kind: APPLICATION_KIND, name: owner.name, namespace: owner.namespace, ...(app.metadata.uid ? { uid: app.metadata.uid } : {}) };
+      void events.record(subject, unwatched.why === "forbidden" ? "Normal" : "Warning", "DriftNotWatched", unwatchedMessage(unwatched, app.spec.interval));
+    },
   });
 
   /** After each reconcile, the objects an Application manages are what the shared watches look for. */
@@ -187,7 +208,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
           artifacts,
           discovery,
           sources: (sourceNamespace, sourceName) => sources.get(`${GIT_REPOSITORY_KIND}/${sourceNamespace}/${sourceName}`),
-          ...(options.allowCrossNamespaceSources ? { allowCrossNamespaceSources: true } : {}),
+          tenancy,
           ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
           ...(drift ? { drift: drift.map(({ object: changed, changedBy, at }) => ({ object: changed, changedBy, at })) } : {}),
         });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KubeObject } from "../model/object.ts";
-import { foreignChange, newForeignWrite } from "./drift-watch.ts";
+import { foreignChange, newForeignWrite, unwatchedMessage } from "./drift-watch.ts";
 
 const configMap = (managedFields: unknown[]): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: "shop", managedFields } });
 
@@ -31,4 +31,13 @@ test("kubectl scale is drift although the API server records no time for scale-s
   assert.equal(foreignChange(after, "2026-11-22T10:00:00.500Z"), undefined, "the time-based check alone misses it");
   assert.equal(newForeignWrite(before, after)?.changedBy, "kubectl-scale");
   assert.equal(newForeignWrite(after, after), undefined, "an unchanged set of writers is not new drift");
+});
+
+test("a kind the controller may not watch is named with the interval it falls back to and the rule that would fix it", () => {
+  const secrets = unwatchedMessage({ group: "", kind: "Secret", resource: "secrets", why: "forbidden", detail: "" }, "10m");
+  assert.match(secrets, /changes made in the cluster to its secrets are not watched, so they are reverted at the next sync \(every 10m\)/);
+  assert.match(secrets, /may not list Secrets outside its own namespace/);
+  const widgets = unwatchedMessage({ group: "example.com", kind: "Widget", resource: "widgets", why: "forbidden", detail: "" }, "5m");
+  assert.match(widgets, /ClusterRole labelled fjord\.dev\/aggregate-to-controller: "true" with the rule \{apiGroups: \["example\.com"\], resources: \["widgets"\], verbs: \["get", "list", "watch"\]\}/);
+  assert.match(unwatchedMessage({ group: "example.com", kind: "Widget", resource: "widgets", why: "failed", detail: "the server could not find the requested resource" }), /the watch failed \(the server could not find the requested resource\); fjord tries again at a sync 5 minutes or more from now/);
 });

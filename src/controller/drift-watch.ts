@@ -1,6 +1,7 @@
 import { FIELD_MANAGER, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, type Owner } from "../apply/labels.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { resourcePath, type Discovery, type ResourceMapping } from "../kube/discovery.ts";
+import { KubeApiError } from "../kube/errors.ts";
 import { watchUntil } from "../kube/watch-until.ts";
 import { describeRef, refOf, type KubeObject, type ObjectRef } from "../model/object.ts";
 import type { InventoryEntry } from "../inventory/inventory.ts";
@@ -87,12 +88,49 @@ interface Registration {
 const deletedEvent = (ref: ObjectRef): DriftEvent => ({ object: describeRef(ref), changedBy: "deleted by someone", at: new Date().toISOString() });
 
 interface CollectionWatch {
+  mapping: ResourceMapping;
   stop: AbortController;
   /** The version before the latest event of each object, for newForeignWrite. */
   previous: Map<string, KubeObject>;
   /** The live view once listed; undefined until the first list arrives. */
   objects?: Map<string, KubeObject>;
   users: number;
+  /** Set when the collection could not be listed (forbidden, not served): when, and why. */
+  unwatched?: { at: number; why: UnwatchedKind["why"]; detail: string };
+}
+
+/** A managed kind the controller cannot watch; its objects are repaired at each periodic sync instead. */
+export interface UnwatchedKind {
+  group: string;
+  kind: string;
+  /** Plural resource name, as RBAC rules name it. */
+  resource: string;
+  /** `forbidden`: RBAC does not let the controller list and watch it cluster-wide. */
+  why: "forbidden" | "failed";
+  /** The API server's message for `failed` (never for `forbidden`, whose fix is known). */
+  detail: string;
+}
+
+/** Label of the ClusterRoles whose rules aggregate into what the controller may watch (see src/install/rbac.ts). */
+export const WATCH_RULES_LABEL = "fjord.dev/aggregate-to-controller";
+
+/** How long a kind that could not be watched waits before the next attempt (one LIST per kind, not per Application). */
+export const UNWATCHED_RETRY_MS = 5 * 60_000;
+
+/**
+ * What an Application's Event says about a kind it manages that the controller cannot watch:
+ * that drift is then reverted at the interval, and how to change that.
+ */
+export function unwatchedMessage(unwatched: UnwatchedKind, interval?: string): string {
+  const what = unwatched.group ? `${unwatched.resource}.${unwatched.group}` : unwatched.resource;
+  const later = interval
+    ? `changes made in the cluster to its ${what} are not watched, so they are reverted at the next sync (every ${interval}) instead of at once`
+    : `changes made in the cluster to managed ${what} are not watched, so they are reverted at each Application's next periodic sync instead of at once`;
+  if (unwatched.why === "failed") return `${later}: the watch failed (${unwatched.detail}); fjord tries again at a sync ${UNWATCHED_RETRY_MS / 60_000} minutes or more from now`;
+  if (unwatched.group === "" && unwatched.resource === "secrets") {
+    return `${later}: with least privilege the controller may not list Secrets outside its own namespace (by design; a cluster admin may grant list and watch on secrets through a ClusterRole labelled ${WATCH_RULES_LABEL}: "true")`;
+  }
+  return `${later}: the controller may not list and watch ${what}; to watch them, a cluster admin adds a ClusterRole labelled ${WATCH_RULES_LABEL}: "true" with the rule {apiGroups: ["${unwatched.group}"], resources: ["${unwatched.resource}"], verbs: ["get", "list", "watch"]}`;
 }
 
 export interface DriftWatcherOptions {
@@ -100,10 +138,36 @@ export interface DriftWatcherOptions {
   onDrift: (owner: Owner, event: DriftEvent) => void;
   /** True while the owner's own sync runs: its prunes are not drift. */
   syncing: (owner: Owner) => boolean;
+  /**
+   * Called once per owner and kind when a kind it manages cannot be watched (and again only
+   * after it could be watched and then could not). The owner's objects of that kind are
+   * still repaired by its periodic sync.
+   */
+  onUnwatched?: (owner: Owner, unwatched: UnwatchedKind) => void;
 }
 
 const ownerKey = (owner: Owner) => `${owner.namespace}/${owner.name}`;
 const objectKey = (object: KubeObject) => `${object.metadata.namespace ?? ""}/${object.metadata.name ?? ""}`;
+
+/**
+ * Whether this identity may list and watch a kind cluster-wide, asked of the authorizer
+ * (SelfSubjectAccessReview, which every identity may make) rather than found out by a refused
+ * LIST: a least-privilege controller then never even tries to list Secrets outside its
+ * namespace. An unanswered question counts as yes (the watch then finds out).
+ */
+async function mayListAndWatch(client: KubeClient, mapping: ResourceMapping): Promise<boolean> {
+  const ask = (verb: string) =>
+    client
+      .request<{ status?: { allowed?: boolean } }>("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+        body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { group: mapping.group, version: mapping.version, resource: mapping.resource, verb } } },
+      })
+      .then(
+        (review) => review.status?.allowed === true,
+        () => true,
+      );
+  const [list, watch] = await Promise.all([ask("list"), ask("watch")]);
+  return list && watch;
+}
 
 /**
  * Watches everything the controller manages, shared by all Applications: one cluster-wide
@@ -116,6 +180,8 @@ export class DriftWatcher {
   private readonly collections = new Map<string, CollectionWatch>();
   private readonly owners = new Map<string, Registration>();
   private readonly owner = new Map<string, Owner>();
+  /** Per owner, the collection paths it has been told it cannot watch. */
+  private readonly told = new Map<string, Set<string>>();
 
   constructor(
     private readonly client: KubeClient,
@@ -138,8 +204,9 @@ export class DriftWatcher {
     const previous = this.owners.get(key);
     this.owners.set(key, { objects, since });
     this.owner.set(key, owner);
-    for (const path of objects.keys()) if (!previous?.objects.has(path)) this.use(path);
+    for (const [path, tracked] of objects) if (!previous?.objects.has(path)) this.use(path, tracked.mapping);
     for (const path of previous?.objects.keys() ?? []) if (!objects.has(path)) this.release(path);
+    for (const path of objects.keys()) this.retryOrTell(path, owner);
     this.checkNow(owner, objects, since);
   }
 
@@ -149,6 +216,7 @@ export class DriftWatcher {
     if (!registration) return;
     this.owners.delete(key);
     this.owner.delete(key);
+    this.told.delete(key);
     for (const path of registration.objects.keys()) this.release(path);
   }
 
@@ -156,6 +224,7 @@ export class DriftWatcher {
     for (const collection of this.collections.values()) collection.stop.abort();
     this.collections.clear();
     this.owners.clear();
+    this.told.clear();
   }
 
   /** Collections being watched (for tests and metrics). */
@@ -179,16 +248,68 @@ export class DriftWatcher {
     }
   }
 
-  private use(path: string): void {
+  private use(path: string, mapping: ResourceMapping): void {
     const existing = this.collections.get(path);
     if (existing) {
       existing.users++;
       return;
     }
-    const collection: CollectionWatch = { stop: new AbortController(), previous: new Map(), users: 1 };
+    const collection: CollectionWatch = { mapping, stop: new AbortController(), previous: new Map(), users: 1 };
     this.collections.set(path, collection);
+    this.start(path, collection);
+  }
+
+  /** A kind that could not be watched is tried again after a while; until then the owner is told (once). */
+  private retryOrTell(path: string, owner: Owner): void {
+    const collection = this.collections.get(path);
+    if (!collection?.unwatched) return;
+    if (Date.now() - collection.unwatched.at >= UNWATCHED_RETRY_MS) {
+      collection.unwatched = undefined;
+      this.start(path, collection);
+      return;
+    }
+    this.tell(path, collection, [owner]);
+  }
+
+  private tell(path: string, collection: CollectionWatch, owners: Owner[]): void {
+    const unwatched = collection.unwatched;
+    if (!unwatched || !this.options.onUnwatched) return;
+    const { group, kind, resource } = collection.mapping;
+    for (const owner of owners) {
+      const told = this.told.get(ownerKey(owner)) ?? new Set<string>();
+      if (told.has(path)) continue;
+      told.add(path);
+      this.told.set(ownerKey(owner), told);
+      this.options.onUnwatched(owner, { group, kind, resource, why: unwatched.why, detail: unwatched.detail });
+    }
+  }
+
+  /**
+   * Lists and watches one collection for as long as anyone tracks it. When the controller may
+   * not list it (a Secret under least privilege, a CRD no rule grants) or it fails for good,
+   * the failure is remembered rather than retried: the owners are told once, their periodic
+   * syncs repair the objects meanwhile, and the next track() after UNWATCHED_RETRY_MS tries again.
+   */
+  private start(path: string, collection: CollectionWatch): void {
+    void mayListAndWatch(this.client, collection.mapping).then((allowed) => {
+      if (collection.stop.signal.aborted || this.collections.get(path) !== collection) return;
+      if (allowed) this.watch(path, collection);
+      else this.unwatchable(path, collection, "forbidden", "");
+    });
+  }
+
+  private unwatchable(path: string, collection: CollectionWatch, why: UnwatchedKind["why"], detail: string): void {
+    collection.unwatched = { at: Date.now(), why, detail };
+    collection.objects = undefined;
+    const owners = [...this.owners].filter(([, registration]) => registration.objects.has(path)).flatMap(([key]) => this.owner.get(key) ?? []);
+    this.tell(path, collection, owners);
+  }
+
+  private watch(path: string, collection: CollectionWatch): void {
     void watchUntil(this.client, { path, labelSelector: OWNER_NAME_LABEL, signal: collection.stop.signal, transform: slimForDrift }, (objects, change) => {
       const firstList = collection.objects === undefined;
+      // Watching again after a failure: a later failure is news again.
+      if (firstList) for (const told of this.told.values()) told.delete(path);
       collection.objects = objects;
       if (!change) {
         collection.previous = new Map(objects);
@@ -215,7 +336,11 @@ export class DriftWatcher {
       else collection.previous.set(key, change.object);
       this.route(path, change.type, change.object, previous);
       return false;
-    }).catch(() => undefined);
+    }).catch((error: unknown) => {
+      if (collection.stop.signal.aborted || this.collections.get(path) !== collection) return;
+      const forbidden = error instanceof KubeApiError && error.statusCode === 403;
+      this.unwatchable(path, collection, forbidden ? "forbidden" : "failed", forbidden ? "" : error instanceof Error ? error.message : String(error));
+    });
   }
 
   private release(path: string): void {

@@ -7,6 +7,7 @@ import { reconcileImagePolicy } from "./image-policy-reconciler.ts";
 import { reconcileImageRepository, tagStoreKey } from "./image-repository-reconciler.ts";
 import { ImageCreatedCache, ImageTagStore } from "./image-tag-store.ts";
 import { reconcileImageUpdateAutomation } from "./image-update-reconciler.ts";
+import type { Tenancy } from "./tenancy.ts";
 
 /** One watched kind of the controller: its REST resource, its watch cache and its reconciler. */
 export interface KindHandler {
@@ -23,7 +24,7 @@ export interface ImageAutomationContext {
   /** Queues a reconcile of one object now. */
   enqueue(kind: string, namespace: string, name: string): void;
   labelSelector?: string;
-  allowCrossNamespaceSources?: boolean;
+  tenancy?: Tenancy;
 }
 
 /**
@@ -75,7 +76,7 @@ export function imageAutomationHandlers(context: ImageAutomationContext): KindHa
       cache: policies,
       async reconcile(object) {
         const policy = object as ImagePolicy;
-        const outcome = await reconcileImagePolicy(client, policy, { tags, events, ...(context.allowCrossNamespaceSources ? { allowCrossNamespaceRepositories: true } : {}) });
+        const outcome = await reconcileImagePolicy(client, policy, { tags, events, ...(context.tenancy ? { tenancy: context.tenancy } : {}) });
         if (outcome.latestChanged) queueAutomationsIn(policy.metadata.namespace);
         return outcome;
       },
@@ -91,7 +92,7 @@ export function imageAutomationHandlers(context: ImageAutomationContext): KindHa
           events,
           signal,
           ...(context.labelSelector ? { labelSelector: context.labelSelector } : {}),
-          ...(context.allowCrossNamespaceSources ? { allowCrossNamespaceSources: true } : {}),
+          ...(context.tenancy ? { tenancy: context.tenancy } : {}),
         }),
     },
   ];

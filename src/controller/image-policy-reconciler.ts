@@ -1,5 +1,5 @@
 import { removeCondition, setCondition } from "../api/conditions.ts";
-import { IMAGE_POLICY_RESOURCE, IMAGE_REPOSITORY_RESOURCE, ImageConditionReason, type ImagePolicy, type ImagePolicyStatus, type ImageRef, type ImageRepository } from "../api/image-types.ts";
+import { IMAGE_POLICY_KIND, IMAGE_POLICY_RESOURCE, IMAGE_REPOSITORY_KIND, IMAGE_REPOSITORY_RESOURCE, ImageConditionReason, type ImagePolicy, type ImagePolicyStatus, type ImageRef, type ImageRepository } from "../api/image-types.ts";
 import { fjordResourcePath } from "../api/paths.ts";
 import { ConditionReason, ConditionType } from "../api/types.ts";
 import { compileTagPolicy, selectTag, TagPolicyError, type CompiledTagPolicy } from "../image/policy/index.ts";
@@ -11,6 +11,7 @@ import type { EventRecorder } from "./events.ts";
 import { registryOptionsFor, RegistryAccessError } from "./image-registry-access.ts";
 import { tagStoreKey } from "./image-repository-reconciler.ts";
 import { failureChanged, readyOf, subjectOf, writeStatus } from "./image-status.ts";
+import { ACCESS_DENIED_REASON, Tenancy } from "./tenancy.ts";
 import type { ImageTagStore } from "./image-tag-store.ts";
 
 export interface ImagePolicyOutcome {
@@ -23,7 +24,8 @@ export interface ImagePolicyOutcome {
 export interface ImagePolicyOptions {
   tags: ImageTagStore;
   events?: EventRecorder;
-  allowCrossNamespaceRepositories?: boolean;
+  /** Whether an ImageRepository of another namespace may be used (default: no). */
+  tenancy?: Tenancy;
   now?: () => Date;
 }
 
@@ -56,9 +58,13 @@ export async function reconcileImagePolicy(client: KubeClient, policy: ImagePoli
   let requeueAfterMs: number | undefined;
 
   try {
-    if (repositoryNamespace !== namespace && !options.allowCrossNamespaceRepositories) {
-      throw new PolicyFailure(ImageConditionReason.InvalidSpec, `${repositoryLabel} is in another namespace, and cross-namespace references are off`, true);
-    }
+    const refused = (options.tenancy ?? new Tenancy()).refuseReference(
+      { kind: IMAGE_POLICY_KIND, namespace, name: policy.metadata.name },
+      "spec.imageRepositoryRef",
+      { kind: IMAGE_REPOSITORY_KIND, namespace: repositoryNamespace, name: repositoryName },
+      "source",
+    );
+    if (refused) throw new PolicyFailure(ACCESS_DENIED_REASON, refused, true);
     let compiled: CompiledTagPolicy;
     try {
       // The repository's exclusion list was applied when it was scanned.

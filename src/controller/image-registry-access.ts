@@ -3,6 +3,7 @@ import { credentialsFromSecret, type RegistryClientOptions, type RegistryCredent
 import type { KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { parseDuration } from "../util/duration.ts";
+import { readReferencedSecret, SecretReferenceError } from "./referenced-secret.ts";
 
 /** A Secret or CA that cannot be used; the message names the Secret, never its content. */
 export class RegistryAccessError extends Error {
@@ -11,9 +12,10 @@ export class RegistryAccessError extends Error {
 
 async function readSecret(client: KubeClient, namespace: string, name: string): Promise<SecretLike> {
   try {
-    return await client.request<SecretLike>("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`);
+    return await readReferencedSecret<SecretLike>(client, namespace, name);
   } catch (error) {
     if (isNotFound(error)) throw new RegistryAccessError(`Secret ${namespace}/${name} not found`);
+    if (error instanceof SecretReferenceError) throw new RegistryAccessError(error.message);
     throw error;
   }
 }

@@ -2,6 +2,7 @@ import { formatTime, removeCondition, setCondition } from "../api/conditions.ts"
 import {
   IMAGE_POLICY_RESOURCE,
   IMAGE_REPOSITORY_RESOURCE,
+  IMAGE_UPDATE_AUTOMATION_KIND,
   IMAGE_UPDATE_AUTOMATION_RESOURCE,
   ImageConditionReason,
   PUSH_CHANGES_LIMIT,
@@ -28,6 +29,7 @@ import { failureChanged, readyOf, subjectOf, writeStatus } from "./image-status.
 import type { ImageCreatedCache, ImageTagStore } from "./image-tag-store.ts";
 import { checkoutBranch, explainMarkerErrors, formatUpdateError, policyInputs, uniqueErrors } from "./image-update-plan.ts";
 import { loadGitAuth } from "./source-credentials.ts";
+import { ACCESS_DENIED_REASON, Tenancy } from "./tenancy.ts";
 
 /** Attempts per push when other pushes win the race; a refusal by the server is not retried within a run. */
 const PUSH_ATTEMPTS = 3;
@@ -41,7 +43,8 @@ export interface ImageUpdateOptions {
   events?: EventRecorder;
   /** The controller's watchLabelSelector: policies and repositories it does not manage are not used. */
   labelSelector?: string;
-  allowCrossNamespaceSources?: boolean;
+  /** Whether a GitRepository of another namespace may be pushed to (default: no). */
+  tenancy?: Tenancy;
   signal?: AbortSignal;
   now?: () => Date;
 }
@@ -103,9 +106,13 @@ export async function reconcileImageUpdateAutomation(client: KubeClient, automat
   if (templateProblem) return fail(new AutomationFailure(ImageConditionReason.InvalidSpec, templateProblem, true));
 
   const sourceNamespace = automation.spec.sourceRef.namespace ?? namespace;
-  if (sourceNamespace !== namespace && !options.allowCrossNamespaceSources) {
-    return fail(new AutomationFailure(ImageConditionReason.InvalidSpec, `GitRepository ${sourceNamespace}/${automation.spec.sourceRef.name} is in another namespace, and cross-namespace sources are off`, true));
-  }
+  const refused = (options.tenancy ?? new Tenancy()).refuseReference(
+    { kind: IMAGE_UPDATE_AUTOMATION_KIND, namespace, name },
+    "spec.sourceRef",
+    { kind: "GitRepository", namespace: sourceNamespace, name: automation.spec.sourceRef.name },
+    "source",
+  );
+  if (refused) return fail(new AutomationFailure(ACCESS_DENIED_REASON, refused, true));
   const source = await client.request<GitRepository>("GET", fjordResourcePath(GIT_REPOSITORY_RESOURCE, sourceNamespace, automation.spec.sourceRef.name)).catch((error: unknown) => {
     if (isNotFound(error)) return undefined;
     throw error;

@@ -3,6 +3,7 @@ import { SyncError } from "../apply/errors.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { ageIdentitiesFromSecretData } from "../secrets/sops/index.ts";
+import { readReferencedSecret, SecretReferenceError } from "./referenced-secret.ts";
 
 interface Secret {
   data?: Record<string, string>;
@@ -32,14 +33,15 @@ export function gitAuthFromSecret(secret: Secret, secretName: string): GitAuth {
 }
 
 export async function loadGitAuth(client: KubeClient, namespace: string, secretName: string): Promise<GitAuth> {
-  const secret = await client.request<Secret>("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secretName)}`);
+  const secret = await readReferencedSecret<Secret>(client, namespace, secretName);
   return gitAuthFromSecret(secret, `${namespace}/${secretName}`);
 }
 
 /** Age identities for SOPS decryption from an Application's `spec.decryption.secretRef` (entries ending in `.agekey`). */
 export async function loadAgeIdentities(client: KubeClient, namespace: string, secretName: string): Promise<string[]> {
-  const secret = await client.request<Secret>("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secretName)}`).catch((error: unknown) => {
+  const secret = await readReferencedSecret<Secret>(client, namespace, secretName).catch((error: unknown) => {
     if (isNotFound(error)) throw new SyncError("render", `decryption Secret ${namespace}/${secretName} not found: create it with the age identities in an entry ending in .agekey`);
+    if (error instanceof SecretReferenceError) throw new SyncError("render", `spec.decryption: ${error.message}`);
     throw error;
   });
   const identities = ageIdentitiesFromSecretData(secret.data ?? {});

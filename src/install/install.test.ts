@@ -1,6 +1,8 @@
 import { customResourceDefinitions } from "../api/crds.ts";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import path from "node:path";
 import { test } from "node:test";
 import { Command } from "commander";
@@ -12,8 +14,9 @@ import { cacheRoot } from "../util/cache-dir.ts";
 import { createLogger } from "../util/logger.ts";
 import type { KubeObject } from "../model/object.ts";
 import { installManifests, toYamlDocuments } from "./manifests.ts";
-import { DEFAULT_IMAGE, installOptions } from "./options.ts";
-import { controllerRules } from "./rbac.ts";
+import { DEFAULT_IMAGE, installOptions, type InstallOptions } from "./options.ts";
+import { controllerRules, impersonatorRules, WATCH_BUILTIN_ROLE, WATCH_ROLE, watchRules } from "./rbac.ts";
+import { WATCH_RULES_LABEL } from "../controller/drift-watch.ts";
 import { CONTROLLER_NODE_FLAGS } from "./workload.ts";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
@@ -57,10 +60,11 @@ test("objects come in a stable order: Namespace, CRDs, RBAC, ServiceAccount, Ser
   assert.deepEqual(kinds, [
     "Namespace",
     ...customResourceDefinitions().map(() => "CustomResourceDefinition"),
-    "ClusterRole",
-    "ClusterRole",
-    "ClusterRole",
+    ...Array<string>(6).fill("ClusterRole"),
     "ClusterRoleBinding",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
     "Role",
     "RoleBinding",
     "ServiceAccount",
@@ -110,6 +114,15 @@ test("without a webhook Secret the controller gets no --webhook-config", async (
   assert.equal(flags.leaderElectionNamespace, "fjord-system");
 });
 
+test("the lockdown options reach the controller as its own flags", async () => {
+  const flags = await parseControllerArgs(controllerContainer(installManifests(installOptions({ defaultServiceAccount: "fjord", noCrossNamespaceRefs: true }))).args);
+  assert.equal(flags.defaultServiceAccount, "fjord");
+  assert.equal(flags.crossNamespaceRefs, false, "--no-cross-namespace-refs");
+  const plain = await parseControllerArgs(controllerContainer(installManifests(installOptions())).args);
+  assert.equal(plain.defaultServiceAccount, undefined);
+  assert.equal(plain.crossNamespaceRefs, true);
+});
+
 test("the git cache lives on a writable volume although the root filesystem is read-only", () => {
   const container = controllerContainer(installManifests(installOptions()));
   assert.equal(container.securityContext.readOnlyRootFilesystem, true);
@@ -121,26 +134,82 @@ test("the git cache lives on a writable volume although the root filesystem is r
   }
 });
 
-test("least privilege: writes only to fjord.dev, its CRDs, Events, impersonation and Sealed Secrets; cluster-admin only when asked", () => {
-  for (const rule of controllerRules()) {
+test("least privilege: writes only fjord.dev status and finalizers, its CRDs, Events; Secrets read by name only; cluster-admin only when asked", () => {
+  for (const rule of [...controllerRules(), ...watchRules()]) {
+    assert.ok(rule.why.length > 20, `rule without a reason: ${JSON.stringify(rule)}`);
     const writes = rule.verbs.filter((verb) => !["get", "list", "watch"].includes(verb));
+    if (rule.resources.includes("secrets")) assert.deepEqual(rule.verbs, ["get"], "Secrets outside the controller's namespace: get by name only, never list or watch");
     if (writes.length === 0) continue;
     const allowed =
-      rule.apiGroups.every((group) => group === "fjord.dev") ||
-      (rule.resources.join() === "customresourcedefinitions" && (rule.verbs.join() === "create" || (rule.resourceNames ?? []).length === customResourceDefinitions().length)) ||
-      rule.resources.join() === "events" ||
-      // Sealed Secrets: unsealed Secrets are written; Secrets are never deleted, nothing else is written.
-      (rule.resources.join() === "secrets" && writes.join() === "create,update,patch") ||
-      rule.apiGroups.join() === "bitnami.com" ||
-      (rule.resources.join() === "serviceaccounts" && writes.join() === "impersonate");
+      (rule.apiGroups.join() === "fjord.dev" && writes.join() === "patch") ||
+      (rule.resources.join() === "customresourcedefinitions" && (writes.join() === "create" || (rule.resourceNames ?? []).length === customResourceDefinitions().length)) ||
+      (rule.resources.join() === "events" && writes.join() === "create,patch") ||
+      (rule.apiGroups.join() === "bitnami.com" && rule.resources.join() === "sealedsecrets/status" && writes.join() === "patch");
     assert.ok(allowed, `unexpected write rule ${JSON.stringify(rule)}`);
   }
-  const names = (clusterAdmin: boolean) =>
-    installManifests(installOptions({ clusterAdmin }))
-      .filter((object) => object.kind === "ClusterRoleBinding")
-      .map((object) => `${object.metadata.name ?? ""}->${(object.roleRef as { name: string }).name}`);
-  assert.deepEqual(names(false), ["fjord-controller->fjord-controller"]);
-  assert.deepEqual(names(true), ["fjord-controller-cluster-admin->cluster-admin"]);
+  // Impersonation is not granted cluster-wide: the ClusterRole is only bound per tenant namespace.
+  assert.deepEqual(impersonatorRules().map(({ resources, verbs }) => ({ resources, verbs })), [{ resources: ["serviceaccounts"], verbs: ["impersonate"] }]);
+  const bindings = (options: Partial<InstallOptions>) =>
+    installManifests(installOptions(options))
+      .filter((object) => object.kind === "ClusterRoleBinding" || object.kind === "RoleBinding")
+      .map((object) => `${object.kind}/${object.metadata.name ?? ""}->${(object.roleRef as { name: string }).name}`);
+  assert.deepEqual(bindings({}), [
+    "ClusterRoleBinding/fjord-controller->fjord-controller",
+    "ClusterRoleBinding/fjord-controller-watch->fjord-controller-watch",
+    "RoleBinding/fjord-controller-leader-election->fjord-controller-leader-election",
+    "RoleBinding/fjord-controller-secrets->fjord-controller-secrets",
+  ]);
+  assert.deepEqual(bindings({ clusterAdmin: true }), ["ClusterRoleBinding/fjord-controller-cluster-admin->cluster-admin"]);
+});
+
+test("the watch role aggregates the built-in read rules and any ClusterRole a cluster admin labels for it, and applies no rules of its own", () => {
+  const objects = installManifests(installOptions());
+  type AggregatedRole = KubeObject & { rules?: unknown; aggregationRule?: { clusterRoleSelectors: Array<{ matchLabels: Record<string, string> }> } };
+  const role = (name: string): AggregatedRole | undefined => objects.find((object) => object.kind === "ClusterRole" && object.metadata.name === name);
+  const watch = role(WATCH_ROLE);
+  assert.ok(watch);
+  assert.equal(watch.rules, undefined, "kube-controller-manager owns the rules of an aggregated role");
+  const [selector] = watch.aggregationRule?.clusterRoleSelectors ?? [];
+  assert.deepEqual(selector?.matchLabels, { [WATCH_RULES_LABEL]: "true" });
+  assert.equal(role(WATCH_BUILTIN_ROLE)?.metadata.labels?.[WATCH_RULES_LABEL], "true");
+  assert.ok(!watchRules().some((rule) => rule.resources.some((resource) => ["secrets", "pods"].includes(resource))), "no cluster-wide list of Secrets or Pod specs");
+});
+
+/** Every string of every rule (and aggregation selector) of every Role and ClusterRole. */
+function ruleStrings(object: KubeObject): string[] {
+  const found: string[] = [];
+  const walk = (value: unknown) => {
+    if (typeof value === "string") found.push(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === "object") Object.entries(value).forEach(([key, inner]) => (found.push(key), walk(inner)));
+  };
+  if (object.kind === "Role" || object.kind === "ClusterRole") {
+    walk((object as { rules?: unknown }).rules);
+    walk((object as { aggregationRule?: unknown }).aggregationRule);
+  }
+  return found;
+}
+
+const execFileAsync = promisify(execFile);
+
+test("no wildcard in any rule of what `fjord install --export` and `fjord tenant create --export` print, with and without options", async () => {
+  const variants = [
+    ["install", "--export"],
+    ["install", "--export", "--namespace", "gitops", "--webhook-secret", "hooks", "--default-service-account", "fjord", "--no-cross-namespace-refs"],
+    ["install", "--export", "--cluster-admin"],
+    ["tenant", "create", "team-b", "--service-account", "deployer", "--cluster-role", "edit", "--controller-namespace", "gitops", "--export"],
+  ];
+  const outputs = await Promise.all(variants.map((args) => execFileAsync(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), ...args], { cwd: root, maxBuffer: 16 * 1024 * 1024 })));
+  for (const [index, { stdout }] of outputs.entries()) {
+    const objects = parseAllDocuments(stdout).map((document) => document.toJS() as KubeObject);
+    const roles = objects.filter((object) => object.kind === "Role" || object.kind === "ClusterRole");
+    if (variants[index]?.[0] === "install") assert.ok(roles.length >= 3, `${variants[index]?.join(" ")} printed no roles`);
+    for (const object of roles) {
+      for (const value of ruleStrings(object)) assert.ok(!value.includes("*"), `${variants[index]?.join(" ")}: ${object.kind}/${object.metadata.name ?? ""} has a wildcard: ${JSON.stringify(value)}`);
+    }
+  }
+  // The check itself: a wildcard rule is found.
+  assert.ok(ruleStrings({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: {}, rules: [{ apiGroups: ["*"], resources: ["x"], verbs: ["get"] }] }).includes("*"));
 });
 
 test("the Dockerfile runs the CLI the Deployment passes arguments to, with the tested tool versions", async () => {

@@ -25,6 +25,10 @@ export interface InstallOptions {
   clusterAdmin: boolean;
   /** An existing Secret in `namespace` with a `receiver.json` key (see `fjord controller --webhook-config`). */
   webhookSecret?: string;
+  /** `fjord controller --default-service-account`: Applications without one apply as this ServiceAccount of their namespace. */
+  defaultServiceAccount?: string;
+  /** `fjord controller --no-cross-namespace-refs`. */
+  noCrossNamespaceRefs?: boolean;
 }
 
 export function installOptions(partial: Partial<InstallOptions> = {}): InstallOptions {
@@ -33,6 +37,8 @@ export function installOptions(partial: Partial<InstallOptions> = {}): InstallOp
     image: partial.image ?? DEFAULT_IMAGE,
     clusterAdmin: partial.clusterAdmin ?? false,
     ...(partial.webhookSecret ? { webhookSecret: partial.webhookSecret } : {}),
+    ...(partial.defaultServiceAccount ? { defaultServiceAccount: partial.defaultServiceAccount } : {}),
+    ...(partial.noCrossNamespaceRefs ? { noCrossNamespaceRefs: true } : {}),
   };
 }
 

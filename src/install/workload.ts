@@ -61,6 +61,8 @@ export function controllerArgs(options: InstallOptions): string[] {
     `--leader-election-namespace=${options.namespace}`,
     `--bind-address=0.0.0.0:${HTTP_PORT}`,
     ...(options.webhookSecret ? [`--webhook-config=${WEBHOOK_CONFIG_DIR}/${WEBHOOK_CONFIG_KEY}`] : []),
+    ...(options.defaultServiceAccount ? [`--default-service-account=${options.defaultServiceAccount}`] : []),
+    ...(options.noCrossNamespaceRefs ? ["--no-cross-namespace-refs"] : []),
   ];
 }
 

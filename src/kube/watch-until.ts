@@ -19,6 +19,21 @@ export interface WatchUntilOptions {
   transform?: (object: KubeObject) => KubeObject;
 }
 
+/** The longest wait between two attempts to re-open a watch that keeps failing. */
+export const MAX_WATCH_BACKOFF_MS = 5_000;
+
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
 /** What changed: one object from a watch event, or undefined after a (re)list. */
 export interface Change {
   type: "ADDED" | "MODIFIED" | "DELETED";
@@ -59,6 +74,10 @@ export async function watchUntil(client: KubeClient, options: WatchUntilOptions,
       await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2000)));
     }
   }
+  // Consecutive broken watches: each waits twice as long as the one before (0.5 s up to 5 s),
+  // so a collection the identity may list but not watch, or an API server that keeps
+  // refusing, is not asked twice a second forever.
+  let failures = 0;
   while (!done && !options.signal?.aborted) {
     const controller = new AbortController();
     const abort = () => controller.abort();
@@ -76,6 +95,7 @@ export async function watchUntil(client: KubeClient, options: WatchUntilOptions,
           if (event.type === "DELETED") objects.delete(keyOf(object));
           else objects.set(keyOf(object), object);
           resourceVersion = event.object.metadata.resourceVersion;
+          failures = 0;
           // ERROR events never get here: client.watch turns them into exceptions.
           if (onChange(objects, { type: event.type as Change["type"], object })) {
             done = true;
@@ -84,12 +104,16 @@ export async function watchUntil(client: KubeClient, options: WatchUntilOptions,
         },
         controller.signal,
       );
+      // The server ended the watch (its timeout): a healthy watch.
+      failures = 0;
     } catch (error) {
       if (done || options.signal?.aborted) break;
       // 410 Gone: our resourceVersion is too old; anything else: the connection broke.
       if (error instanceof KubeApiError && error.statusCode === 410) await relist();
       else {
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        failures++;
+        await abortableSleep(Math.min(500 * 2 ** (failures - 1), MAX_WATCH_BACKOFF_MS), options.signal);
+        if (options.signal?.aborted) break;
         await relist().catch(() => undefined);
       }
     } finally {

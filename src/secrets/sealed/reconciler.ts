@@ -9,12 +9,39 @@ import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret, t
 import { unsealSealedSecret, UnsealError } from "./unseal.ts";
 
 export interface ReconcileContext {
+  /** The controller's identity: reads SealedSecrets and writes their status. */
   client: KubeClient;
+  /**
+   * As whom the unsealed Secret of a namespace is written: the namespace's default
+   * ServiceAccount when the controller has one, else the controller itself (which, installed
+   * with least privilege, may write Secrets only in its own namespace).
+   */
+  secretWriter?: (namespace: string) => SecretWriter;
   logger: Logger;
   /** Newest first. */
   privateKeys: () => KeyObject[];
   /** Re-reads the key Secrets; true when a key was added (one restored from a backup, say). */
   refreshKeys: () => Promise<boolean>;
+}
+
+export interface SecretWriter {
+  client: KubeClient;
+  /** `system:serviceaccount:<ns>:<name>`, or undefined for the controller's own identity. */
+  user?: string;
+}
+
+/** What to do when the API server refuses to let `writer` write Secrets in `namespace`. */
+export function secretWriteHint(namespace: string, writer: SecretWriter, message: string): string {
+  if (/cannot impersonate/i.test(message)) {
+    return `the controller may not impersonate ServiceAccounts of namespace ${namespace}: bind the ClusterRole fjord-impersonator to it there (\`fjord tenant create ${namespace}\` does)`;
+  }
+  if (writer.user) {
+    return `${writer.user} (the controller's --default-service-account) may not write Secrets in ${namespace}: grant it get, create and update on secrets there (\`fjord tenant create ${namespace}\` binds admin)`;
+  }
+  return (
+    `the controller may write Secrets only in its own namespace: start it with --default-service-account=<name> and create that ServiceAccount in ${namespace} with rights on Secrets (\`fjord tenant create ${namespace}\` does), ` +
+    `or grant the controller get, create and update on secrets in ${namespace} with a Role`
+  );
 }
 
 /** `retry`: worth trying again later without a change (a race, an old Secret being collected). */
@@ -40,7 +67,8 @@ interface WriteResult {
   action?: "created" | "updated" | "unchanged";
 }
 
-async function writeSecret(client: KubeClient, sealed: SealedSecret, desired: Secret): Promise<WriteResult> {
+async function writeSecret(writer: SecretWriter, sealed: SealedSecret, desired: Secret): Promise<WriteResult> {
+  const { client } = writer;
   const namespace = sealed.metadata.namespace ?? "";
   const name = desired.metadata.name ?? "";
   const collection = `/api/v1/namespaces/${namespace}/secrets`;
@@ -48,12 +76,14 @@ async function writeSecret(client: KubeClient, sealed: SealedSecret, desired: Se
     // Server errors and broken connections are retried by the queue; a refusal is reported.
     if (!(error instanceof KubeApiError) || error.statusCode >= 500 || error.statusCode === 429) throw error;
     if (error.conflict) return { outcome: { synced: false, reason: "ErrUpdateFailed", message: `Secret "${name}" changed while being written; retrying` }, retry: true };
-    return { outcome: { synced: false, reason: "ErrUpdateFailed", message: `cannot ${verb} Secret "${name}": ${redactValues(error.message, desired)}` }, retry: false };
+    const hint = error.statusCode === 403 ? `; ${secretWriteHint(namespace, writer, error.message)}` : "";
+    return { outcome: { synced: false, reason: "ErrUpdateFailed", message: `cannot ${verb} Secret "${name}": ${redactValues(error.message, desired)}${hint}` }, retry: false };
   };
   let existing: Secret | undefined;
   try {
     existing = await client.request<Secret>("GET", `${collection}/${name}`);
   } catch (error) {
+    if (error instanceof KubeApiError && error.statusCode === 403) return failure(error, "read");
     if (!isNotFound(error)) throw error;
   }
   if (!existing) {
@@ -114,7 +144,12 @@ export async function reconcileSealedSecret(context: ReconcileContext, namespace
   try {
     const sealed = sealedSecretFromManifest(raw, `SealedSecret ${ref}`);
     const desired = await unseal(context, sealed);
-    result = await writeSecret(client, sealed, desired);
+    const writer = context.secretWriter?.(namespace) ?? { client };
+    try {
+      result = await writeSecret(writer, sealed, desired);
+    } finally {
+      if (writer.client !== client) writer.client.close();
+    }
   } catch (error) {
     if (!(error instanceof UnsealError) && !(error instanceof InvalidObjectError)) throw error;
     result = { outcome: { synced: false, reason: "ErrUnsealFailed", message: error.message }, retry: false };

@@ -14,7 +14,7 @@ import { SealingKeys } from "./key-manager.ts";
 import { MAX_TIMER_MS, rotationDelay } from "./keyring.ts";
 import { parseManifest } from "./manifest.ts";
 import { sealedSecretFromManifest } from "./objects.ts";
-import { reconcileSealedSecret, sealedSecretPath } from "./reconciler.ts";
+import { reconcileSealedSecret, sealedSecretPath, type SecretWriter } from "./reconciler.ts";
 import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret } from "./types.ts";
 import { canUnseal, reEncryptSealedSecret, UnsealError } from "./unseal.ts";
 
@@ -38,6 +38,11 @@ export interface SealedSecretsOptions {
   watchNamespaces?: string[];
   concurrency?: number;
   resyncIntervalMs?: number;
+  /**
+   * Write unsealed Secrets outside `namespace` as this ServiceAccount of their namespace
+   * (impersonation), so the controller itself needs no Secret writes there. Unset: as itself.
+   */
+  defaultServiceAccount?: string;
 }
 
 export interface SealedSecretsController {
@@ -117,7 +122,12 @@ export async function startSealedSecrets(options: SealedSecretsOptions): Promise
       else logger.error({ sealedSecret: key, ...describeFailure(error) }, "SealedSecret reconcile failed; retrying with backoff");
     },
   });
-  const context = { client, logger, privateKeys: () => keys.ring.privateKeys(), refreshKeys: () => keys.refreshIfStale() };
+  const secretWriter = (namespace: string): SecretWriter => {
+    if (!options.defaultServiceAccount || namespace === options.namespace) return { client };
+    const user = `system:serviceaccount:${namespace}:${options.defaultServiceAccount}`;
+    return { client: client.impersonating(user), user };
+  };
+  const context = { client, logger, secretWriter, privateKeys: () => keys.ring.privateKeys(), refreshKeys: () => keys.refreshIfStale() };
   queue.start(options.concurrency ?? 2, async (key) => {
     const [namespace = "", name = ""] = key.split("/");
     if ((await reconcileSealedSecret(context, namespace, name)) === "retry") throw new RetryLater();
