@@ -226,3 +226,15 @@ test("a value the rules say is encrypted but is in clear text is refused, after 
   assert.match(error.message, /the value at kind is not an ENC\[\.\.\.\] value, but the file's rules say it is encrypted/);
   assertClean(error, identity);
 });
+
+test("telling a SOPS file from another takes linear time, even for a file of 100,000 blank lines", () => {
+  for (const filler of ["\n", " \n", "\t\n"]) {
+    const text = `sops:\n    lastmodified: x\n${filler.repeat(100_000)}x`;
+    const started = performance.now();
+    assert.equal(isSopsDocument(text, "yaml"), false);
+    const elapsed = performance.now() - started;
+    console.log(`isSopsDocument over ${JSON.stringify(filler)} x 100,000: ${elapsed.toFixed(1)} ms`);
+    assert.ok(elapsed < 50, `took ${elapsed.toFixed(1)} ms`);
+  }
+  assert.equal(isSopsDocument("a: b\nsops:\n    lastmodified: x\n    mac: ENC[x]\n", "yaml"), true);
+});

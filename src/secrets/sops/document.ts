@@ -48,7 +48,8 @@ export function isSopsDocument(content: string | Uint8Array, format: SopsFormat)
   if (!text.includes("lastmodified")) return false;
   switch (format) {
     case "yaml":
-      return /^sops:/m.test(text) && /^\s+mac:/m.test(text);
+      // Spaces only: `\s+` would run over line ends, and from every line start of a file of blank lines.
+      return /^sops:/m.test(text) && /^ +mac:/m.test(text);
     case "dotenv":
       return /^sops_mac=/m.test(text) && /^sops_lastmodified=/m.test(text);
     case "json":
