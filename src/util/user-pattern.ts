@@ -15,13 +15,15 @@ export const USER_PATTERN_LIMITS = {
   maxLength: 1024,
   /**
    * Instructions of the compiled program. Matching costs input length x program size at worst
-   * (RE2's guarantee); at this size any pattern tests a 10,000-character input in tens of
-   * milliseconds. Real patterns use tens of instructions.
+   * (RE2's guarantee), so this bounds the time per character; `npm run bench -- patterns`
+   * prints the slowest cases. Patterns people write for Flux and sops use 15 to 100
+   * (`^[a-f0-9]{64}$` is 68, a list of twelve key names 94).
    */
   maxInstructions: 250,
   /**
-   * The bound read from the text before compiling (see pattern-size.ts), which over-counts:
-   * above it the compiler is not even started, which keeps compiling under a few tens of ms.
+   * The bound read from the text before compiling (see pattern-size.ts), which over-counts
+   * about threefold: above it the compiler is not even started, which keeps compiling a hostile
+   * pattern to a few milliseconds.
    */
   maxEstimatedInstructions: 1000,
   /** Unicode classes (`\pL`, `\p{Greek}`) named in one pattern: each is a large table to build. */
