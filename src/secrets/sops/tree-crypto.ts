@@ -233,8 +233,9 @@ export function decryptTree(branches: Branches, options: DecryptTreeOptions): Br
   } catch (error) {
     throw new SopsProblem("invalid-file", (error as Error).message, "write the rule in Go's RE2 syntax, as sops reads it");
   }
-  // With comment rules the decision depends on where a parser puts comments; an encrypted value
-  // announces itself, and the MAC covered every value either way.
+  // With comment rules the decision depends on where a parser puts comments (YAML parsers
+  // disagree), so it is not checked again: an encrypted value announced itself and the MAC
+  // verified what was read.
   if (!rules.byComments) {
     for (const leaf of leaves) checkAgainstRules(leaf, rules.shouldBeEncrypted(leaf.path, [], false), options.rules);
   }
