@@ -28,12 +28,21 @@ export default tseslint.config(
           patterns: [{ group: ["**/test/**"], message: "runtime code must not import test helpers" }],
         },
       ],
+      // A pattern built from data may hold user text, and V8's backtracking engine can take
+      // exponential time on it: user patterns go through src/util/user-pattern.ts (RE2).
+      "no-restricted-syntax": [
+        "error",
+        ...["NewExpression", "CallExpression"].map((node) => ({
+          selector: `${node}[callee.name='RegExp'][arguments.0.type!='Literal']`,
+          message: "compile patterns built from data with compileUserPattern (src/util/user-pattern.ts), which runs on RE2",
+        })),
+      ],
     },
   },
   {
     files: ["test/**", "scripts/**", "**/*.test.ts"],
     // Diff and YAML assertions match indentation literally; "{2}" would hide what is meant.
-    rules: { "no-restricted-imports": "off", "no-regex-spaces": "off" },
+    rules: { "no-restricted-imports": "off", "no-regex-spaces": "off", "no-restricted-syntax": "off" },
   },
   {
     files: ["**/*.js"],

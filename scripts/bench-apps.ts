@@ -13,7 +13,7 @@ import { stringify } from "yaml";
 import { KubeClient } from "../src/kube/client.ts";
 import { mapLimit } from "../src/util/map-limit.ts";
 import { ControlPlane } from "../src/testenv/control-plane.ts";
-import { buildCli, controlPlanePids, cpuReport, cpuSeconds, gitRepository, timed, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
+import { buildCli, controlPlanePids, cpuReport, cpuSeconds, servedGitRepository, timed, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
 import { CONTROLLER_NODE_FLAGS } from "../src/install/workload.ts";
 
@@ -48,8 +48,7 @@ export async function benchApps(count: number, concurrency: string): Promise<voi
   const work = await mkdtemp(path.join(os.tmpdir(), "fjord-bench-apps-"));
   const client = KubeClient.load({ kubeconfig: plane.kubeconfigPath });
   await buildCli();
-  const repo = path.join(work, "repo");
-  await gitRepository(repo, manifests(count));
+  const repository = await servedGitRepository(manifests(count));
   const controller = await startControllerProcess({
     kubeconfig: plane.kubeconfigPath,
     logFile: path.join(work, "controller.log"),
@@ -67,7 +66,7 @@ export async function benchApps(count: number, concurrency: string): Promise<voi
       const namespace = namespaceOf(index);
       await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: namespace } } });
       await client.request("POST", `${api(namespace)}/gitrepositories`, {
-        body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "apps" }, spec: { url: `file://${repo}`, interval: "10m" } },
+        body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "apps" }, spec: { url: repository.url, interval: "10m" } },
       });
     }
     console.log(`applications: ${count} (5 objects each, ${count * 5} objects) in ${NAMESPACES} namespaces; controller concurrency ${concurrency}`);
@@ -98,6 +97,7 @@ export async function benchApps(count: number, concurrency: string): Promise<voi
   } finally {
     client.close();
     await controller.stop();
+    await repository.close();
     await plane.stop();
     await rm(work, { recursive: true, force: true });
   }

@@ -14,7 +14,7 @@ import { KubeClient } from "../src/kube/client.ts";
 import { watchUntil } from "../src/kube/watch-until.ts";
 import type { KubeObject } from "../src/model/object.ts";
 import { ControlPlane } from "../src/testenv/control-plane.ts";
-import { buildCli, gitRepository, percentile, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
+import { buildCli, servedGitRepository, percentile, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
 import { CONTROLLER_NODE_FLAGS } from "../src/install/workload.ts";
 
@@ -113,12 +113,11 @@ export async function benchDrift(events: number): Promise<void> {
   const client = KubeClient.load({ kubeconfig: plane.kubeconfigPath });
   await buildCli();
   const controller = await startControllerProcess({ kubeconfig: plane.kubeconfigPath, logFile: path.join(work, "controller.log"), cacheDir: path.join(work, "cache"), compiled: true, nodeArgs: [...CONTROLLER_NODE_FLAGS] });
+  const repository = await servedGitRepository(manifests());
   try {
-    const repo = path.join(work, "repo");
-    await gitRepository(repo, manifests());
     await waitForFjordApi(client);
     const api = "/apis/fjord.dev/v1alpha1/namespaces/default";
-    await client.request("POST", `${api}/gitrepositories`, { body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "drift" }, spec: { url: `file://${repo}`, interval: "1h" } } });
+    await client.request("POST", `${api}/gitrepositories`, { body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "drift" }, spec: { url: repository.url, interval: "1h" } } });
     await client.request("POST", `${api}/applications`, {
       body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "drift" }, spec: { sourceRef: { kind: "GitRepository", name: "drift" }, path: "./app", interval: "1h" } },
     });
@@ -139,6 +138,7 @@ export async function benchDrift(events: number): Promise<void> {
   } finally {
     client.close();
     await controller.stop();
+    await repository.close();
     await plane.stop();
     await rm(work, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
-/** What the benchmarks share: timing, the compiled CLI, a Git repository on disk. */
+/** What the benchmarks share: timing, the compiled CLI, a Git repository on a Git server. */
 import { execFile } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -8,6 +8,7 @@ import type { Application } from "../src/api/types.ts";
 import type { KubeClient } from "../src/kube/client.ts";
 import type { ControlPlane } from "../src/testenv/control-plane.ts";
 import { watchUntil } from "../src/kube/watch-until.ts";
+import { startGitServer } from "../test/support/git-server.ts";
 
 const execFileAsync = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "..");
@@ -23,17 +24,20 @@ export async function buildCli(): Promise<void> {
   await execFileAsync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: root });
 }
 
-/** A Git repository at `dir` holding `files`, committed on `main`. */
-export async function gitRepository(dir: string, files: Record<string, string>): Promise<void> {
-  for (const [name, text] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await writeFile(path.join(dir, name), text);
+/**
+ * The manifests committed to a repository on a Git server (git's smart HTTP backend on
+ * loopback), as the controller fetches from a Git host: it refuses local paths.
+ */
+export async function servedGitRepository(files: Record<string, string>): Promise<{ url: string; close(): Promise<void> }> {
+  const server = await startGitServer();
+  try {
+    await server.createRepo("bench");
+    await server.commitFiles("bench", files, { message: "bench manifests", author: { name: "bench", email: "bench@fjord.invalid" } });
+    return { url: server.repoUrl("bench"), close: () => server.close() };
+  } catch (error) {
+    await server.close();
+    throw error;
   }
-  const env = { ...process.env, GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@fjord.invalid", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@fjord.invalid" };
-  const git = (...args: string[]) => execFileAsync("git", args, { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 });
-  await git("init", "-q", "-b", "main");
-  await git("add", "-A");
-  await git("commit", "-qm", "bench manifests");
 }
 
 export function percentile(sorted: readonly number[], p: number): number {

@@ -5,11 +5,13 @@
  *   npm run bench -- apply [--objects 1000] [--namespaces 10] [--concurrency 16]
  *   npm run bench -- drift [--events 20]
  *   npm run bench -- apps [--count 1000] [--concurrency 8]
+ *   npm run bench -- patterns
  */
 import { parseArgs } from "node:util";
 import { benchApply } from "./bench-apply.ts";
 import { benchApps } from "./bench-apps.ts";
 import { benchDrift } from "./bench-drift.ts";
+import { benchPatterns } from "./bench-patterns.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -25,7 +27,8 @@ const which = positionals[0] ?? "apply";
 if (which === "apply") await benchApply(Number(values.objects), Number(values.namespaces), values.concurrency ?? "16");
 else if (which === "drift") await benchDrift(Number(values.events));
 else if (which === "apps") await benchApps(Number(values.count), values.concurrency ?? "8");
+else if (which === "patterns") benchPatterns();
 else {
-  console.error(`unknown benchmark "${which}"; available: apply, drift, apps`);
+  console.error(`unknown benchmark "${which}"; available: apply, drift, apps, patterns`);
   process.exit(2);
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: the quick start. Brings up the local control plane (building its binaries
- * on the first run), turns examples/podinfo into a Git repository, runs `fjord controller`
+ * on the first run), turns examples/podinfo into a Git repository served over smart HTTP (as a
+ * Git host serves it: the controller refuses local paths), runs `fjord controller`
  * out-of-cluster against it, creates a GitRepository and one Application per overlay (dev,
  * prod), waits until both are Ready, and keeps everything running until Ctrl-C, printing what
  * to try next.
@@ -22,6 +23,7 @@ import { watchUntil } from "../src/kube/watch-until.ts";
 import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
 import { ControlPlane } from "../src/testenv/control-plane.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
+import { startGitServer } from "../test/support/git-server.ts";
 
 const execFileAsync = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "..");
@@ -34,7 +36,11 @@ const env = { ...process.env, PATH: [...new Set(Object.values(tools).map((tool) 
 const work = await mkdtemp(path.join(os.tmpdir(), "fjord-demo-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 
-// A Git repository holding the example, as a team would keep it.
+// A Git repository holding the example, as a team would keep it: on a Git server (git's own
+// smart HTTP backend on loopback), with a working copy to commit and push from.
+const gitServer = await startGitServer();
+await gitServer.createRepo("podinfo");
+const repoUrl = gitServer.repoUrl("podinfo");
 const repo = path.join(work, "podinfo");
 await cp(path.join(root, "examples", "podinfo"), repo, { recursive: true });
 const git = (...args: string[]) =>
@@ -42,6 +48,8 @@ const git = (...args: string[]) =>
 await git("init", "-q", "-b", "main");
 await git("add", "-A");
 await git("commit", "-qm", "podinfo: base with dev and prod overlays");
+await git("remote", "add", "origin", repoUrl);
+await git("push", "-q", "-u", "origin", "main");
 
 // The controller, out-of-cluster, as `fjord controller --kubeconfig` runs it.
 const logFile = path.join(work, "controller.log");
@@ -49,6 +57,7 @@ const controllerProcess = await startControllerProcess({ kubeconfig: plane.kubec
 const controller = controllerProcess.child;
 const shutdown = async () => {
   await controllerProcess.stop();
+  await gitServer.close();
   await plane.stop();
 };
 say();
@@ -72,7 +81,7 @@ for (let attempt = 0; ; attempt++) {
   await new Promise((resolve) => setTimeout(resolve, 500));
 }
 await client.request("POST", `${api}/gitrepositories`, {
-  body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "podinfo" }, spec: { url: `file://${repo}`, ref: { branch: "main" }, interval: "10s" } },
+  body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "podinfo" }, spec: { url: repoUrl, ref: { branch: "main" }, interval: "10s" } },
 });
 for (const overlay of ["dev", "prod"]) {
   await client.request("POST", `${api}/applications`, {
@@ -121,7 +130,8 @@ if (flags.check) {
 
 say("Everything runs until Ctrl-C. In another terminal:");
 say(`  export KUBECONFIG=${plane.kubeconfigPath}`);
-say(`  cd ${repo} && sed -i 's/replicas: 3/replicas: 5/' overlays/prod/replicas.yaml && git commit -qam 'scale prod'`);
+say(`  cd ${repo} && sed -i 's/replicas: 3/replicas: 5/' overlays/prod/replicas.yaml && git commit -qam 'scale prod' && git push -q`);
+say(`      # the working copy pushes to ${repoUrl}, the GitRepository's URL`);
 say("      # within 10 s the GitRepository sees the commit and podinfo-prod applies it:");
 say("  npm run fjord -- get apps -n fjord-system");
 say(`  ${tools.kubectl} -n podinfo-prod scale deployment podinfo --replicas=1 && ${tools.kubectl} -n podinfo-prod get deployment podinfo -w`);

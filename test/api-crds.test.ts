@@ -96,7 +96,7 @@ test("a commit with a branch hint, an scp-like URL and a secretRef are accepted"
 test("invalid GitRepositories are refused with a message naming the problem", async (t) => {
   const { create } = await setup(t);
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-    ["bad url scheme", { url: "ftp://git.example/platform.git" }, /url must start with https:\/\/, http:\/\/, ssh:\/\/ or file:\/\//],
+    ["bad url scheme", { url: "ftp://git.example/platform.git" }, /spec\.url: Invalid value: .*url must start with https:\/\/, http:\/\/ or ssh:\/\/, or be scp-like/],
     ["bad interval", { interval: "5 minutes" }, /spec\.interval.*should match/],
     ["bad timeout", { timeout: "60" }, /spec\.timeout.*should match/],
     ["two refs", { ref: { tag: "v1.0.0", semver: ">=1.0.0" } }, /ref must set exactly one of branch, tag, semver, name or commit/],
@@ -111,6 +111,18 @@ test("invalid GitRepositories are refused with a message naming the problem", as
   const withoutUrl = gitRepository();
   delete (withoutUrl.spec as Record<string, unknown>).url;
   assert.match(await refusal(() => create("gitrepositories", withoutUrl)), /spec\.url: Required value/);
+});
+
+test("attack 4: a GitRepository with a file:// URL, a local path or a remote helper is refused by the API server", async (t) => {
+  const { create } = await setup(t);
+  for (const url of ["file:///var/cache/fjord/git/other-team.git", "/var/cache/fjord/artifacts", "./a:b", "/x:y", "ext::sh -c touch% /tmp/pwned", "fd::3", "ssh://-oProxyCommand=x/y"]) {
+    const message = await refusal(() => create("gitrepositories", gitRepository({ url })));
+    assert.match(message, /spec\.url: Invalid value: .*file:\/\/ and local paths are refused: serve the repository over HTTPS or SSH/, url);
+  }
+  for (const url of ["https://git.example/a.git", "http://127.0.0.1:8080/a.git", "ssh://git@git.example:2222/a.git", "git@git.example:a.git"]) {
+    const created = await create<GitRepository>("gitrepositories", { ...gitRepository({ url }), metadata: { generateName: "ok-" } });
+    assert.equal(created.spec.url, url);
+  }
 });
 
 test("invalid Applications are refused with a message naming the problem", async (t) => {

@@ -81,6 +81,27 @@ test("a failing fetch says why, keeps the last good artifact, and never shows th
   assert.equal(status?.artifact?.revision, `main@sha1:${sha}`, "the last good artifact stays");
 });
 
+test("attack 4: a GitRepository whose url is a file:// URL, a local path or ext:: (stored under an older CRD) is refused by the controller", async (t) => {
+  const namespace = await createTestNamespace((await useCluster()), t);
+  // Another team's repository, readable on the controller's disk.
+  await git.createRepo(`victim-${namespace}`);
+  await git.commitFiles(`victim-${namespace}`, { "secret.yaml": "kind: Secret\n" }, { message: "theirs" });
+  const source = await createSource(namespace, "thief", git.repoUrl(`gr-${namespace}-unused`), TOKEN);
+  const urls = [git.fileUrl(`victim-${namespace}`), path.join(git.root, `victim-${namespace}.git`), "ext::sh -c touch% /tmp/fjord-pwned"];
+  for (const url of urls) {
+    // Today's CRD refuses these URLs, so the object is the API server's, with the spec an older CRD would have let in.
+    const outcome = await reconcileGitRepository(client, { ...source, spec: { ...source.spec, url } }, { cacheDir });
+    assert.deepEqual(outcome, { ready: false }, url);
+    const status = (await read(namespace, "thief")).status;
+    const ready = status?.conditions?.find((condition) => condition.type === "Ready");
+    assert.equal(ready?.status, "False", url);
+    assert.equal(ready?.reason, "URLInvalid", url);
+    assert.match(ready?.message ?? "", /^spec\.url: ".*" (is a local path; the controller fetches only over https:\/\/, http:\/\/ or ssh:\/\/ \(or scp-like user@host:path\): serve the repository over HTTPS or SSH|names a git remote helper, which the controller does not run)/, url);
+    assert.equal(status?.conditions?.find((condition) => condition.type === "Stalled")?.status, "True", url);
+    assert.equal(status?.artifact, undefined, `no artifact from ${url}`);
+  }
+});
+
 test("revisions are written the way Flux writes them", () => {
   const sha = "a".repeat(40);
   assert.equal(artifactRevision({ ref: "refs/heads/main", commit: sha }), `main@sha1:${sha}`);

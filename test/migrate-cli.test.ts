@@ -58,7 +58,7 @@ test("converts annotations to markers and writes ImageRepository and ImagePolicy
   const policies = objects.filter((o) => o.kind === "ImagePolicy");
   assert.equal(policies.length, 6);
   const web = policies.find((p) => p.metadata.name === "web-app");
-  assert.deepEqual(web?.spec, { imageRepositoryRef: { name: "web" }, policy: { numerical: { order: "asc" } }, filterTags: { pattern: "^master\\-.*[-_.](?P<ts>[0-9]{10,})$", extract: "$ts" } });
+  assert.deepEqual(web?.spec, { imageRepositoryRef: { name: "web" }, policy: { numerical: { order: "asc" } }, filterTags: { pattern: "^master-.*[-_.](?P<ts>[0-9]{10,})$", extract: "$ts" } });
   // Every policy's repository exists, and the namespaced Secret only goes with its own namespace.
   const repositories = new Set(objects.filter((o) => o.kind === "ImageRepository").map((o) => o.metadata.name));
   for (const policy of policies) assert.ok(repositories.has((policy.spec.imageRepositoryRef as { name: string }).name));

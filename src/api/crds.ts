@@ -29,6 +29,7 @@ import {
   VERSION,
 } from "./types.ts";
 import { imageCustomResourceDefinitions } from "./image-crds.ts";
+import { REMOTE_URL_PATTERN } from "../git/remote-url.ts";
 
 export const GIT_REPOSITORY_CRD_NAME = `${GIT_REPOSITORY_RESOURCE}.${GROUP}`;
 export const APPLICATION_CRD_NAME = `${APPLICATION_RESOURCE}.${GROUP}`;
@@ -100,10 +101,10 @@ const gitRef = withRules(
 
 const gitRepositorySpec = object(
   {
-    url: withRules(string("https://, http://, ssh://, file:// or scp-like user@host:path.", { minLength: 1, maxLength: 2048 }), [
+    url: withRules(string("https://, http://, ssh:// or scp-like user@host:path (as in Flux, no local paths: the controller would read its own disk).", { minLength: 1, maxLength: 2048 }), [
       {
-        rule: "self.matches('^((https?|ssh|file)://.+|[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:.+)$')",
-        message: "url must start with https://, http://, ssh:// or file://, or be scp-like (git@host:path)",
+        rule: `self.matches('${REMOTE_URL_PATTERN}')`,
+        message: `url must start with https://, http:// or ssh://, or be scp-like (git@host:path); file:// and local paths are refused: serve the repository over HTTPS or SSH`,
       },
     ]),
     ref: gitRef,

@@ -59,6 +59,8 @@ export const ConditionReason = {
   DependencyNotReady: "DependencyNotReady",
   /** The source reference cannot be resolved (missing GitRepository, missing Secret). */
   SourceNotFound: "SourceNotFound",
+  /** A GitRepository URL the controller may not use (a local path, a remote helper), as Flux names it. */
+  URLInvalid: "URLInvalid",
   Progressing: "Progressing",
   Suspended: "Suspended",
 } as const;
@@ -82,7 +84,7 @@ export interface LocalObjectReference {
 }
 
 export interface GitRepositorySpec {
-  /** `https://`, `http://`, `ssh://`, `file://`, or scp-like `git@host:path`. */
+  /** `https://`, `http://`, `ssh://` or scp-like `git@host:path`: no local paths (the controller would read its own disk). */
   url: string;
   /**
    * What to check out; default: the remote's default branch. Unlike Flux, exactly one of

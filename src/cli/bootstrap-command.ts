@@ -1,11 +1,11 @@
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { FIELD_MANAGER } from "../apply/labels.ts";
 import type { GitAuth } from "../git/index.ts";
 import { commitAndPush } from "../git/push.ts";
 import { splitCredentials } from "../git/redact.ts";
+import { remoteUrlProblem } from "../git/remote-url.ts";
 import { installManifests, toYamlDocuments } from "../install/manifests.ts";
 import { FJORD_VERSION, installOptions } from "../install/options.ts";
 import { sourceSecret, syncManifests } from "../install/sync-manifests.ts";
@@ -48,12 +48,14 @@ function clusterPath(raw: string): string {
   return normalized;
 }
 
-/** The URL to commit (never with credentials in it) and the credentials an https URL carried. */
-async function repositoryUrl(repo: string): Promise<{ url: string; auth?: GitAuth }> {
-  // A local bare repository works for a controller running on the same machine (and in tests).
-  const local = await stat(repo).then((info) => info.isDirectory(), () => false);
-  if (local) return { url: pathToFileURL(path.resolve(repo)).href };
+/**
+ * The URL to commit (never with credentials in it) and the credentials an https URL carried. The
+ * controller fetches it, so it must be one the controller may use: no local paths.
+ */
+function repositoryUrl(repo: string): { url: string; auth?: GitAuth } {
   const { url, credentials } = splitCredentials(repo);
+  const refused = remoteUrlProblem(url);
+  if (refused !== undefined) throw new CliFailure(`--repo ${refused} (the controller fetches it through a GitRepository)`);
   return { url, ...(credentials ? { auth: { kind: "basic", username: credentials.username, password: credentials.password } } : {}) };
 }
 
@@ -120,7 +122,7 @@ export function bootstrapCommand(): Command {
       const branch = flags.branch ?? "main";
       const dir = clusterPath(flags.path);
       const timeoutMs = parseDuration(flags.timeout);
-      const repository = await repositoryUrl(flags.repo);
+      const repository = repositoryUrl(flags.repo);
       const url = repository.url;
       const auth = (await authFromFlags(flags)) ?? repository.auth;
       const name = flags.namespace;
@@ -137,6 +139,7 @@ export function bootstrapCommand(): Command {
         progress.update(`pushing ${Object.keys(files).join(", ")} to ${branch}`);
         const pushed = await commitAndPush({
           url,
+          allowLocal: true,
           branch,
           ...(auth ? { auth } : {}),
           author: { name: flags.authorName, email: flags.authorEmail },

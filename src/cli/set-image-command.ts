@@ -110,6 +110,7 @@ async function runSetImage(flags: SetImageFlags): Promise<number> {
 
   const result = await commitAndPush({
     url,
+    allowLocal: true,
     branch: flags.branch,
     ...(flags.pushBranch ? { pushBranch: flags.pushBranch } : {}),
     ...(auth ? { auth } : {}),
@@ -146,7 +147,7 @@ async function withDryRunTree<T>(
   body: (root: string) => Promise<T>,
 ): Promise<T> {
   if (flags.workdir) return body(path.resolve(flags.workdir));
-  const tree = await checkout({ url, ref: { branch: flags.branch }, ...(auth ? { auth } : {}), timeoutMs });
+  const tree = await checkout({ url, allowLocal: true, ref: { branch: flags.branch }, ...(auth ? { auth } : {}), timeoutMs });
   try {
     return await body(tree.dir);
   } finally {

@@ -109,7 +109,8 @@ export async function openSource(flags: SourceFlags): Promise<OpenedSource> {
   }
   const url = local ? pathToFileURL(path.resolve(flags.repo)).href : flags.repo;
   const auth = await authFromFlags(flags);
-  const opened = await checkout({ url, ...(ref ? { ref } : {}), ...(auth ? { auth } : {}), timeoutMs: parseDuration(flags.gitTimeout) });
+  // The CLI reads with its user's own rights: local paths and file:// are theirs to use.
+  const opened = await checkout({ url, allowLocal: true, ...(ref ? { ref } : {}), ...(auth ? { auth } : {}), timeoutMs: parseDuration(flags.gitTimeout) });
   return { root: opened.dir, revision: opened, dispose: () => opened.dispose() };
 }
 

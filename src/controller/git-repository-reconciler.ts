@@ -13,6 +13,8 @@ import {
   type GitRepositoryStatus,
 } from "../api/types.ts";
 import { resolveRevision, type Revision } from "../git/index.ts";
+import { splitCredentials } from "../git/redact.ts";
+import { remoteUrlProblem } from "../git/remote-url.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { parseDuration } from "../util/duration.ts";
 import { handledRequest } from "../api/reconcile-request.ts";
@@ -73,6 +75,18 @@ export async function reconcileGitRepository(
   if (repository.spec.suspend) {
     await write({ ...status, conditions: removeCondition(status.conditions, ConditionType.Reconciling) });
     return { ready: status.conditions?.some((condition) => condition.type === ConditionType.Ready && condition.status === "True") ?? false };
+  }
+
+  // The CRD refuses such URLs; an object stored under an older CRD still must not read the controller's disk.
+  const urlProblem = remoteUrlProblem(splitCredentials(repository.spec.url).url);
+  if (urlProblem !== undefined) {
+    const message = `spec.url: ${urlProblem}`;
+    let conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "False", reason: ConditionReason.URLInvalid, message }, generation, now());
+    conditions = setCondition(removeCondition(conditions, ConditionType.Reconciling), { type: ConditionType.Stalled, status: "True", reason: ConditionReason.URLInvalid, message }, generation, now());
+    await write({ ...status, observedGeneration: generation, conditions });
+    if (previousReady?.status !== "False" || previousReady.message !== message) await options.events?.record(subject, "Warning", ConditionReason.URLInvalid, message);
+    // Nothing to retry: a new spec is a new reconcile.
+    return { ready: false };
   }
 
   const interval = parseDuration(repository.spec.interval);

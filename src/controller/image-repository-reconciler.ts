@@ -5,6 +5,7 @@ import { compileTagPolicy, TagPolicyError } from "../image/policy/index.ts";
 import { createRegistryClient, imageName, ImageReferenceError, parseImageReference, RegistryError } from "../image/registry/index.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { parseDuration } from "../util/duration.ts";
+import type { UserPattern } from "../util/user-pattern.ts";
 import type { EventRecorder } from "./events.ts";
 import { registryOptionsFor, RegistryAccessError } from "./image-registry-access.ts";
 import { failureChanged, readyOf, subjectOf, writeStatus } from "./image-status.ts";
@@ -54,7 +55,7 @@ export async function reconcileImageRepository(
 
   try {
     let canonical: string;
-    let exclusions: readonly RegExp[];
+    let exclusions: readonly UserPattern[];
     try {
       canonical = canonicalImageName(repository.spec.image);
       exclusions = compileTagPolicy({ policy: { alphabetical: {} }, ...(repository.spec.exclusionList ? { exclusionList: repository.spec.exclusionList } : {}) }).exclusions;

@@ -18,6 +18,8 @@ import { reconcileRequestPatch } from "../api/reconcile-request.ts";
 import { ConditionReason, ConditionType, GIT_REPOSITORY_RESOURCE, type GitRepository } from "../api/types.ts";
 import type { GitAuth } from "../git/index.ts";
 import { commitAndPush, GitPushError } from "../git/push.ts";
+import { splitCredentials } from "../git/redact.ts";
+import { remoteUrlProblem } from "../git/remote-url.ts";
 import { applyImagePolicies, findFluxV1Automations, listYamlFiles, readManifestFiles, setContainerImage, writeManifestFiles, type ImageChange, type UpdateError } from "../image/update/index.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
@@ -118,6 +120,11 @@ export async function reconcileImageUpdateAutomation(client: KubeClient, automat
     throw error;
   });
   if (!source) return fail(new AutomationFailure(ConditionReason.SourceNotFound, `GitRepository ${sourceNamespace}/${automation.spec.sourceRef.name} not found`));
+  // The automation clones and pushes the source's URL: a local path would read (and write) the controller's disk.
+  const urlProblem = remoteUrlProblem(splitCredentials(source.spec.url).url);
+  if (urlProblem !== undefined) {
+    return fail(new AutomationFailure(ImageConditionReason.InvalidSpec, `GitRepository ${sourceNamespace}/${automation.spec.sourceRef.name} spec.url: ${urlProblem}`));
+  }
   const branch = checkoutBranch(automation, source);
   if (typeof branch !== "string") return fail(new AutomationFailure(ImageConditionReason.InvalidSpec, branch.error));
   const pushBranch = automation.spec.git.push?.branch ?? branch;

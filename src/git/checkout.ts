@@ -7,6 +7,7 @@ import { GitSourceError, classifyGitFailure, stderrSummary, type GitSourceErrorC
 import { prepareGitEnvironment, type GitEnvironment } from "./git-environment.ts";
 import { runGit, type GitResult } from "./git-process.ts";
 import { redactText, splitCredentials } from "./redact.ts";
+import { remoteUrlProblem } from "./remote-url.ts";
 import {
   describeRequest,
   parseLsRemote,
@@ -42,6 +43,8 @@ export async function checkout(options: GitSourceOptions): Promise<Checkout> {
 async function withGitOperation<T>(options: GitSourceOptions, body: (operation: GitOperation) => Promise<T>): Promise<T> {
   const { url, credentials } = splitCredentials(options.url);
   if (url.startsWith("-")) throw new GitSourceError("unreachable", `"${url}" is not a repository URL`, url);
+  const refused = options.allowLocal ? undefined : remoteUrlProblem(url);
+  if (refused !== undefined) throw new GitSourceError("unsupported-url", refused, url);
   let request: RefRequest;
   try {
     request = toRefRequest(options.ref);
@@ -50,7 +53,7 @@ async function withGitOperation<T>(options: GitSourceOptions, body: (operation: 
     throw error;
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const environment = await prepareGitEnvironment(url, options.auth, credentials);
+  const environment = await prepareGitEnvironment(url, options.auth, credentials, { allowLocal: options.allowLocal === true });
   try {
     const operation = new GitOperation(url, request, environment, Date.now() + timeoutMs, timeoutMs, options);
     return await body(operation);

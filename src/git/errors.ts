@@ -8,6 +8,8 @@ export type GitSourceErrorCode =
   | "commit-not-found"
   | "invalid-ref"
   | "path-escape"
+  /** A URL the caller may not use: a local path or a remote helper where only remote URLs are allowed. */
+  | "unsupported-url"
   /** git failed in a way none of the above explains; the message carries git's own words. */
   | "git-failed";
 

@@ -38,6 +38,7 @@ export async function prepareGitEnvironment(
   url: string,
   auth: GitAuth | undefined,
   basic: { username: string; password: string } | undefined,
+  options: { allowLocal?: boolean } = {},
 ): Promise<GitEnvironment> {
   const privateDir = await makePrivateTempDir("git-env");
   try {
@@ -56,8 +57,9 @@ export async function prepareGitEnvironment(
       GIT_ASKPASS: "",
       SSH_ASKPASS: "",
       SSH_ASKPASS_REQUIRE: "never",
-      // `ext::` would run an arbitrary command named in the URL.
-      GIT_ALLOW_PROTOCOL: "http:https:ssh:git:file",
+      // `ext::` would run an arbitrary command named in the URL, and file (like `fd::`) would read
+      // the controller's own disk; this also holds for redirects, submodules and alternates.
+      GIT_ALLOW_PROTOCOL: options.allowLocal ? "http:https:ssh:git:file" : "http:https:ssh",
     };
     for (const name of PASSED_THROUGH) {
       const value = process.env[name];

@@ -76,11 +76,21 @@ describe("commitAndPush with createBranch", () => {
     assert.deepEqual(await files(name, "main"), ["a.yaml", "b.yaml"]);
   });
 
-  test("a local bare repository (a file URL) works the same", async () => {
+  test("a local bare repository (a file URL) works the same for the CLI (allowLocal)", async () => {
     const name = await emptyRepo();
-    const result = await commitAndPush({ url: server.fileUrl(name), branch: "fleet", author, message: "first", createBranch: true, edit: writing({ "a.yaml": "a: 1\n" }) });
+    const result = await commitAndPush({ url: server.fileUrl(name), allowLocal: true, branch: "fleet", author, message: "first", createBranch: true, edit: writing({ "a.yaml": "a: 1\n" }) });
     assert.equal(result.createdBranch, true);
     assert.deepEqual(await branches(name), ["refs/heads/fleet"]);
+  });
+
+  test("attack 4: without allowLocal (the controller's image automation) a file URL, a path or a remote helper is refused before git runs", async () => {
+    const name = await emptyRepo();
+    for (const url of [server.fileUrl(name), join(server.root, `${name}.git`), "ext::sh -c touch% /tmp/fjord-pwned"]) {
+      const error = await rejection(commitAndPush({ url, branch: "fleet", author, message: "m", createBranch: true, edit: writing({ "a.yaml": "a: 1\n" }) }), GitPushError);
+      assert.equal(error.code, "unsupported-url", url);
+      assert.match(error.message, /the controller (fetches only over|does not run)|may use/);
+    }
+    assert.deepEqual(await branches(name), []);
   });
 
   test("a repository without the branch gets it beside the others, which stay as they were", async () => {

@@ -6,6 +6,7 @@ import { classifyGitFailure, GitSourceError, stderrSummary, type GitSourceErrorC
 import { prepareGitEnvironment, type GitEnvironment } from "./git-environment.ts";
 import { runGit, type GitResult } from "./git-process.ts";
 import { redactText, splitCredentials } from "./redact.ts";
+import { remoteUrlProblem } from "./remote-url.ts";
 import type { GitAuth } from "./types.ts";
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -15,6 +16,8 @@ const BASE_REF = "refs/fjord/push-base";
 
 export interface CommitAndPushOptions {
   url: string;
+  /** Also file:// URLs and local paths (the CLI); off by default, as for GitSourceOptions. */
+  allowLocal?: boolean;
   branch: string;
   auth?: GitAuth;
   author: { name: string; email: string };
@@ -136,6 +139,8 @@ export async function commitAndPush(options: CommitAndPushOptions): Promise<Comm
   const pushBranch = options.pushBranch ?? options.branch;
   const failEarly = (message: string) => new GitPushError("invalid-ref", message, url, pushBranch, 0);
   if (url.startsWith("-")) throw new GitPushError("unreachable", `"${url}" is not a repository URL`, url, pushBranch, 0);
+  const refused = options.allowLocal ? undefined : remoteUrlProblem(url);
+  if (refused !== undefined) throw new GitPushError("unsupported-url", refused, url, pushBranch, 0);
   for (const name of new Set([options.branch, pushBranch])) {
     if (!isBranchName(name)) throw failEarly(`"${name}" is not a valid branch name`);
   }
@@ -146,7 +151,7 @@ export async function commitAndPush(options: CommitAndPushOptions): Promise<Comm
   const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS));
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
-  const environment = await prepareGitEnvironment(url, options.auth, credentials);
+  const environment = await prepareGitEnvironment(url, options.auth, credentials, { allowLocal: options.allowLocal === true });
   const scratch = await makePrivateTempDir("push");
   try {
     const session = new PushSession(url, options, pushBranch, environment, scratch, Date.now() + timeoutMs, timeoutMs);

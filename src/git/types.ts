@@ -30,8 +30,13 @@ export type GitAuth =
   | { kind: "ssh"; privateKey: string; knownHosts: string; passphrase?: never };
 
 export interface GitSourceOptions {
-  /** https://, http://, ssh://, scp-like `git@host:path`, or file://. Credentials in an http(s) URL are used as basic auth when `auth` is absent. */
+  /** https://, http://, ssh://, scp-like `git@host:path`; with `allowLocal` also file:// or a path. Credentials in an http(s) URL are used as basic auth when `auth` is absent. */
   url: string;
+  /**
+   * Also file:// URLs and local paths, for the one-shot CLI, which reads with its user's own
+   * rights. Off by default: the controller would read its own disk (other teams' caches).
+   */
+  allowLocal?: boolean;
   /** Default: the remote's default branch (its HEAD). */
   ref?: GitRef;
   auth?: GitAuth;

@@ -53,18 +53,21 @@ export function templateFile(chartDir: string, template: string): string {
   return joinRelative(chartDir, slash < 0 ? template : template.slice(slash + 1));
 }
 
-function escapeRegex(text: string): string {
-  return text.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
-}
-
 /**
  * The template and line helm blames in an error message, e.g. `parse error at
  * (shop/templates/x.yaml:5)` or `template: shop/templates/x.yaml:3:12: executing ...`.
  */
 export function helmErrorLocation(stderr: string, chartName: string, chartDir: string): { file: string; line?: number } | undefined {
-  const pattern = new RegExp(`(?:^|[\\s(])(${escapeRegex(chartName)}/[^\\s:()"']+)(?::(\\d+))?`, "m");
-  const match = pattern.exec(stderr);
-  if (!match) return undefined;
-  const file = templateFile(chartDir, match[1]!);
-  return match[2] ? { file, line: Number(match[2]) } : { file };
+  // A plain scan rather than a regular expression built from the chart name, which comes from the repository.
+  const prefix = `${chartName}/`;
+  for (let at = stderr.indexOf(prefix); at >= 0; at = stderr.indexOf(prefix, at + 1)) {
+    if (at > 0 && !/[\s(]/.test(stderr[at - 1]!)) continue;
+    let end = at + prefix.length;
+    while (end < stderr.length && !/[\s:()"']/.test(stderr[end]!)) end++;
+    if (end === at + prefix.length) continue;
+    const file = templateFile(chartDir, stderr.slice(at, end));
+    const line = /^:(\d+)/.exec(stderr.slice(end, end + 12));
+    return line ? { file, line: Number(line[1]) } : { file };
+  }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { compileIgnorePatterns } from "./ignore-patterns.ts";
+import { compileIgnorePatterns, IgnorePatternError } from "./ignore-patterns.ts";
 
 test("a pattern without a slash matches the name at any depth", () => {
   const matcher = compileIgnorePatterns(["*.md"]);
@@ -58,4 +58,43 @@ test("comments, blank lines and regex characters are handled literally", () => {
   assert.equal(matcher.ignores("file1.yaml", false), false);
   assert.equal(matcher.ignores("#literal.yaml", false), true);
   assert.equal(matcher.ignores("# a comment", false), false);
+});
+
+test("escaped trailing spaces stay, others go, as in git", () => {
+  const matcher = compileIgnorePatterns(["a.yaml   ", "b\\ "]);
+  assert.equal(matcher.ignores("a.yaml", false), true);
+  assert.equal(matcher.ignores("b ", false), true);
+  assert.equal(matcher.ignores("b", false), false);
+});
+
+test("POSIX classes inside brackets", () => {
+  const matcher = compileIgnorePatterns(["[[:digit:]]*.yaml"]);
+  assert.equal(matcher.ignores("1-app.yaml", false), true);
+  assert.equal(matcher.ignores("app.yaml", false), false);
+});
+
+test("an unusable line is refused with its text and the problem", () => {
+  assert.throws(() => compileIgnorePatterns(["ok.yaml", "[z-a].yaml"]), (error: Error) => error instanceof IgnorePatternError && /^ignore pattern "\[z-a\]\.yaml" cannot be used: invalid character class range/.test(error.message));
+  assert.throws(() => compileIgnorePatterns(["x".repeat(2000)]), /ignore pattern "x{80}"\.\.\. \(2000 characters\) is 2000 characters long, more than the limit of 1024/);
+  assert.throws(() => compileIgnorePatterns(["?".repeat(300)]), /ignore pattern .* cannot be used: is too large/);
+});
+
+/** Times `fn` and fails past the issue's bound of 50 ms. */
+function within50ms<T>(what: string, fn: () => T): T {
+  const started = performance.now();
+  const result = fn();
+  const elapsed = performance.now() - started;
+  console.log(`${what}: ${elapsed.toFixed(2)} ms`);
+  assert.ok(elapsed < 50, `${what} took ${elapsed.toFixed(1)} ms`);
+  return result;
+}
+
+test("attack 5: ignore patterns *a*a*a*a*a*b and **/*a*a*a*a*a*b against a 10,000-character path", () => {
+  const matcher = compileIgnorePatterns(["*a*a*a*a*a*b", "**/x*a*a*a*a*a*b/**", "[a]*[a]*[a]*[a]*[a]*b"]);
+  matcher.ignores("warm-up", false);
+  const name = "a".repeat(10_000);
+  const path = `${"a".repeat(50)}/`.repeat(200);
+  assert.equal(within50ms("ignore *a*a*a*a*a*b against a 10,000-character name", () => matcher.ignores(name, false)), false);
+  assert.equal(within50ms("ignore patterns against a 10,200-character path", () => matcher.ignores(path, true)), false);
+  assert.equal(matcher.ignores(`${name}b`, false), true);
 });

@@ -126,6 +126,7 @@ export const kubeScalarTags: ScalarTag[] = [
   {
     tag: "tag:yaml.org,2002:bool",
     default: true,
+    // eslint-disable-next-line no-restricted-syntax -- built from the constant word lists, no user text
     test: new RegExp(`^(?:${[...TRUE_WORDS, ...FALSE_WORDS].join("|")})$`),
     resolve: (source) => TRUE_WORDS.includes(source),
   },

@@ -65,3 +65,28 @@ test("a parsed Flux v1 filter selects like Flux v1 did", () => {
   assert.ok(semver.ok);
   assert.equal(semver.tag, "1.2.7");
 });
+
+test("attack 5: a Flux v1 regexp: annotation ^(a+)+$ against a 10,000-character tag", () => {
+  const automation = readFluxV1Annotations({ "fluxcd.io/automated": "true", "fluxcd.io/tag.app": "regexp:^(a+)+$" });
+  const spec = fluxV1PolicyFor(automation, "app");
+  const good = "a".repeat(10_000);
+  const evil = `${"a".repeat(9_999)}!`;
+  const createdAt = new Map([[good, new Date("2024-01-01T00:00:00Z")], [evil, new Date("2025-01-01T00:00:00Z")]]);
+  selectTag(["warm-up"], spec, { createdAt });
+  const started = performance.now();
+  const result = selectTag([evil, good], spec, { createdAt });
+  const elapsed = performance.now() - started;
+  console.log(`Flux v1 regexp:^(a+)+$ against 10,000 characters: ${elapsed.toFixed(2)} ms`);
+  assert.ok(result.ok);
+  assert.equal(result.tag, good);
+  assert.ok(elapsed < 50, `took ${elapsed.toFixed(1)} ms`);
+});
+
+test("a Flux v1 regexp: annotation uses Go's RE2 syntax", () => {
+  const spec = parseFluxV1TagFilter("regexp:^master-(?P<sha>[[:xdigit:]]{7})$");
+  const createdAt = new Map([["master-abc1234", new Date("2024-01-01T00:00:00Z")]]);
+  const result = selectTag(["master-abc1234", "master-xyz"], spec, { createdAt });
+  assert.ok(result.ok);
+  assert.equal(result.tag, "master-abc1234");
+  assert.throws(() => selectTag(["a"], parseFluxV1TagFilter("regex:^(?=x)")), /filterTags.pattern: invalid regular expression .*lookahead and lookbehind/);
+});

@@ -180,7 +180,15 @@ const invalid: Array<[string, TagPolicySpec, RegExp]> = [
   ["extract names a missing group", { policy: { numerical: {} }, filterTags: { pattern: "^main-(?P<ts>\\d+)", extract: "$time" } }, /refers to group "time", which pattern .* does not define; name it with \(\?P<time>\.\.\.\)/],
   ["extract numbers a missing group", { policy: { numerical: {} }, filterTags: { pattern: "^main-(\\d+)", extract: "$2" } }, /refers to group "2"/],
   ["bad exclusion", { policy: { alphabetical: {} }, exclusionList: ["ok", "(("] }, /^exclusionList\[1\]: invalid regular expression/],
-  ["mid-pattern flags", { policy: { alphabetical: {} }, filterTags: { pattern: "^main-(?i)x" } }, /inline flag groups are only supported at the start/],
+  ["a backreference", { policy: { alphabetical: {} }, filterTags: { pattern: "^(a)\\1$" } }, /^filterTags.pattern: invalid regular expression .*invalid escape sequence.*backreferences \(\\1\) are not supported: patterns use Go's RE2 syntax/],
+  ["a lookahead", { policy: { alphabetical: {} }, filterTags: { pattern: "^main-(?!dev)" } }, /^filterTags.pattern: .*lookahead and lookbehind .* are not supported/],
+  ["a lookbehind in an exclusion", { policy: { alphabetical: {} }, exclusionList: ["x", "(?<=a)b"] }, /^exclusionList\[1\]: .*lookahead and lookbehind/],
+  ["an unknown POSIX class", { policy: { alphabetical: {} }, filterTags: { pattern: "[[:nope:]]" } }, /^filterTags.pattern: invalid regular expression "\[\[:nope:\]\]": invalid character class range/],
+  ["a repeat count over 1000", { policy: { alphabetical: {} }, filterTags: { pattern: "a{1001}" } }, /^filterTags.pattern: .*invalid repeat count/],
+  ["nested repeat counts", { policy: { alphabetical: {} }, filterTags: { pattern: "a{1000}{1000}" } }, /^filterTags.pattern: .*is too large: it would compile to more than 250 instructions/],
+  ["a program over the instruction limit", { policy: { alphabetical: {} }, filterTags: { pattern: "[a-z]{300}" } }, /^filterTags.pattern: .*is too large: it compiles to 302 instructions, more than the limit of 250/],
+  ["a 1 MB pattern", { policy: { alphabetical: {} }, filterTags: { pattern: "a".repeat(1 << 20) } }, /^filterTags.pattern: invalid regular expression "a{80}"\.\.\. \(1048576 characters\): is 1048576 characters long, more than the limit of 1024$/],
+  ["a 1 MB glob", { policy: { alphabetical: {} }, glob: "*".repeat(1 << 20) }, /^glob: invalid glob .*is 1048576 characters long, more than the limit of 1024$/],
 ];
 
 for (const [name, spec, message] of invalid) {
@@ -197,4 +205,76 @@ test("a compiled policy can be reused", () => {
   assert.ok(first.ok && second.ok);
   assert.equal(first.tag, "1.1.0");
   assert.equal(second.tag, "1.2.0");
+});
+
+// Patterns are Go RE2, as in Flux: what users write for Flux means the same here.
+const re2Cases: Case[] = [
+  {
+    name: "RE2: named group extracted with $ts",
+    tags: ["main-abc1234-100", "main-def5678-200", "dev-aaa-300"],
+    spec: { policy: { numerical: {} }, filterTags: { pattern: "^main-[a-f0-9]+-(?P<ts>[0-9]+)", extract: "$ts" } },
+    want: "main-def5678-200",
+    value: "200",
+  },
+  { name: "RE2: (?i) at the start", tags: ["V1.0", "x1"], spec: { policy: { alphabetical: {} }, filterTags: { pattern: "(?i)^v" } }, want: "V1.0" },
+  { name: "RE2: (?i) in the middle", tags: ["main-X1", "MAIN-x2"], spec: { policy: { alphabetical: {} }, filterTags: { pattern: "^main-(?i)x" } }, want: "main-X1" },
+  { name: "RE2: POSIX classes", tags: ["2024", "v2025", "2023"], spec: { policy: { numerical: {} }, filterTags: { pattern: "^[[:digit:]]+$" } }, want: "2024" },
+  { name: "RE2: negated POSIX classes", tags: ["abc", "a1c"], spec: { policy: { alphabetical: {} }, filterTags: { pattern: "^[[:^digit:]]+$" } }, want: "abc" },
+  { name: "RE2: \\A and \\z", tags: ["v1", "v1x"], spec: { policy: { alphabetical: {} }, filterTags: { pattern: "\\Av1\\z" } }, want: "v1" },
+  { name: "RE2: (?U) makes quantifiers lazy", tags: ["ab-12-34"], spec: { policy: { alphabetical: {} }, filterTags: { pattern: "(?U)^(?P<head>.+)-", extract: "$head" } }, want: "ab-12-34", value: "ab" },
+  { name: "RE2: $ is the end of the text, not of a line", tags: ["v1\n", "v2"], spec: { policy: { alphabetical: {} }, filterTags: { pattern: "^v[0-9]$" } }, want: "v2" },
+];
+
+for (const c of re2Cases) {
+  test(`selectTag: ${c.name}`, () => {
+    const result = selectTag(c.tags, c.spec);
+    assert.ok(result.ok, `expected ${c.want}, got ${JSON.stringify(result)}`);
+    assert.equal(result.tag, c.want);
+    if (c.value !== undefined) assert.equal(result.value, c.value);
+  });
+}
+
+/** Runs `fn`, prints how long it took, and fails past the issue's bound of 50 ms. */
+function within50ms<T>(what: string, fn: () => T): T {
+  // Once, so that what is timed is the match, not the first run of the engine's code.
+  selectTag(["warm-up"], { policy: { alphabetical: {} }, filterTags: { pattern: "^w" } });
+  const started = performance.now();
+  const result = fn();
+  const elapsed = performance.now() - started;
+  console.log(`${what}: ${elapsed.toFixed(2)} ms`);
+  assert.ok(elapsed < 50, `${what} took ${elapsed.toFixed(1)} ms`);
+  return result;
+}
+
+const CATASTROPHIC = "^(a+)+$";
+const evil = (length: number) => `${"a".repeat(length - 1)}!`;
+
+test("attack 5: filterTags.pattern ^(a+)+$ against a 30-character and a 10,000-character tag", () => {
+  const compiled = compileTagPolicy({ policy: { alphabetical: {} }, filterTags: { pattern: CATASTROPHIC } });
+  for (const length of [30, 10_000]) {
+    const result = within50ms(`filterTags.pattern ${CATASTROPHIC} against ${length} characters`, () => selectTag([evil(length), "a".repeat(length)], compiled));
+    assert.ok(result.ok);
+    assert.equal(result.tag, "a".repeat(length));
+  }
+});
+
+test("attack 5: filterTags.pattern with extract against a 10,000-character tag", () => {
+  const compiled = compileTagPolicy({ policy: { alphabetical: {} }, filterTags: { pattern: "^(?P<all>(a+)+)$", extract: "$all" } });
+  const result = within50ms("filterTags.pattern ^(?P<all>(a+)+)$ with extract against 10,000 characters", () => selectTag([evil(10_000), "a".repeat(10_000)], compiled));
+  assert.ok(result.ok);
+  assert.equal(result.value.length, 10_000);
+});
+
+test("attack 5: an exclusionList entry ^(a+)+$ against a 10,000-character tag", () => {
+  const compiled = compileTagPolicy({ policy: { alphabetical: {} }, exclusionList: ["^x", CATASTROPHIC] });
+  const result = within50ms(`exclusionList[1] ${CATASTROPHIC} against 10,000 characters`, () => selectTag([evil(10_000), "a".repeat(10_000)], compiled));
+  assert.ok(result.ok);
+  assert.equal(result.tag, evil(10_000));
+  assert.equal(result.counts.excluded, 1);
+});
+
+test("attack 5: the glob *a*a*a*a*a*b as a policy glob against a 10,000-character tag", () => {
+  const compiled = compileTagPolicy({ policy: { alphabetical: {} }, glob: "*a*a*a*a*a*b" });
+  const result = within50ms("glob *a*a*a*a*a*b against 10,000 characters", () => selectTag(["a".repeat(10_000)], compiled));
+  assert.equal(result.ok, false);
 });

@@ -1,16 +1,17 @@
+import { describePattern, type UserPattern } from "../../util/user-pattern.ts";
 import { compileExclusionList } from "./exclusion.ts";
-import { globToRegExp } from "./glob.ts";
-import { compileGoRegExp, expandTemplate, GoRegExpError } from "./go-regexp.ts";
+import { expandTemplate, templateReferences } from "./expand-template.ts";
+import { compilePolicyGlob, compilePolicyPattern } from "./policy-pattern.ts";
 import { compileOrdering, examples, type Candidate, type Ordering } from "./ordering.ts";
 import type { SelectionContext, SelectionCounts, TagPolicySpec, TagSelection } from "./types.ts";
 import { TagPolicyError } from "./types.ts";
 
 export interface CompiledTagPolicy {
   readonly kind: "compiled-tag-policy";
-  readonly exclusions: readonly RegExp[];
-  readonly pattern?: RegExp;
+  readonly exclusions: readonly UserPattern[];
+  readonly pattern?: UserPattern;
   readonly extract?: string;
-  readonly glob?: RegExp;
+  readonly glob?: UserPattern;
   readonly ordering: Ordering;
   readonly spec: TagPolicySpec;
 }
@@ -19,38 +20,25 @@ export interface CompiledTagPolicy {
 export function compileTagPolicy(spec: TagPolicySpec): CompiledTagPolicy {
   const ordering = compileOrdering(spec.policy);
   const exclusions = compileExclusionList(spec.exclusionList);
-  let pattern: RegExp | undefined;
   const rawPattern = spec.filterTags?.pattern;
-  if (rawPattern !== undefined && rawPattern !== "") {
-    try {
-      pattern = compileGoRegExp(rawPattern);
-    } catch (error) {
-      if (!(error instanceof GoRegExpError)) throw error;
-      throw new TagPolicyError("filterTags.pattern", `invalid regular expression ${JSON.stringify(rawPattern)}: ${error.message}`);
-    }
-  }
+  const pattern = rawPattern !== undefined && rawPattern !== "" ? compilePolicyPattern("filterTags.pattern", rawPattern) : undefined;
   const extract = spec.filterTags?.extract || undefined;
   if (extract !== undefined && pattern === undefined) {
     throw new TagPolicyError("filterTags.extract", "needs filterTags.pattern, whose groups it refers to");
   }
   if (extract !== undefined && pattern !== undefined) checkGroups(extract, pattern);
-  const glob = spec.glob !== undefined && spec.glob !== "" ? globToRegExp(spec.glob) : undefined;
+  const glob = spec.glob !== undefined && spec.glob !== "" ? compilePolicyGlob("glob", spec.glob) : undefined;
   return { kind: "compiled-tag-policy", exclusions, pattern, extract, glob, ordering, spec };
 }
 
 /** A reference to a group the pattern lacks would silently extract nothing from every tag. */
-function checkGroups(extract: string, pattern: RegExp): void {
-  // An empty alternative makes the pattern match "" so the match array reveals every group.
-  const probe = new RegExp(`${pattern.source}|`, pattern.flags).exec("");
-  const groupCount = (probe?.length ?? 1) - 1;
-  const names = new Set(Object.keys(probe?.groups ?? {}));
-  for (const reference of extract.replace(/\$\$/g, "").matchAll(/\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g)) {
-    const name = reference[1] ?? reference[2] ?? "";
-    const known = /^\d+$/.test(name) ? Number(name) <= groupCount : names.has(name);
+function checkGroups(extract: string, pattern: UserPattern): void {
+  for (const name of templateReferences(extract)) {
+    const known = /^\d+$/.test(name) ? Number(name) <= pattern.groupCount : pattern.groupNames.has(name);
     if (!known) {
       throw new TagPolicyError(
         "filterTags.extract",
-        `${JSON.stringify(extract)} refers to group "${name}", which pattern ${JSON.stringify(pattern.source)} does not define` +
+        `${describePattern(extract)} refers to group "${name}", which pattern ${describePattern(pattern.source)} does not define` +
           (/^\d+$/.test(name) ? "" : "; name it with (?P<" + name + ">...)"),
       );
     }
@@ -78,7 +66,7 @@ export function selectTag(
     else kept.push(tag);
   }
   if (kept.length === 0) {
-    return fail(`all ${tags.length} tags are excluded by the exclusion list (${compiled.exclusions.map((re) => re.source).join(", ")})`);
+    return fail(`all ${tags.length} tags are excluded by the exclusion list (${compiled.exclusions.map((exclusion) => exclusion.source).join(", ")})`);
   }
 
   // Keyed by the extracted value: tags that extract to the same value count once, the later one
@@ -88,9 +76,13 @@ export function selectTag(
     if (compiled.glob && !compiled.glob.test(tag)) continue;
     let value = tag;
     if (compiled.pattern) {
-      const match = compiled.pattern.exec(tag);
-      if (!match) continue;
-      if (compiled.extract !== undefined) value = expandTemplate(compiled.extract, match);
+      // The boolean test runs on RE2's fast path; groups are only worked out for tags that match.
+      if (!compiled.pattern.test(tag)) continue;
+      if (compiled.extract !== undefined) {
+        const match = compiled.pattern.exec(tag);
+        if (!match) continue;
+        value = expandTemplate(compiled.extract, match);
+      }
     }
     counts.matched++;
     if (value !== "") byValue.set(value, { tag, value });
@@ -101,7 +93,7 @@ export function selectTag(
   const candidates = [...byValue.values()];
   if (candidates.length === 0) {
     return fail(
-      `${counts.matched} tags match the pattern, but extract ${JSON.stringify(compiled.extract)} yields an empty value for each; check that the group it names always takes part in the match`,
+      `${counts.matched} tags match the pattern, but extract ${describePattern(compiled.extract ?? "")} yields an empty value for each; check that the group it names always takes part in the match`,
     );
   }
 
@@ -116,7 +108,7 @@ export function selectTag(
 
 function filterDescription(compiled: CompiledTagPolicy): string {
   const parts: string[] = [];
-  if (compiled.glob) parts.push(`glob ${JSON.stringify(compiled.spec.glob)}`);
-  if (compiled.pattern) parts.push(`pattern ${JSON.stringify(compiled.spec.filterTags?.pattern)}`);
+  if (compiled.glob) parts.push(`glob ${describePattern(compiled.spec.glob ?? "")}`);
+  if (compiled.pattern) parts.push(`pattern ${describePattern(compiled.pattern.source)}`);
   return parts.join(" and ");
 }

@@ -54,6 +54,17 @@ test("pages without a Link header are followed with last= while pages come back 
   }
 });
 
+test("tags the distribution spec does not allow (over 128 characters, other characters) are left out of the listing", async () => {
+  const valid = ["1.0.0", "main-abc_1", "_x", "a".repeat(128)];
+  const { host } = await serve((_req, res) => json(res, 200, { name: "app", tags: [...valid, "a".repeat(129), "a".repeat(10_000), "-dash", ".dot", "sp ace", "ünï", ""] }));
+  const client = createRegistryClient(quick);
+  try {
+    assert.deepEqual(await client.listTags(`${host}/app`), valid);
+  } finally {
+    client.close();
+  }
+});
+
 test("a registry that caps n below the page size is asked again without n", async () => {
   const { host, seen } = await serve((_req, res, url) => {
     if (url.searchParams.has("n")) return json(res, 400, { errors: [{ code: "PAGINATION_NUMBER_INVALID", message: "invalid number of results requested" }] });

@@ -72,6 +72,8 @@ const MAX_TAG_PAGE_BYTES = 16 * 1024 * 1024;
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 const MAX_PAGES = 10_000;
+/** The distribution spec's tag grammar: at most 128 characters. */
+const VALID_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
 export function createRegistryClient(options: RegistryClientOptions = {}, transport: Transport = createTransport({ caPem: options.caPem })): RegistryClient {
   const retry: RetryPolicy = {
@@ -199,7 +201,9 @@ export function createRegistryClient(options: RegistryClientOptions = {}, transp
         for (const tag of page) {
           if (seen.has(tag)) continue;
           seen.add(tag);
-          tags.push(tag);
+          // A tag the distribution spec does not allow cannot be pulled, so it is never a
+          // candidate; leaving it out also keeps every tag a policy's patterns see short.
+          if (VALID_TAG.test(tag)) tags.push(tag);
           added++;
         }
         url = nextPageUrl(header(response, "link"), response.url);

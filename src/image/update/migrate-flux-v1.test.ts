@@ -38,11 +38,11 @@ test("annotations become markers plus ImageRepositories and ImagePolicies", asyn
   assert.deepEqual(byName("ImagePolicy", "web-app")?.spec, {
     imageRepositoryRef: { name: "web" },
     policy: { numerical: { order: "asc" } },
-    filterTags: { pattern: "^master\\-.*[-_.](?P<ts>[0-9]{10,})$", extract: "$ts" },
+    filterTags: { pattern: "^master-.*[-_.](?P<ts>[0-9]{10,})$", extract: "$ts" },
   });
   assert.deepEqual(byName("ImagePolicy", "web-metrics")?.spec, { imageRepositoryRef: { name: "metrics" }, policy: { semver: { range: "~1.2" } } });
   assert.deepEqual(byName("ImagePolicy", "db")?.spec, { imageRepositoryRef: { name: "db" }, policy: { alphabetical: { order: "asc" } }, filterTags: { pattern: "^v[0-9]+$" } });
-  assert.deepEqual(byName("ImagePolicy", "agent-init")?.spec, { imageRepositoryRef: { name: "init" }, policy: { alphabetical: { order: "asc" } }, filterTags: { pattern: "^master\\-.*$" } });
+  assert.deepEqual(byName("ImagePolicy", "agent-init")?.spec, { imageRepositoryRef: { name: "init" }, policy: { alphabetical: { order: "asc" } }, filterTags: { pattern: "^master-.*$" } });
   assert.deepEqual(byName("ImagePolicy", "report")?.spec, { imageRepositoryRef: { name: "report" }, policy: { alphabetical: { order: "asc" } } });
   assert.equal(result.migrated.length, 6);
   assert.ok([...objects.keys()].every((file) => file.startsWith("image-automation/")));

@@ -1,5 +1,6 @@
 import { isMap, isScalar, stringify, visit, type Document, type Pair, type Scalar, type YAMLMap } from "yaml";
-import { globToRegExp, type TagPolicySpec } from "../policy/index.ts";
+import { describePattern } from "../../util/user-pattern.ts";
+import { compileGlob, compileTagPolicy, globToPattern, TagPolicyError, type TagPolicySpec } from "../policy/index.ts";
 import type { ManifestFile, UpdateError } from "./apply-policies.ts";
 import { findFluxV1Automations, isFluxV1Annotation, type FluxV1Container } from "./flux-v1.ts";
 import { parseImageReference } from "./image-ref.ts";
@@ -76,6 +77,14 @@ export function migrateFluxV1(files: readonly ManifestFile[], options: Migration
       result.notes.push(`${label} is locked (fluxcd.io/locked); left as it is`);
       continue;
     }
+    try {
+      // The filter's glob or regex must be one Flux (RE2) accepts, within fjord's pattern limits.
+      compileTagPolicy({ ...container.policy, exclusionList: [] });
+    } catch (error) {
+      if (!(error instanceof TagPolicyError)) throw error;
+      result.errors.push({ file: container.file, line: container.line, message: `${label}: filter ${describePattern(container.filter)}: ${error.message}` });
+      continue;
+    }
     const namespace = options.namespace ?? container.workload.namespace ?? "default";
     const image = parseImageReference(container.image);
     const repositoryKey = `${namespace}/${image.name}`;
@@ -115,11 +124,12 @@ function policySpec(container: FluxV1Container, currentTag: string | undefined, 
   const v1: TagPolicySpec = container.policy;
   const imageRepositoryRef = { name: repository };
   if (v1.policy.semver) return { imageRepositoryRef, policy: { semver: { range: v1.policy.semver.range } } };
-  const pattern = v1.filterTags?.pattern ?? (v1.glob !== undefined && v1.glob !== "*" ? globToRegExp(v1.glob).source : undefined);
+  const pattern = v1.filterTags?.pattern ?? (v1.glob !== undefined && v1.glob !== "*" ? globToPattern(v1.glob) : undefined);
   // A tag ending in a Unix timestamp (master-<sha>-1700000000) says when it was built: ordering by it keeps Flux v1's "newest".
   const stamped = currentTag !== undefined ? /^(.*[-_.])(\d{10,})$/.exec(currentTag) : null;
-  const globPrefix = v1.glob !== undefined && v1.glob.endsWith("*") ? globToRegExp(v1.glob.slice(0, -1)).source.replace(/\$$/, "") : undefined;
-  if (stamped && (v1.glob === undefined || v1.glob === "*" || (globPrefix !== undefined && new RegExp(`${globPrefix}.*$`).test(currentTag ?? ""))) && !v1.filterTags) {
+  const prefixGlob = v1.glob !== undefined && v1.glob.endsWith("*") ? v1.glob : undefined;
+  const globPrefix = prefixGlob !== undefined ? globToPattern(prefixGlob.slice(0, -1)).replace(/\$$/, "") : undefined;
+  if (stamped && (v1.glob === undefined || v1.glob === "*" || (prefixGlob !== undefined && compileGlob(prefixGlob).test(currentTag ?? ""))) && !v1.filterTags) {
     const prefix = globPrefix ?? "^";
     note(`Flux v1 chose the most recently built image; the policy orders by the timestamp at the end of the tag (${currentTag})`);
     return { imageRepositoryRef, policy: { numerical: { order: "asc" } }, filterTags: { pattern: `${prefix}.*[-_.](?P<ts>[0-9]{10,})$`, extract: "$ts" } };

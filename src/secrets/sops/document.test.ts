@@ -133,3 +133,108 @@ test("re-encrypting an edit keeps the data key and the ciphertext of unchanged v
   assert.equal(await decryptText(edited, { format: "yaml", identities: [identity], fileName: "e.yaml" }), "a: one\nb: three\n");
   assert.throws(() => reencryptDocument(document, "a: [unclosed\n", "e.yaml"), (error: Error) => error instanceof SopsError && error.code === "invalid-file");
 });
+
+/** Replaces the value of one sops metadata field (not covered by the MAC, like all of them but lastmodified). */
+function withMetadata(encrypted: string, field: string, value: string): string {
+  const replaced = encrypted.replace(new RegExp(`^(\\s+${field}: ).*$`, "m"), (_, prefix: string) => `${prefix}${JSON.stringify(value)}`);
+  assert.notEqual(replaced, encrypted, `no ${field} in the file`);
+  return replaced;
+}
+
+const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    const elapsed = performance.now() - started;
+    console.log(`${what}: ${elapsed.toFixed(1)} ms`);
+    assert.ok(elapsed < 50, `${what} took ${elapsed.toFixed(1)} ms`);
+  }
+};
+
+test("attack 7: a SOPS file whose encrypted_regex is catastrophic fails fast with the MAC error, before the regex runs", async () => {
+  const { identity, recipient } = await keyPair();
+  const longKey = `${"a".repeat(30)}!`;
+  const encrypted = await encrypt(`${longKey}: ${PLAINTEXT}\nnote: x\n`, "yaml", recipient, { encryptedRegex: "^a" });
+  await decryptText(encrypted, { format: "yaml", identities: [identity], fileName: "warm-up.yaml" });
+  const hostile = withMetadata(encrypted, "encrypted_regex", "^(a+)+$");
+  const badMac = hostile.replace(/mac: ENC\[AES256_GCM,data:(.)/, (_, c: string) => `mac: ENC[AES256_GCM,data:${c === "A" ? "B" : "A"}`);
+  const error = await timed("a wrong MAC with encrypted_regex ^(a+)+$", () => failure(decryptText(badMac, { format: "yaml", identities: [identity], fileName: "apps/secret.yaml" })));
+  assert.equal(error.code, "tampered");
+  assert.match(error.message, /^apps\/secret\.yaml: the MAC is missing or does not authenticate/);
+  assertClean(error, identity);
+});
+
+test("attack 7: with a valid MAC, a catastrophic encrypted_regex runs on RE2 and must agree with what was encrypted", async () => {
+  const { identity, recipient } = await keyPair();
+  const longKey = `${"a".repeat(10_000)}!`;
+  const encrypted = await encrypt(JSON.stringify({ [longKey]: PLAINTEXT, note: "x" }), "json", recipient, { encryptedRegex: "^a" });
+  await decryptText(encrypted, { format: "json", identities: [identity], fileName: "warm-up.json" });
+  // Metadata is not under the MAC: whoever can push may change the rule of a valid file.
+  const hostile = encrypted.replace('"encrypted_regex": "^a"', '"encrypted_regex": "^(a+)+$"');
+  assert.notEqual(hostile, encrypted);
+  const error = await timed("a valid MAC with encrypted_regex ^(a+)+$ over a 10,001-character key", () =>
+    failure(decryptText(hostile, { format: "json", identities: [identity], fileName: "apps/secret.json" })),
+  );
+  assert.equal(error.code, "tampered");
+  assert.match(error.message, /the value at a{10000}! is encrypted, but the file's rules \(encrypted_regex\) leave it in clear text/);
+  assertClean(error, identity);
+});
+
+test("the selector regexes are checked only once the MAC has verified", async () => {
+  const { identity, recipient } = await keyPair();
+  const encrypted = await encrypt(`data: ${PLAINTEXT}\nkind: Secret\n`, "yaml", recipient, { encryptedRegex: "^data$" });
+  const invalid = withMetadata(encrypted, "encrypted_regex", "^(data");
+  const valid = await failure(decryptText(invalid, { format: "yaml", identities: [identity], fileName: "s.yaml" }));
+  assert.equal(valid.code, "invalid-file");
+  assert.match(valid.message, /^s\.yaml: encrypted_regex "\^\(data" is not a valid regular expression: missing closing \)/);
+  const tampered = invalid.replace("kind: Secret", "kind: ConfigMap");
+  const macFirst = await failure(decryptText(tampered, { format: "yaml", identities: [identity], fileName: "s.yaml" }));
+  assert.match(macFirst.message, /MAC mismatch/);
+  const lookahead = await failure(decryptText(withMetadata(encrypted, "encrypted_regex", "^(?=d)data$"), { format: "yaml", identities: [identity], fileName: "s.yaml" }));
+  assert.match(lookahead.message, /encrypted_regex "\^\(\?=d\)data\$" is not a valid regular expression: .*lookahead and lookbehind/);
+});
+
+test("a file not encrypted for our identities fails before its values or rules are looked at", async () => {
+  const owner = await keyPair();
+  const stranger = await keyPair();
+  const encrypted = await encrypt(`data: ${PLAINTEXT}\n`, "yaml", owner.recipient, { encryptedRegex: "^data$" });
+  const hostile = withMetadata(encrypted, "encrypted_regex", "^(data").replace(/data: ENC\[AES256_GCM,data:(.)/, (_, c: string) => `data: ENC[AES256_GCM,data:${c === "A" ? "B" : "A"}`);
+  const error = await failure(decryptText(hostile, { format: "yaml", identities: [stranger.identity], fileName: "s.yaml" }));
+  assert.equal(error.code, "no-matching-key");
+});
+
+test("encrypted_regex, and values the rules leave in clear text, round-trip; ENC-looking clear text stays as it is", async () => {
+  const { identity, recipient } = await keyPair();
+  const foreign = await encrypt(`x: ${PLAINTEXT}\n`, "yaml", recipient);
+  const lookalike = /x: (ENC\[[^\]]*\])/.exec(foreign)?.[1];
+  assert.ok(lookalike);
+  const text = `kind: Secret\nnote: ${lookalike}\ndata:\n    password: ${PLAINTEXT}\n    empty: ""\n`;
+  for (const macOnlyEncrypted of [false, true]) {
+    const encrypted = (await encryptContent(text, { format: "yaml", recipients: [recipient], rules: { encryptedRegex: "^data$" }, macOnlyEncrypted, fileName: "s.yaml" })).toString("utf8");
+    assert.ok(encrypted.includes(`note: ${lookalike}`));
+    assert.equal(await decryptText(encrypted, { format: "yaml", identities: [identity], fileName: "s.yaml" }), text);
+  }
+});
+
+test("a value the rules say is encrypted but is in clear text is refused, after the MAC", async () => {
+  const { identity, recipient } = await keyPair();
+  const encrypted = await encrypt(`kind: Secret\ndata: ${PLAINTEXT}\n`, "yaml", recipient, { encryptedRegex: "^data$" });
+  // A rule that now also selects `kind`, whose value was never encrypted.
+  const widened = withMetadata(encrypted, "encrypted_regex", "^(data|kind)$");
+  const error = await failure(decryptText(widened, { format: "yaml", identities: [identity], fileName: "s.yaml" }));
+  assert.match(error.message, /the value at kind is not an ENC\[\.\.\.\] value, but the file's rules say it is encrypted/);
+  assertClean(error, identity);
+});
+
+test("telling a SOPS file from another takes linear time, even for a file of 100,000 blank lines", () => {
+  for (const filler of ["\n", " \n", "\t\n"]) {
+    const text = `sops:\n    lastmodified: x\n${filler.repeat(100_000)}x`;
+    const started = performance.now();
+    assert.equal(isSopsDocument(text, "yaml"), false);
+    const elapsed = performance.now() - started;
+    console.log(`isSopsDocument over ${JSON.stringify(filler)} x 100,000: ${elapsed.toFixed(1)} ms`);
+    assert.ok(elapsed < 50, `took ${elapsed.toFixed(1)} ms`);
+  }
+  assert.equal(isSopsDocument("a: b\nsops:\n    lastmodified: x\n    mac: ENC[x]\n", "yaml"), true);
+});

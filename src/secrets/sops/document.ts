@@ -48,7 +48,8 @@ export function isSopsDocument(content: string | Uint8Array, format: SopsFormat)
   if (!text.includes("lastmodified")) return false;
   switch (format) {
     case "yaml":
-      return /^sops:/m.test(text) && /^\s+mac:/m.test(text);
+      // Spaces only: `\s+` would run over line ends, and from every line start of a file of blank lines.
+      return /^sops:/m.test(text) && /^ +mac:/m.test(text);
     case "dotenv":
       return /^sops_mac=/m.test(text) && /^sops_lastmodified=/m.test(text);
     case "json":
@@ -145,27 +146,33 @@ export interface OpenOptions {
   fileName: string;
 }
 
-/** Decrypts every value and verifies the MAC; nothing is returned from a file that fails. */
+/**
+ * Decrypts every value and verifies the MAC; nothing is returned from a file that fails. The
+ * order of checks: the data key is unwrapped with our identities (a file not encrypted for them
+ * fails first), the values are decrypted and the MAC verified, and only then are the file's own
+ * selector regexes (encrypted_regex...) compiled and run, on RE2, to check they agree.
+ */
 export async function openSopsDocument(content: string | Uint8Array, options: OpenOptions): Promise<DecryptedDocument> {
   const parsed = parseSopsDocument(content, options.format, options.fileName);
   try {
     const { metadata } = parsed;
     const dataKey = await unwrapDataKey(metadata, options.identities);
     const stash: IvStash = new Map();
-    const rules = compileRules(metadata.rules);
-    const { branches, mac } = decryptTree(parsed.branches, { rules, macOnlyEncrypted: metadata.macOnlyEncrypted, dataKey, stash });
     const storedMac = parseEncryptedValue(metadata.mac);
     const plainMac = storedMac && decryptValue(storedMac, dataKey, normalizeRfc3339(metadata.lastModified)!);
-    if (!plainMac) {
-      throw new SopsProblem("tampered", "the MAC is missing or does not authenticate: the file was modified after encryption", "restore the file from version control");
-    }
-    if (plainMac.toString("utf8") !== mac) {
-      throw new SopsProblem(
-        "tampered",
-        "MAC mismatch: the file was modified after encryption (a value, key or the order of entries changed)",
-        "restore the file from version control, or make the change with `fjord secrets edit` or `sops edit`",
-      );
-    }
+    const verifyMac = (mac: string) => {
+      if (!plainMac) {
+        throw new SopsProblem("tampered", "the MAC is missing or does not authenticate: the file was modified after encryption", "restore the file from version control");
+      }
+      if (plainMac.toString("utf8") !== mac) {
+        throw new SopsProblem(
+          "tampered",
+          "MAC mismatch: the file was modified after encryption (a value, key or the order of entries changed)",
+          "restore the file from version control, or make the change with `fjord secrets edit` or `sops edit`",
+        );
+      }
+    };
+    const branches = decryptTree(parsed.branches, { rules: metadata.rules, macOnlyEncrypted: metadata.macOnlyEncrypted, dataKey, stash, verifyMac });
     return { format: parsed.format, branches, metadata, dataKey, stash };
   } catch (error) {
     throw inFile(error, options.fileName);

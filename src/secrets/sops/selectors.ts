@@ -1,8 +1,11 @@
 /**
  * Which values of a document sops encrypts: one rule per file (a key suffix, a key regex, or a
  * regex over the comments above a value), `_unencrypted` suffix by default. Decisions depend on
- * the value's path of map keys, exactly as in sops's Tree.shouldBeEncrypted.
+ * the value's path of map keys, exactly as in sops's Tree.shouldBeEncrypted. The regexes are
+ * Go's RE2, as sops reads them, and run on RE2 here too: they come from the file, so from
+ * whoever can push to the repository.
  */
+import { compileUserPattern, describePattern, UserPatternError, type UserPattern } from "../../util/user-pattern.ts";
 
 export interface CryptRules {
   unencryptedSuffix?: string;
@@ -24,38 +27,25 @@ export const RULE_FIELDS = {
   encryptedCommentRegex: "encrypted_comment_regex",
 } as const satisfies Record<keyof CryptRules, string>;
 
-/**
- * Go's RE2 syntax as a JS RegExp: leading inline flags (`(?i)`) become RegExp flags and
- * `(?P<name>` becomes `(?<name>`; everything else sops users write is the same in both.
- */
-export function goRegExp(source: string): RegExp {
-  let pattern = source;
-  let flags = "u";
-  const inline = /^\(\?([imsU]+)\)/.exec(pattern);
-  if (inline) {
-    pattern = pattern.slice(inline[0].length);
-    for (const flag of inline[1]!) if (flag !== "U" && !flags.includes(flag)) flags += flag;
-  }
-  pattern = pattern.replace(/\(\?P</g, "(?<").replace(/\\z/g, "$");
-  return new RegExp(pattern, flags);
-}
-
 export interface CompiledRules {
   rules: CryptRules;
   /** Comment rules decide from comments, whose placement differs between YAML parsers. */
   byComments: boolean;
   shouldBeEncrypted(path: readonly string[], commentsStack: ReadonlyArray<readonly string[]>, isComment: boolean): boolean;
+  /** Whether `unencrypted_comment_regex` is set and matches the text. */
+  leavesCommentUnencrypted(text: string): boolean;
 }
 
-/** Throws (with the regex named, never a value) when a regex does not compile. */
+/** Throws (with the field and regex named, never a value) when a regex cannot be used. */
 export function compileRules(rules: CryptRules): CompiledRules {
-  const compile = (field: keyof CryptRules): RegExp | undefined => {
+  const compile = (field: keyof CryptRules): KeyTest | undefined => {
     const source = rules[field];
     if (!source) return undefined;
     try {
-      return goRegExp(source);
+      return remembering(compileUserPattern(source));
     } catch (error) {
-      throw new Error(`${RULE_FIELDS[field]} ${JSON.stringify(source)} is not a valid regular expression: ${(error as Error).message}`, { cause: error });
+      if (!(error instanceof UserPatternError)) throw error;
+      throw new Error(`${RULE_FIELDS[field]} ${describePattern(source)} is not a valid regular expression: ${error.message}`, { cause: error });
     }
   };
   const unencryptedRegex = compile("unencryptedRegex");
@@ -71,20 +61,36 @@ export function compileRules(rules: CryptRules): CompiledRules {
       let encrypted = true;
       if (unencryptedSuffix && path.some((key) => key.endsWith(unencryptedSuffix))) encrypted = false;
       if (encryptedSuffix) encrypted = path.some((key) => key.endsWith(encryptedSuffix));
-      if (unencryptedRegex && path.some((key) => unencryptedRegex.test(key))) encrypted = false;
-      if (encryptedRegex) encrypted = path.some((key) => encryptedRegex.test(key));
-      if (unencryptedCommentRegex && commentsStack.some((frame) => frame.some((comment) => unencryptedCommentRegex.test(comment)))) {
+      if (unencryptedRegex && path.some(unencryptedRegex)) encrypted = false;
+      if (encryptedRegex) encrypted = path.some(encryptedRegex);
+      if (unencryptedCommentRegex && commentsStack.some((frame) => frame.some(unencryptedCommentRegex))) {
         encrypted = false;
       }
       if (encryptedCommentRegex) {
         // The comment that carries the marker is itself left in clear text.
         const last = commentsStack.length - 1;
         encrypted = commentsStack.some((frame, i) =>
-          frame.some((comment, j) => !(isComment && i === last && j === frame.length - 1) && encryptedCommentRegex.test(comment)),
+          frame.some((comment, j) => !(isComment && i === last && j === frame.length - 1) && encryptedCommentRegex(comment)),
         );
       }
       return encrypted;
     },
+    leavesCommentUnencrypted: (text) => unencryptedCommentRegex?.(text) ?? false,
+  };
+}
+
+type KeyTest = (text: string) => boolean;
+
+/** A document repeats the same keys on every path through it: each is matched once. */
+function remembering(pattern: UserPattern): KeyTest {
+  const seen = new Map<string, boolean>();
+  return (text) => {
+    let matched = seen.get(text);
+    if (matched === undefined) {
+      matched = pattern.test(text);
+      seen.set(text, matched);
+    }
+    return matched;
   };
 }
 

@@ -2,12 +2,17 @@
  * Encrypts or decrypts every selected value of a document with the data key, computing the MAC
  * on the way, in the same walk and order as sops's Tree.Encrypt / Tree.Decrypt: document order,
  * map keys (not list indices) as the path, comments encrypted but never hashed.
+ *
+ * Decryption never evaluates the file's own rules (its regexes are written by whoever can push)
+ * before the data is authenticated: which values to decrypt follows from the values themselves
+ * (an ENC[...] value that authenticates under the data key at its path), the MAC is checked over
+ * that, and only then are the rules compiled and checked to agree with what was encrypted.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { decryptValue, encryptValue, isEncryptedValue, IV_SIZE, parseEncryptedValue } from "./cipher.ts";
+import { decryptValue, encryptValue, IV_SIZE, parseEncryptedValue } from "./cipher.ts";
 import { SopsProblem } from "./errors.ts";
 import { scalarBytes, scalarFromPlaintext, scalarText } from "./go-format.ts";
-import { goRegExp, type CompiledRules } from "./selectors.ts";
+import { compileRules, RULE_FIELDS, type CompiledRules, type CryptRules } from "./selectors.ts";
 import type { Branches, CommentItem, MapNode, ScalarNode, SeqNode, SopsScalar, TreeValue } from "./tree.ts";
 
 /**
@@ -114,7 +119,7 @@ export function encryptTree(branches: Branches, options: TreeCryptoOptions): Tre
     if (isComment) {
       if (leaf.text === "") return leaf;
       const text = encryptValue(Buffer.from(leaf.text, "utf8"), "comment", dataKey, ad, ivFor(stashKey(ad, { type: "comment", value: leaf.text })));
-      if (rules.rules.unencryptedCommentRegex && goRegExp(rules.rules.unencryptedCommentRegex).test(text)) {
+      if (rules.leavesCommentUnencrypted(text)) {
         throw new SopsProblem("invalid-input", "an encrypted comment matches unencrypted_comment_regex, so it could not be decrypted again", "use an unencrypted_comment_regex that cannot match `ENC[...]`");
       }
       return { ...leaf, text };
@@ -157,32 +162,95 @@ function decryptComment(leaf: CommentItem, path: string[], dataKey: Uint8Array, 
   return leaf;
 }
 
-export function decryptTree(branches: Branches, options: TreeCryptoOptions): TreeCryptoResult {
-  const { rules, macOnlyEncrypted, dataKey, stash } = options;
+export interface DecryptTreeOptions {
+  /** The file's rules, as its metadata gives them: compiled only once the MAC has verified. */
+  rules: CryptRules;
+  macOnlyEncrypted: boolean;
+  dataKey: Uint8Array;
+  stash?: IvStash;
+  /** Throws when `mac` (upper-case hex SHA-512 of what was decrypted) is not the file's MAC. */
+  verifyMac: (mac: string) => void;
+}
+
+/** How a value was read before the MAC was checked. */
+type LeafState =
+  /** An ENC[...] value that authenticates under the data key at its path. */
+  | "encrypted"
+  /** ENC[...]-shaped but not authentic here: tampered, or text that merely looks encrypted. */
+  | "unauthenticated"
+  | "plain";
+
+interface ReadLeaf {
+  path: readonly string[];
+  state: LeafState;
+  /** As it is in the file. */
+  stored: Exclude<SopsScalar, { type: "null" }>;
+}
+
+export function decryptTree(branches: Branches, options: DecryptTreeOptions): Branches {
+  const { macOnlyEncrypted, dataKey, stash } = options;
   const hash = newHash(macOnlyEncrypted);
-  const decrypted = walkBranches(branches, (leaf, path, stack) => {
+  const leaves: ReadLeaf[] = [];
+  const decrypted = walkBranches(branches, (leaf, path) => {
     if (leaf.kind === "comment") return decryptComment(leaf, path, dataKey, stash);
-    const scalar = leaf.scalar;
-    // With comment rules the decision depends on where a parser puts comments; an encrypted
-    // value announces itself, and the MAC still covers every value either way.
-    const selected = rules.byComments ? scalar.type === "str" && isEncryptedValue(scalar.value) : rules.shouldBeEncrypted(path, stack, false);
-    let result: SopsScalar = scalar;
-    if (selected) {
-      if (scalar.type !== "str") throw tampered(path, `is a plain ${scalar.type}, but the file's rules say it is encrypted`);
-      if (scalar.value !== "") {
-        const encrypted = parseEncryptedValue(scalar.value);
-        if (!encrypted) throw tampered(path, "is not an ENC[...] value, but the file's rules say it is encrypted");
-        const ad = additionalData(path);
-        const plaintext = decryptValue(encrypted, dataKey, ad);
-        if (!plaintext) throw tampered(path, "does not authenticate");
+    const stored = leaf.scalar as Exclude<SopsScalar, { type: "null" }>;
+    let result: SopsScalar = stored;
+    let state: LeafState = "plain";
+    const encrypted = stored.type === "str" ? parseEncryptedValue(stored.value) : undefined;
+    if (encrypted) {
+      const ad = additionalData(path);
+      const plaintext = decryptValue(encrypted, dataKey, ad);
+      if (plaintext) {
         const restored = scalarFromPlaintext(encrypted.type, plaintext);
         if (!restored) throw tampered(path, `does not hold a valid value of its type ${JSON.stringify(encrypted.type)}`);
         stash?.set(stashKey(ad, restored), encrypted.iv);
         result = restored;
+        state = "encrypted";
+      } else {
+        state = "unauthenticated";
       }
     }
-    if (!macOnlyEncrypted || selected) hash.update(scalarBytes(result as Exclude<SopsScalar, { type: "null" }>));
+    leaves.push({ path, state, stored });
+    // As sops hashes: every value, or with mac_only_encrypted the encrypted ones (an empty value
+    // the rules select is left empty by sops and hashes to nothing either way).
+    if (!macOnlyEncrypted || state === "encrypted") hash.update(scalarBytes(result as Exclude<SopsScalar, { type: "null" }>));
     return { kind: "scalar", scalar: result };
   });
-  return { branches: decrypted, mac: hash.digest("hex").toUpperCase() };
+
+  try {
+    options.verifyMac(hash.digest("hex").toUpperCase());
+  } catch (error) {
+    // A value that fails to authenticate explains the mismatch better, and names where.
+    const forged = leaves.find((leaf) => leaf.state === "unauthenticated");
+    if (forged) throw tampered(forged.path, "does not authenticate");
+    throw error;
+  }
+
+  // Authenticated: now the file's rules may run, and must agree with what was encrypted.
+  let rules: CompiledRules;
+  try {
+    rules = compileRules(options.rules);
+  } catch (error) {
+    throw new SopsProblem("invalid-file", (error as Error).message, "write the rule in Go's RE2 syntax, as sops reads it");
+  }
+  // With comment rules the decision depends on where a parser puts comments (YAML parsers
+  // disagree), so it is not checked again: an encrypted value announced itself and the MAC
+  // verified what was read.
+  if (!rules.byComments) {
+    for (const leaf of leaves) checkAgainstRules(leaf, rules.shouldBeEncrypted(leaf.path, [], false), options.rules);
+  }
+  return decrypted;
+}
+
+function checkAgainstRules(leaf: ReadLeaf, selected: boolean, rules: CryptRules): void {
+  const { path, state, stored } = leaf;
+  if (state === "encrypted" && !selected) {
+    const active = (Object.keys(RULE_FIELDS) as Array<keyof CryptRules>).filter((field) => rules[field]).map((field) => RULE_FIELDS[field]);
+    throw tampered(path, `is encrypted, but the file's rules (${active.join(", ") || "unencrypted_suffix"}) leave it in clear text`);
+  }
+  if (!selected || state === "encrypted") return;
+  if (state === "unauthenticated") throw tampered(path, "does not authenticate");
+  if (stored.type !== "str") throw tampered(path, `is a plain ${stored.type}, but the file's rules say it is encrypted`);
+  // sops leaves an empty value empty: there is nothing to encrypt.
+  if (stored.value !== "") throw tampered(path, "is not an ENC[...] value, but the file's rules say it is encrypted");
 }
