@@ -119,6 +119,8 @@ test("attack 4: a GitRepository with a file:// URL, a local path or a remote hel
     const message = await refusal(() => create("gitrepositories", gitRepository({ url })));
     assert.match(message, /spec\.url: Invalid value: .*file:\/\/ and local paths are refused: serve the repository over HTTPS or SSH/, url);
   }
+  const pathLike = await refusal(() => create("gitrepositories", gitRepository({ secretRef: { name: "../team-b/git" } })));
+  assert.match(pathLike, /spec\.secretRef\.name.*should match/);
   for (const url of ["https://git.example/a.git", "http://127.0.0.1:8080/a.git", "ssh://git@git.example:2222/a.git", "git@git.example:a.git"]) {
     const created = await create<GitRepository>("gitrepositories", { ...gitRepository({ url }), metadata: { generateName: "ok-" } });
     assert.equal(created.spec.url, url);
@@ -143,6 +145,11 @@ test("invalid Applications are refused with a message naming the problem", async
     ["prune as a string", application({ prune: "yes" }), /spec\.prune: Invalid value: "string": spec\.prune in body must be of type boolean/],
     ["health check without a kind", application({ healthChecks: [{ apiVersion: "apps/v1", name: "web" }] }), /spec\.healthChecks\[0\]\.kind: Required value/],
     ["depends on itself", application({ dependsOn: [{ name: "shop" }] }), /an Application cannot depend on itself/],
+    [
+      "a decryption Secret name that spells a path",
+      application({ decryption: { provider: "sops", secretRef: { name: "../../team-b/secrets/keys" } } }),
+      /spec\.decryption\.secretRef\.name.*should match/,
+    ],
   ];
   for (const [what, object, expected] of cases) {
     assert.match(await refusal(() => create("applications", object)), expected, what);

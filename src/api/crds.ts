@@ -60,6 +60,8 @@ export function withRules(schema: Schema, rules: Rule[]): Schema {
 export const duration = (description: string, defaultValue?: string): Schema =>
   string(description, { pattern: DURATION_PATTERN, ...(defaultValue ? { default: defaultValue } : {}) });
 export const name = (description: string): Schema => string(description, { minLength: 1, maxLength: 253 });
+/** Secrets are read by name in the referring object's namespace; a name that is not one could spell a path elsewhere. */
+export const secretName = (description: string): Schema => string(description, { pattern: DNS_SUBDOMAIN_PATTERN, maxLength: 253 });
 export const namespace = (description: string): Schema => string(description, { pattern: DNS_LABEL_PATTERN, maxLength: 63 });
 export const timestamp = (description: string): Schema => string(description, { format: "date-time" });
 export const count = (description: string): Schema => ({ type: "integer", format: "int64", minimum: 0, description });
@@ -110,7 +112,7 @@ const gitRepositorySpec = object(
     ref: gitRef,
     interval: duration("How often to look for new commits.", GIT_REPOSITORY_DEFAULTS.interval),
     timeout: duration("Budget for one fetch.", GIT_REPOSITORY_DEFAULTS.timeout),
-    secretRef: object({ name: name("Secret name.") }, ["name"], {
+    secretRef: object({ name: secretName("Secret name.") }, ["name"], {
       description: "A Secret in the same namespace: username + password, bearerToken, or identity + known_hosts.",
     }),
     ignore: string("gitignore-style lines; matching files are left out."),
@@ -189,7 +191,7 @@ const applicationSpec = object(
     decryption: object(
       {
         provider: string("Only sops (age keys).", { enum: ["sops"] }),
-        secretRef: object({ name: name("Secret name.") }, ["name"], { description: "A Secret in this namespace; entries ending in .agekey hold age identities." }),
+        secretRef: object({ name: secretName("Secret name.") }, ["name"], { description: "A Secret in this namespace; entries ending in .agekey hold age identities." }),
       },
       ["provider", "secretRef"],
       { description: "Decrypt SOPS-encrypted files before applying." },

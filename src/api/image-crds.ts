@@ -8,7 +8,7 @@
  * this module: nothing may run at load time in either direction of that cycle.
  */
 import type { KubeObject } from "../model/object.ts";
-import { conditions, count, crd, duration, lastHandledReconcileAt, name, namespace, object, readyColumns, string, timestamp, withRules, type Schema } from "./crds.ts";
+import { conditions, count, crd, duration, lastHandledReconcileAt, name, namespace, secretName, object, readyColumns, string, timestamp, withRules, type Schema } from "./crds.ts";
 import {
   IMAGE_POLICY_KIND,
   IMAGE_POLICY_RESOURCE,
@@ -28,7 +28,7 @@ export const IMAGE_REPOSITORY_CRD_NAME = `${IMAGE_REPOSITORY_RESOURCE}.${GROUP}`
 export const IMAGE_POLICY_CRD_NAME = `${IMAGE_POLICY_RESOURCE}.${GROUP}`;
 export const IMAGE_UPDATE_AUTOMATION_CRD_NAME = `${IMAGE_UPDATE_AUTOMATION_RESOURCE}.${GROUP}`;
 
-const localReference = (description: string): Schema => object({ name: name("Secret name.") }, ["name"], { description });
+const localReference = (description: string): Schema => object({ name: secretName("Secret name.") }, ["name"], { description });
 const order = (): Schema => string("asc (default) picks the highest, desc the lowest.", { enum: ["asc", "desc"], default: "asc" });
 const imageRef = (description: string): Schema =>
   object({ name: string("Image name without tag."), tag: string("Tag."), digest: string("Manifest digest, when reflected.") }, ["name", "tag"], { description });
