@@ -236,7 +236,7 @@ test("fjord seal fetches the certificate and re-encrypts through the API server'
   const [keys, app] = [await createTestNamespace(cluster, t), await createTestNamespace(cluster, t)];
   const runner = await startRunner(t, { namespace: keys, watchNamespaces: [app] });
   const server = createControllerServer({
-    receivers: () => undefined,
+    receivers: [],
     onPush: () => Promise.resolve(0),
     metrics: createControllerMetrics(),
     readiness: () => true,

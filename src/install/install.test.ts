@@ -95,7 +95,7 @@ test("the Deployment's arguments are valid `fjord controller` flags, and the pro
   assert.equal(container.readinessProbe.httpGet.port, http.name);
 
   // The probe paths, asked of the controller's real HTTP server.
-  const server = createControllerServer({ metrics: createControllerMetrics(), logger: createLogger("test"), readiness: () => true, receivers: () => undefined, onPush: () => Promise.resolve(0) });
+  const server = createControllerServer({ metrics: createControllerMetrics(), logger: createLogger("test"), readiness: () => true, receivers: [], onPush: () => Promise.resolve(0) });
   const address = await server.listen({ host: "127.0.0.1", port: 0 });
   t.after(() => server.close());
   for (const probe of [container.livenessProbe, container.readinessProbe]) {

@@ -19,7 +19,7 @@ async function startServer(t: TestContext, sealing: SealingRouteOptions): Promis
     },
   });
   const app = createControllerServer({
-    receivers: () => undefined,
+    receivers: [],
     onPush: () => Promise.resolve(0),
     metrics: createControllerMetrics(),
     readiness: () => true,
