@@ -49,7 +49,8 @@ export function registerSealingRoutes(app: ControllerServer, options: SealingRou
     let inFlight = 0;
     scope.addHook("onRequest", (_request, reply, next) => {
       if (inFlight >= MAX_SEALING_REQUESTS_IN_FLIGHT) {
-        void reply.code(503).header("retry-after", "1").send({ error: `the controller is busy with ${inFlight} sealing requests; retry in 1 s` });
+        // The body is left unread, so the connection is closed rather than kept waiting for it.
+        void reply.code(503).header("retry-after", "1").header("connection", "close").send({ error: `the controller is busy with ${inFlight} sealing requests; retry in 1 s` });
         return;
       }
       inFlight++;
