@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { after, before, test, type TestContext } from "node:test";
@@ -16,10 +16,12 @@ import { pino } from "pino";
 import { KubeClient } from "../src/kube/client.ts";
 import { isNotFound } from "../src/kube/errors.ts";
 import { canUnseal, generateSealingKey, parsePrivateKey, parseSealingCertificate, sealSecret, startSealedSecrets, type SealedSecret, type SealedSecretsController, type SealedSecretsOptions, type Secret } from "../src/secrets/sealed/index.ts";
-import { createControllerMetrics, createControllerServer } from "../src/server/index.ts";
+import { MAX_SEALED_VALUES } from "../src/secrets/sealed/index.ts";
+import { createControllerMetrics, createControllerServer, MAX_SEALING_REQUESTS_IN_FLIGHT, SEALED_SECRET_BODY_LIMIT, type ControllerServer } from "../src/server/index.ts";
 import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
 import { runFjord } from "./support/cli.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
+import { serveThroughServiceProxy } from "./support/service-proxy.ts";
 
 let client: KubeClient;
 let kubeconfigPath: string;
@@ -106,6 +108,20 @@ function secretManifest(namespace: string, name: string, values: Record<string, 
 
 function sealWith(runner: SealedSecretsController, secret: Secret, scope?: "strict" | "namespace-wide" | "cluster-wide"): SealedSecret {
   return sealSecret(secret, parseSealingCertificate(runner.certificatePem(), "controller").publicKey, scope ? { scope } : {});
+}
+
+/** The controller's HTTP server with the runner's sealing routes, wired as `fjord controller` wires them. */
+function sealingServer(runner: SealedSecretsController): ControllerServer {
+  return createControllerServer({
+    receivers: [],
+    onPush: () => Promise.resolve(0),
+    metrics: createControllerMetrics(),
+    readiness: () => true,
+    logger,
+    sealingCertificate: () => runner.certificatePem(),
+    verifySealedSecret: (manifest) => runner.verify(manifest),
+    reEncryptSealedSecret: (manifest) => runner.reEncrypt(manifest),
+  });
 }
 
 async function keySecrets(namespace: string): Promise<Secret[]> {
@@ -235,42 +251,7 @@ test("fjord seal fetches the certificate and re-encrypts through the API server'
   const cluster = await useCluster();
   const [keys, app] = [await createTestNamespace(cluster, t), await createTestNamespace(cluster, t)];
   const runner = await startRunner(t, { namespace: keys, watchNamespaces: [app] });
-  const server = createControllerServer({
-    receivers: [],
-    onPush: () => Promise.resolve(0),
-    metrics: createControllerMetrics(),
-    readiness: () => true,
-    logger,
-    sealingCertificate: () => runner.certificatePem(),
-    verifySealedSecret: (manifest) => runner.verify(manifest),
-    reEncryptSealedSecret: (manifest) => runner.reEncrypt(manifest),
-  });
-  // The API server refuses to proxy to loopback addresses: listen on the host's own address.
-  const hostIp = Object.values(os.networkInterfaces()).flat().find((address) => address?.family === "IPv4" && !address.internal)?.address;
-  assert.ok(hostIp, "the test needs a non-loopback IPv4 address");
-  await server.listen({ host: hostIp, port: 0 });
-  t.after(() => server.close());
-  const port = (server.server.address() as AddressInfo).port;
-  await client.request("POST", `/api/v1/namespaces/${keys}/services`, {
-    body: { apiVersion: "v1", kind: "Service", metadata: { name: "fjord-controller" }, spec: { ports: [{ name: "http", port: 8080, targetPort: port }] } },
-  });
-  // What the API server's service proxy checks: Endpoints whose address belongs to a Pod with
-  // that IP. The Pod is bound to a node that does not exist, so nothing runs or rewrites it.
-  await client.request("POST", `/api/v1/namespaces/${keys}/pods`, {
-    body: { apiVersion: "v1", kind: "Pod", metadata: { name: "fjord-controller" }, spec: { nodeName: "fjord-test-no-such-node", containers: [{ name: "controller", image: "fjord" }] } },
-  });
-  await client.request("PATCH", `/api/v1/namespaces/${keys}/pods/fjord-controller/status`, {
-    body: { status: { phase: "Running", podIP: hostIp, podIPs: [{ ip: hostIp }] } },
-    contentType: "application/merge-patch+json",
-  });
-  await client.request("POST", `/api/v1/namespaces/${keys}/endpoints`, {
-    body: {
-      apiVersion: "v1",
-      kind: "Endpoints",
-      metadata: { name: "fjord-controller" },
-      subsets: [{ addresses: [{ ip: hostIp, targetRef: { kind: "Pod", name: "fjord-controller", namespace: keys } }], ports: [{ name: "http", port }] }],
-    },
-  });
+  await serveThroughServiceProxy(t, client, keys, sealingServer(runner));
   const common = ["--kubeconfig", kubeconfigPath, "--controller-namespace", keys];
 
   const fetched = await runFjord(["seal", "--fetch-cert", ...common]);
@@ -310,6 +291,77 @@ test("fjord seal fetches the certificate and re-encrypts through the API server'
   printed.push(refused.stdout, refused.stderr);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /could not re-encrypt .*foreign\.json \(HTTP 409: .*no private key can decrypt encryptedData "value"/);
+});
+
+/** A SealedSecret with `count` values sealed by the runner's key, like an attacker could make from its public certificate. */
+function manyValues(runner: SealedSecretsController, namespace: string, count: number): Buffer {
+  const values = Object.fromEntries(Array.from({ length: count }, (_, i) => [`key-${i}`, plaintext("many")]));
+  // Encoded once: the test's own client should add as little as it can to the event loop it measures.
+  return Buffer.from(JSON.stringify(sealWith(runner, secretManifest(namespace, "many", values))));
+}
+
+test("attack 8: a 5,000-value SealedSecret to /v1/verify does not stall the controller", async (t) => {
+  const keys = await createTestNamespace(await useCluster(), t);
+  // A full-size key, as the controller makes them: each value of a request costs an RSA-4096 decryption.
+  const runner = await startRunner(t, { namespace: keys, watchNamespaces: [keys], keySize: 4096 });
+  const server = sealingServer(runner);
+  const base = await server.listen({ host: "127.0.0.1", port: 0 });
+  t.after(() => server.close());
+  const attack = manyValues(runner, keys, 5_000);
+  const heaviest = manyValues(runner, keys, MAX_SEALED_VALUES);
+  assert.ok(attack.length > SEALED_SECRET_BODY_LIMIT && attack.length < 4 * 1024 * 1024, "the attack's body was under the old 4 MiB limit");
+  const verify = (body: Buffer) => fetch(`${base}/v1/verify`, { method: "POST", body, headers: { "content-type": "application/json" } });
+
+  // /healthz is asked every 20 ms throughout, as the kubelet would, and the event loop watched.
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const healthz: number[] = [];
+  let probing = true;
+  const probes = (async () => {
+    while (probing) {
+      const started = performance.now();
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      healthz.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+
+  const started = performance.now();
+  const refused = await verify(attack);
+  assert.equal(refused.status, 413);
+  // The heaviest request accepted, four at once: checked one after the other on the worker thread.
+  const accepted = await Promise.all(Array.from({ length: MAX_SEALING_REQUESTS_IN_FLIGHT }, () => verify(heaviest)));
+  const statuses = accepted.map((response) => response.status);
+  const workMs = performance.now() - started;
+  // A flood: past the requests in flight it is 503, and once the budget of worker time is spent, 429.
+  const flood = await Promise.all(Array.from({ length: 20 }, () => verify(heaviest)));
+  const refusals = flood.filter((response) => response.status !== 200);
+  let limited = refusals.find((response) => response.status === 429);
+  for (let attempt = 0; attempt < 12 && !limited; attempt++) {
+    const response = await verify(heaviest);
+    if (response.status === 429) limited = response;
+    else assert.equal(response.status, 200);
+  }
+  probing = false;
+  await probes;
+  delay.disable();
+
+  const slowest = Math.max(...healthz);
+  t.diagnostic(
+    `413 for the 5,000 values; ${MAX_SEALING_REQUESTS_IN_FLIGHT} × ${MAX_SEALED_VALUES} values checked in ${Math.round(workMs)} ms; ` +
+      `/healthz answered ${healthz.length} times, slowest ${slowest.toFixed(1)} ms; event loop delayed ${(delay.max / 1e6).toFixed(1)} ms at most`,
+  );
+  assert.deepEqual(statuses, Array.from({ length: MAX_SEALING_REQUESTS_IN_FLIGHT }, () => 200));
+  assert.ok(refusals.length >= 20 - MAX_SEALING_REQUESTS_IN_FLIGHT, `${refusals.length} of the flood's 20 refused`);
+  for (const response of refusals) {
+    assert.ok([429, 503].includes(response.status), String(response.status));
+    assert.ok(Number(response.headers.get("retry-after")) >= 1);
+  }
+  assert.ok(limited, "the budget ran out");
+  assert.match(((await limited.json()) as { error: string }).error, /too many sealing requests: the controller's budget for them is spent; retry in \d+ s/);
+  assert.ok(healthz.length > 20, "the probe ran while the requests were in flight");
+  assert.ok(slowest < 100, `/healthz took ${slowest.toFixed(1)} ms`);
+  assert.ok(delay.max / 1e6 < 100, `the event loop was delayed ${(delay.max / 1e6).toFixed(1)} ms`);
 });
 
 test("nothing fjord logged or stored in a status holds a plaintext", async () => {
