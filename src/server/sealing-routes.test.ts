@@ -93,11 +93,16 @@ test("a sealing body over 2 MiB is 413 before the handler sees it; up to 2 MiB i
 
 test(`at most ${MAX_SEALING_REQUESTS_IN_FLIGHT} sealing requests in flight; more get 503 with Retry-After, and probes still answer`, async (t) => {
   const waiting: Array<() => void> = [];
+  // Whatever happens, the held requests are answered before the server closes.
+  t.after(() => {
+    for (const release of waiting.splice(0)) release();
+  });
   const server = await startServer(t, { verifySealedSecret: () => new Promise<boolean>((resolve) => waiting.push(() => resolve(true))) });
   const post = () => fetch(`${server.url}/v1/verify`, { method: "POST", body: SEALED_YAML });
   const held = Array.from({ length: MAX_SEALING_REQUESTS_IN_FLIGHT }, post);
   while (waiting.length < MAX_SEALING_REQUESTS_IN_FLIGHT) await new Promise((resolve) => setTimeout(resolve, 5));
-  const refused = await post();
+  // Bounded, so that a server without the cap fails here rather than hanging.
+  const refused = await fetch(`${server.url}/v1/verify`, { method: "POST", body: SEALED_YAML, signal: AbortSignal.timeout(10_000) });
   assert.equal(refused.status, 503);
   assert.equal(refused.headers.get("retry-after"), "1");
   assert.deepEqual(await refused.json(), { error: `the controller is busy with ${MAX_SEALING_REQUESTS_IN_FLIGHT} sealing requests; retry in 1 s` });
