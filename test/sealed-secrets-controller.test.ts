@@ -4,11 +4,11 @@
  * plaintext used is collected and looked for in everything fjord logged or stored.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { createInterface } from "node:readline";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { after, before, test, type TestContext } from "node:test";
@@ -293,34 +293,53 @@ test("fjord seal fetches the certificate and re-encrypts through the API server'
   assert.match(refused.stderr, /could not re-encrypt .*foreign\.json \(HTTP 409: .*no private key can decrypt encryptedData "value"/);
 });
 
-/** A SealedSecret with `count` values sealed by the runner's key, like an attacker could make from its public certificate. */
-function manyValues(runner: SealedSecretsController, namespace: string, count: number): Buffer {
+/** A SealedSecret with `count` values, as anyone can seal them with the controller's public certificate. */
+function manyValues(certificatePem: string, namespace: string, count: number): Buffer {
   const values = Object.fromEntries(Array.from({ length: count }, (_, i) => [`key-${i}`, plaintext("many")]));
-  // Encoded once: the test's own client should add as little as it can to the event loop it measures.
-  return Buffer.from(JSON.stringify(sealWith(runner, secretManifest(namespace, "many", values))));
+  const sealed = sealSecret(secretManifest(namespace, "many", values), parseSealingCertificate(certificatePem, "controller").publicKey);
+  // Encoded once: the test's own client should add as little as it can to the machine's load.
+  return Buffer.from(JSON.stringify(sealed));
 }
+
+/** The sealing runner and server in a process of their own (test/support/sealing-controller-process.ts). */
+async function startSealingProcess(t: TestContext, namespace: string): Promise<{ url: string; certificate: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "support", "sealing-controller-process.ts"), kubeconfigPath, namespace, "4096"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  t.after(async () => {
+    child.kill("SIGTERM");
+    await exited;
+  });
+  const lines = createInterface({ input: child.stdout });
+  const first = await Promise.race([lines[Symbol.asyncIterator]().next(), exited.then(() => ({ value: undefined }))]);
+  assert.ok(typeof first.value === "string", "the sealing process did not start");
+  return JSON.parse(first.value) as { url: string; certificate: string };
+}
+
+/** The longest the controller's event loop, or an answer to /healthz, may take while sealing requests are worked on. */
+const STALL_BOUND_MS = 250;
 
 test("attack 8: a 5,000-value SealedSecret to /v1/verify does not stall the controller", async (t) => {
   const keys = await createTestNamespace(await useCluster(), t);
-  // A full-size key, as the controller makes them: each value of a request costs an RSA-4096 decryption.
-  const runner = await startRunner(t, { namespace: keys, watchNamespaces: [keys], keySize: 4096 });
-  const server = sealingServer(runner);
-  const base = await server.listen({ host: "127.0.0.1", port: 0 });
-  t.after(() => server.close());
-  const attack = manyValues(runner, keys, 5_000);
-  const heaviest = manyValues(runner, keys, MAX_SEALED_VALUES);
+  // The controller's process, with a full-size key as the controller makes them: each value of a
+  // request costs an RSA-4096 decryption. Its event loop is read from its own /metrics.
+  const controller = await startSealingProcess(t, keys);
+  const attack = manyValues(controller.certificate, keys, 5_000);
+  const heaviest = manyValues(controller.certificate, keys, MAX_SEALED_VALUES);
   assert.ok(attack.length > SEALED_SECRET_BODY_LIMIT && attack.length < 4 * 1024 * 1024, "the attack's body was under the old 4 MiB limit");
-  const verify = (body: Buffer) => fetch(`${base}/v1/verify`, { method: "POST", body, headers: { "content-type": "application/json" } });
+  const verify = (body: Buffer) => fetch(`${controller.url}/v1/verify`, { method: "POST", body, headers: { "content-type": "application/json" } });
+  const eventLoopLagMax = async () => Number(/^fjord_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(await (await fetch(`${controller.url}/metrics`)).text())?.[1] ?? NaN) * 1000;
+  // Reading the metric resets it: what the next read says covers what happens in between.
+  await eventLoopLagMax();
 
-  // /healthz is asked every 20 ms throughout, as the kubelet would, and the event loop watched.
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
+  // /healthz is asked every 20 ms throughout, as the kubelet would.
   const healthz: number[] = [];
   let probing = true;
   const probes = (async () => {
     while (probing) {
       const started = performance.now();
-      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      assert.equal((await fetch(`${controller.url}/healthz`)).status, 200);
       healthz.push(performance.now() - started);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -344,12 +363,12 @@ test("attack 8: a 5,000-value SealedSecret to /v1/verify does not stall the cont
   }
   probing = false;
   await probes;
-  delay.disable();
+  const lagMs = await eventLoopLagMax();
 
   const slowest = Math.max(...healthz);
   t.diagnostic(
     `413 for the 5,000 values; ${MAX_SEALING_REQUESTS_IN_FLIGHT} × ${MAX_SEALED_VALUES} values checked in ${Math.round(workMs)} ms; ` +
-      `/healthz answered ${healthz.length} times, slowest ${slowest.toFixed(1)} ms; event loop delayed ${(delay.max / 1e6).toFixed(1)} ms at most`,
+      `/healthz answered ${healthz.length} times, slowest ${slowest.toFixed(1)} ms; the controller's event loop delayed ${lagMs.toFixed(1)} ms at most`,
   );
   assert.deepEqual(statuses, Array.from({ length: MAX_SEALING_REQUESTS_IN_FLIGHT }, () => 200));
   assert.ok(refusals.length >= 20 - MAX_SEALING_REQUESTS_IN_FLIGHT, `${refusals.length} of the flood's 20 refused`);
@@ -360,8 +379,10 @@ test("attack 8: a 5,000-value SealedSecret to /v1/verify does not stall the cont
   assert.ok(limited, "the budget ran out");
   assert.match(((await limited.json()) as { error: string }).error, /too many sealing requests: the controller's budget for them is spent; retry in \d+ s/);
   assert.ok(healthz.length > 20, "the probe ran while the requests were in flight");
-  assert.ok(slowest < 100, `/healthz took ${slowest.toFixed(1)} ms`);
-  assert.ok(delay.max / 1e6 < 100, `the event loop was delayed ${(delay.max / 1e6).toFixed(1)} ms`);
+  // The old code held the event loop for about 20 s here. The bound is generous because the
+  // test machine is shared: an idle Node process on it has been seen stalled for up to 115 ms.
+  assert.ok(slowest < STALL_BOUND_MS, `/healthz took ${slowest.toFixed(1)} ms`);
+  assert.ok(lagMs < STALL_BOUND_MS, `the controller's event loop was delayed ${lagMs.toFixed(1)} ms`);
 });
 
 test("nothing fjord logged or stored in a status holds a plaintext", async () => {
