@@ -137,7 +137,7 @@ test(`at most ${MAX_SEALING_REQUESTS_IN_FLIGHT} sealing requests in flight; more
 test("a refusal with a status and Retry-After reaches the client as such, message included", async (t) => {
   const server = await startServer(t, {
     verifySealedSecret: () => Promise.reject(Object.assign(new Error("too many sealing requests; retry in 7 s"), { statusCode: 429, retryAfterSeconds: 7 })),
-    reEncryptSealedSecret: () => Promise.reject(Object.assign(new Error("the request took longer than 10 s to check and was abandoned"), { statusCode: 503, retryAfterSeconds: 10 })),
+    reEncryptSealedSecret: () => Promise.reject(Object.assign(new Error("checking the SealedSecret took longer than 10 s and was abandoned"), { statusCode: 503, retryAfterSeconds: 10 })),
   });
   const limited = await fetch(`${server.url}/v1/verify`, { method: "POST", body: SEALED_YAML });
   assert.equal(limited.status, 429);
@@ -146,7 +146,7 @@ test("a refusal with a status and Retry-After reaches the client as such, messag
   const abandoned = await fetch(`${server.url}/v1/rotate`, { method: "POST", body: SEALED_YAML });
   assert.equal(abandoned.status, 503);
   assert.equal(abandoned.headers.get("retry-after"), "10");
-  assert.deepEqual(await abandoned.json(), { error: "the request took longer than 10 s to check and was abandoned" });
+  assert.deepEqual(await abandoned.json(), { error: "checking the SealedSecret took longer than 10 s and was abandoned" });
 });
 
 test("other routes never read a body: a large one to them is answered as without it", async (t) => {

@@ -33,6 +33,13 @@ export const DEFAULT_SEALING_WORK_LIMITS: SealingWorkLimits = { deadlineMs: 10_0
 /** An idle worker is stopped after this, giving its memory back. */
 const IDLE_MS = 60_000;
 
+/**
+ * Why a job was not done: the client's request (`invalid`, `does-not-unseal`), the budget
+ * (`rate-limited`), the deadline (`too-slow`), the worker dying under it (`worker-lost`,
+ * out of memory say) or shutdown (`closing`).
+ */
+export type SealingRefusal = "invalid" | "does-not-unseal" | "rate-limited" | "too-slow" | "worker-lost" | "closing";
+
 /** A refusal the sealing routes return with this status (and Retry-After); the message holds no values. */
 export class SealingRequestError extends Error {
   override readonly name = "SealingRequestError";
@@ -40,14 +47,19 @@ export class SealingRequestError extends Error {
   constructor(
     message: string,
     readonly statusCode: number,
+    readonly reason: SealingRefusal,
     readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
 }
 
+const closing = () => new SealingRequestError("the controller is shutting down", 503, "closing", 5);
+
 interface Pending {
   job: SealingJob;
+  /** Charged to the budget: the routes' jobs are, the controller's own are not. */
+  budgeted: boolean;
   resolve: (outcome: SealingOutcome) => void;
   reject: (error: Error) => void;
 }
@@ -69,17 +81,18 @@ export class SealingWorker {
   }
 
   /**
-   * The job's outcome. Throws a SealingRequestError: 429 while the budget is spent, 503 when
-   * the job ran past its deadline or the worker is shutting down.
+   * The job's outcome. Throws a SealingRequestError: 429 while the budget is spent (unless
+   * `budgeted` is false: the controller's own work waits its turn but is never refused), 503
+   * when the job ran past its deadline or the worker is shutting down, 500 when the worker died.
    */
-  run(job: SealingJob): Promise<SealingOutcome> {
-    if (this.closed) return Promise.reject(new SealingRequestError("the controller is shutting down", 503, 5));
-    const retryAfter = this.budget.retryAfterSeconds();
+  run(job: SealingJob, { budgeted = true }: { budgeted?: boolean } = {}): Promise<SealingOutcome> {
+    if (this.closed) return Promise.reject(closing());
+    const retryAfter = budgeted ? this.budget.retryAfterSeconds() : undefined;
     if (retryAfter !== undefined) {
-      return Promise.reject(new SealingRequestError(`too many sealing requests: the controller's budget for them is spent; retry in ${retryAfter} s`, 429, retryAfter));
+      return Promise.reject(new SealingRequestError(`too many sealing requests: the controller's budget for them is spent; retry in ${retryAfter} s`, 429, "rate-limited", retryAfter));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
+      this.queue.push({ job, budgeted, resolve, reject });
       this.pump();
     });
   }
@@ -87,8 +100,8 @@ export class SealingWorker {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.idleTimer);
-    for (const pending of this.queue.splice(0)) pending.reject(new SealingRequestError("the controller is shutting down", 503, 5));
-    if (this.current) this.finish(this.current.id, new SealingRequestError("the controller is shutting down", 503, 5));
+    for (const pending of this.queue.splice(0)) pending.reject(closing());
+    if (this.current) this.finish(this.current.id, closing());
     const worker = this.worker;
     this.worker = undefined;
     await worker?.terminate();
@@ -107,9 +120,9 @@ export class SealingWorker {
     worker.ref();
     const id = this.nextId++;
     const deadline = setTimeout(() => {
-      this.budget.take(this.limits.deadlineMs);
+      this.charge(pending, this.limits.deadlineMs);
       this.stopWorker();
-      this.finish(id, new SealingRequestError(`the request took longer than ${this.limits.deadlineMs / 1000} s to check and was abandoned`, 503, 10));
+      this.finish(id, new SealingRequestError(`checking the SealedSecret took longer than ${this.limits.deadlineMs / 1000} s and was abandoned`, 503, "too-slow", 10));
     }, this.limits.deadlineMs);
     this.current = { id, pending, deadline, started: performance.now() };
     worker.postMessage({ id, job: pending.job } satisfies WorkerRequest);
@@ -120,21 +133,25 @@ export class SealingWorker {
     const worker = startModuleWorker(siblingModule(import.meta.url, "request-worker"), { resourceLimits: { maxOldGenerationSizeMb: this.limits.maxHeapMb } });
     worker.on("message", (response: WorkerResponse) => {
       if (this.current?.id !== response.id) return;
-      this.budget.take(Math.max(response.ms, this.limits.minimumChargeMs));
-      this.finish(response.id, "outcome" in response ? response.outcome : new Error(`checking the SealedSecret failed (${response.failure})`));
+      this.charge(this.current.pending, response.ms);
+      this.finish(response.id, "outcome" in response ? response.outcome : new SealingRequestError(`checking the SealedSecret failed (${response.failure})`, 500, "worker-lost"));
     });
     // Out of memory, or a crash: the job in hand fails, and the next one gets a fresh worker.
     const lost = (why: string) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
       if (!this.current) return;
-      this.budget.take(Math.max(performance.now() - this.current.started, this.limits.minimumChargeMs));
-      this.finish(this.current.id, new Error(`the sealing worker stopped (${why})`));
+      this.charge(this.current.pending, performance.now() - this.current.started);
+      this.finish(this.current.id, new SealingRequestError(`the sealing worker stopped while checking the SealedSecret (${why})`, 500, "worker-lost"));
     };
     worker.on("error", (error: Error & { code?: string }) => lost(error.code ?? error.name));
     worker.on("exit", (code) => lost(`exit code ${code}`));
     this.worker = worker;
     return worker;
+  }
+
+  private charge(pending: Pending, ms: number): void {
+    if (pending.budgeted) this.budget.take(Math.max(ms, this.limits.minimumChargeMs));
   }
 
   private stopWorker(): void {

@@ -31,7 +31,7 @@ test("rotate: the SealedSecret sealed again with the newest key, or why not", as
   const manifest = JSON.stringify(await sealed({ password: "p" }));
   const rotated = runSealingJob({ op: "rotate", manifest, privateKeys: [b.privateKey, a.privateKey], publicKey: createPublicKey(b.privateKey) });
   assert.equal(rotated.kind, "unsealed");
-  assert.ok(rotated.kind === "unsealed" && rotated.result !== true && canUnseal(rotated.result, [b.privateKey]));
+  assert.ok(rotated.kind === "unsealed" && rotated.result !== true && canUnseal(rotated.result as SealedSecret, [b.privateKey]));
   const refused = runSealingJob({ op: "rotate", manifest, privateKeys: [b.privateKey], publicKey: createPublicKey(b.privateKey) });
   assert.equal(refused.kind, "sealed-elsewhere");
   assert.match(refused.kind === "sealed-elsewhere" ? refused.message : "", /no private key can decrypt encryptedData "password"/);

@@ -1,14 +1,15 @@
 /**
  * What the controller's sealing routes do with a request body (upstream's `POST /v1/verify`
- * and `POST /v1/rotate`), as a pure function of the text and the keys, so that it can run in
- * a worker thread (request-worker.ts): neither parsing a large YAML body nor hundreds of RSA
- * decryptions may hold up the controller's event loop.
+ * and `POST /v1/rotate`), and what the reconciler does with a SealedSecret from the cluster,
+ * as pure functions of their input and the keys, so that they can run in a worker thread
+ * (request-worker.ts): neither parsing a large YAML body nor thousands of RSA decryptions may
+ * hold up the controller's event loop.
  */
 import type { KeyObject } from "node:crypto";
 import { parseManifest } from "./manifest.ts";
 import { sealedSecretFromManifest } from "./objects.ts";
-import type { SealedSecret } from "./types.ts";
-import { canUnseal, reEncryptSealedSecret, SECRET_DATA_LIMIT, UnsealError } from "./unseal.ts";
+import type { SealedSecret, Secret } from "./types.ts";
+import { canUnseal, reEncryptSealedSecret, SECRET_DATA_LIMIT, unsealSealedSecret, UnsealError } from "./unseal.ts";
 
 /**
  * Encrypted values one request may carry. Each costs an RSA-4096 decryption (3 to 6 ms of CPU),
@@ -27,21 +28,32 @@ export const MAX_SEALED_VALUE_LENGTH = Math.ceil((2 + MAX_RSA_BYTES + SECRET_DAT
 
 export type SealingJob =
   | { op: "verify"; manifest: string; privateKeys: KeyObject[] }
-  | { op: "rotate"; manifest: string; privateKeys: KeyObject[]; publicKey: KeyObject };
+  | { op: "rotate"; manifest: string; privateKeys: KeyObject[]; publicKey: KeyObject }
+  /** The reconciler's: a SealedSecret already read from the cluster (and checked) into its Secret. */
+  | { op: "unseal"; sealedSecret: SealedSecret; privateKeys: KeyObject[] };
 
 /**
- * `unsealed`: the answer (true for verify, the re-sealed object for rotate). `sealed-elsewhere`:
- * no key in hand opens it (409 after the caller re-read its keys). `refused`: the request itself
- * is at fault. Messages name fields and keys, never values.
+ * `unsealed`: the answer (true for verify, the re-sealed object for rotate, the Secret for
+ * unseal). `sealed-elsewhere`: it does not unseal with the keys in hand (409 after the caller
+ * re-read its keys). `refused`: the request itself is at fault. Messages name fields and keys,
+ * never values.
  */
 export type SealingOutcome =
-  | { kind: "unsealed"; result: true | SealedSecret }
+  | { kind: "unsealed"; result: true | SealedSecret | Secret }
   | { kind: "sealed-elsewhere"; message: string }
   | { kind: "refused"; statusCode: 400 | 413; message: string };
 
 const SOURCE = "the request body";
 
 export function runSealingJob(job: SealingJob): SealingOutcome {
+  if (job.op === "unseal") {
+    try {
+      return { kind: "unsealed", result: unsealSealedSecret(job.sealedSecret, job.privateKeys) };
+    } catch (error) {
+      if (error instanceof UnsealError) return { kind: "sealed-elsewhere", message: error.message };
+      throw error;
+    }
+  }
   let sealed: SealedSecret;
   try {
     sealed = sealedSecretFromManifest(parseManifest(job.manifest, SOURCE), SOURCE);

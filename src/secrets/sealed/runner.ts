@@ -12,10 +12,11 @@ import { WorkQueue } from "../../controller/queue.ts";
 import { ensureSealedSecretCrd } from "./crd.ts";
 import { SealingKeys } from "./key-manager.ts";
 import { MAX_TIMER_MS, rotationDelay } from "./keyring.ts";
-import { reconcileSealedSecret, sealedSecretPath } from "./reconciler.ts";
+import { reconcileSealedSecret, sealedSecretPath, type ReconcileContext } from "./reconciler.ts";
 import { DEFAULT_SEALING_WORK_LIMITS, SealingRequestError, SealingWorker, type SealingWorkLimits } from "./request-runner.ts";
 import type { SealingJob, SealingOutcome } from "./requests.ts";
-import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret } from "./types.ts";
+import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret, type Secret } from "./types.ts";
+import { UnsealError } from "./unseal.ts";
 
 export const DEFAULT_ROTATION_PERIOD_MS = 30 * 24 * 3600_000;
 /** Re-checks every SealedSecret this often, which restores a deleted or edited Secret. */
@@ -112,7 +113,27 @@ export async function startSealedSecrets(options: SealedSecretsOptions): Promise
       else logger.error({ sealedSecret: key, ...describeFailure(error) }, "SealedSecret reconcile failed; retrying with backoff");
     },
   });
-  const context = { client, logger, privateKeys: () => keys.ring.privateKeys(), refreshKeys: () => keys.refreshIfStale() };
+  const requests = new SealingWorker(options.workLimits ?? DEFAULT_SEALING_WORK_LIMITS);
+  const context: ReconcileContext = {
+    client,
+    logger,
+    privateKeys: () => keys.ring.privateKeys(),
+    refreshKeys: () => keys.refreshIfStale(),
+    // On the worker thread too: a tenant's SealedSecret can hold thousands of values. It waits
+    // its turn behind the routes' requests but is never refused for their budget.
+    unseal: async (sealedSecret, privateKeys) => {
+      let outcome: SealingOutcome;
+      try {
+        outcome = await requests.run({ op: "unseal", sealedSecret, privateKeys }, { budgeted: false });
+      } catch (error) {
+        // What the object itself brought about is reported on it, like any other unseal failure.
+        if (error instanceof SealingRequestError && (error.reason === "too-slow" || error.reason === "worker-lost")) throw new UnsealError(error.message);
+        throw error;
+      }
+      if (outcome.kind !== "unsealed") throw new UnsealError(outcome.message);
+      return outcome.result as Secret;
+    },
+  };
   queue.start(options.concurrency ?? 2, async (key) => {
     const [namespace = "", name = ""] = key.split("/");
     if ((await reconcileSealedSecret(context, namespace, name)) === "retry") throw new RetryLater();
@@ -154,7 +175,6 @@ export async function startSealedSecrets(options: SealedSecretsOptions): Promise
   };
   later(options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS, resync);
 
-  const requests = new SealingWorker(options.workLimits ?? DEFAULT_SEALING_WORK_LIMITS);
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       for (const timer of timers) clearTimeout(timer);
@@ -175,7 +195,7 @@ export async function startSealedSecrets(options: SealedSecretsOptions): Promise
   const unsealed = async (job: () => SealingJob): Promise<Exclude<SealingOutcome, { kind: "refused" }>> => {
     let outcome = await requests.run(job());
     if (outcome.kind === "sealed-elsewhere" && (await keys.refreshIfStale())) outcome = await requests.run(job());
-    if (outcome.kind === "refused") throw new SealingRequestError(outcome.message, outcome.statusCode);
+    if (outcome.kind === "refused") throw new SealingRequestError(outcome.message, outcome.statusCode, "invalid");
     return outcome;
   };
   return {
@@ -183,7 +203,7 @@ export async function startSealedSecrets(options: SealedSecretsOptions): Promise
     verify: async (manifest) => (await unsealed(() => ({ op: "verify", manifest, privateKeys: keys.ring.privateKeys() }))).kind === "unsealed",
     reEncrypt: async (manifest) => {
       const outcome = await unsealed(() => ({ op: "rotate", manifest, privateKeys: keys.ring.privateKeys(), publicKey: newest().publicKey }));
-      if (outcome.kind === "sealed-elsewhere") throw new SealingRequestError(outcome.message, 409);
+      if (outcome.kind === "sealed-elsewhere") throw new SealingRequestError(outcome.message, 409, "does-not-unseal");
       return outcome.result as SealedSecret;
     },
     rotateKey: async () => {
