@@ -28,12 +28,14 @@ interface ControllerFlags {
 }
 
 /** The receiver file: JSON `{ "token": ..., "type": "github"|"gitlab"|"generic", "secret": ... }` (mounted from a Secret). */
-async function loadReceiver(file: string | undefined): Promise<Receiver | undefined> {
+export async function loadReceiver(file: string | undefined): Promise<Receiver | undefined> {
   if (!file) return undefined;
   const parsed = JSON.parse(await readFile(file, "utf8")) as { token?: string; type?: Receiver["type"]; secret?: string };
   if (!parsed.token || !parsed.secret || !["github", "gitlab", "generic"].includes(parsed.type ?? "")) {
     throw new Error(`${file} must hold {"token": "...", "type": "github|gitlab|generic", "secret": "..."}`);
   }
+  // One path segment as the router matches it (at most 100 characters), needing no escaping: a longer token would never match.
+  if (!/^[A-Za-z0-9._~-]{1,100}$/.test(parsed.token)) throw new Error(`${file}: the token must be 1 to 100 letters, digits, ".", "_", "~" or "-"`);
   return { token: parsed.token, type: parsed.type as Receiver["type"], secret: parsed.secret };
 }
 
