@@ -63,7 +63,7 @@ async function startController(): Promise<NonNullable<typeof controller>> {
   const container = deployment.spec.template.spec.containers[0];
   assert.ok(container);
   const port = await freePort();
-  const args = [...container.args, `--bind-address=127.0.0.1:${port}`, `--leader-election-namespace=${leaseNamespace}`, "--identity=app-cli-test", "--kubeconfig", kubeconfig, "--watch-label-selector=fjord.dev/test-suite=app-cli", "--no-sealed-secrets"];
+  const args = [...container.args, `--bind-address=127.0.0.1:${port}`, "--metrics-bind-address=127.0.0.1:0", `--leader-election-namespace=${leaseNamespace}`, "--identity=app-cli-test", "--kubeconfig", kubeconfig, "--watch-label-selector=fjord.dev/test-suite=app-cli", "--no-sealed-secrets"];
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: root, env: { ...process.env, FJORD_CACHE_DIR: work }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));

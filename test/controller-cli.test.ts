@@ -72,7 +72,9 @@ test("a signed push webhook makes the controller apply the new commit at once; a
     fetch(`${base}/hook/${HOOK_TOKEN}`, { method: "POST", headers: { "Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": signature }, body: payload });
 
   const forged = await send(`sha256=${createHmac("sha256", "wrong-secret").update(payload).digest("hex")}`);
-  assert.equal(forged.status, 401);
+  // Refused as any unknown path is: a caller learns nothing of which tokens exist.
+  assert.equal(forged.status, 404);
+  assert.deepEqual(await forged.json(), { error: "not found" });
   const accepted = await send(`sha256=${createHmac("sha256", HOOK_SECRET).update(payload).digest("hex")}`);
   assert.equal(accepted.status, 202);
   assert.deepEqual(await accepted.json(), { triggered: 1 });

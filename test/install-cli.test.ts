@@ -67,6 +67,7 @@ test("install --export prints multi-document YAML that the API server accepts", 
       "RoleBinding",
       "ServiceAccount",
       "Service",
+      "NetworkPolicy",
       "Deployment",
     ],
   );
@@ -78,6 +79,7 @@ test("install --export prints multi-document YAML that the API server accepts", 
   const { stdout } = await child;
   assert.match(stdout, new RegExp(`deployment\\.apps/fjord-controller serverside-applied \\(server dry run\\)`));
   assert.match(stdout, /customresourcedefinition\.apiextensions\.k8s\.io\/applications\.fjord\.dev serverside-applied/);
+  assert.match(stdout, /networkpolicy\.networking\.k8s\.io\/fjord-controller serverside-applied \(server dry run\)/);
 });
 
 test("install applies everything, waits for the CRDs, and a second run changes nothing", async (t) => {
@@ -95,6 +97,14 @@ test("install applies everything, waits for the CRDs, and a second run changes n
   const deployment = await client.request<{ spec: { template: { spec: { serviceAccountName: string } } } }>("GET", `/apis/apps/v1/namespaces/${namespace}/deployments/fjord-controller`);
   assert.equal(deployment.spec.template.spec.serviceAccountName, "fjord-controller");
   assert.ok(await exists(`/api/v1/namespaces/${namespace}/services/fjord-controller`));
+  // Ingress to the controller Pod on its HTTP and metrics ports only.
+  const policy = await client.request<{ spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: Array<{ ports: Array<{ protocol: string; port: number }> }> } }>(
+    "GET",
+    `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies/fjord-controller`,
+  );
+  assert.deepEqual(policy.spec.podSelector.matchLabels, { "app.kubernetes.io/name": "fjord", "app.kubernetes.io/component": "controller" });
+  assert.deepEqual(policy.spec.policyTypes, ["Ingress"]);
+  assert.deepEqual(policy.spec.ingress.flatMap((rule) => rule.ports.map((port) => `${port.protocol}/${port.port}`)), ["TCP/8080", "TCP/8081"]);
 
   const second = await runFjord(args);
   assert.equal(second.code, 0, second.stderr);

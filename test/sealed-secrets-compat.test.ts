@@ -11,9 +11,13 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { stringify } from "yaml";
+import { pino } from "pino";
+import { KubeClient } from "../src/kube/client.ts";
 import {
   generateSealingKey,
   hybridDecrypt,
+  parsePrivateKey,
+  startSealedSecrets,
   parseManifest,
   SCOPES,
   sealedSecretFromManifest,
@@ -24,7 +28,10 @@ import {
   type Secret,
 } from "../src/secrets/sealed/index.ts";
 import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { createControllerMetrics, createControllerServer } from "../src/server/index.ts";
 import { runFjord } from "./support/cli.ts";
+import { createTestNamespace, useCluster } from "./support/cluster.ts";
+import { serveThroughServiceProxy } from "./support/service-proxy.ts";
 
 let kubeseal: string;
 let dir: string;
@@ -58,9 +65,9 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-function run(command: string, args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(command: string, args: string[], input: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(command, args, { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, KUBECONFIG: path.join(os.tmpdir(), "fjord-no-such-kubeconfig") } }, (error, stdout, stderr) =>
+    const child = execFile(command, args, { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, KUBECONFIG: path.join(os.tmpdir(), "fjord-no-such-kubeconfig"), ...env } }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
     );
     child.stdin?.end(input);
@@ -207,6 +214,60 @@ test("fjord seal refuses an expired certificate and bad input without printing v
   assert.equal(malformed.code, 1);
   assert.match(malformed.stderr, /broken.yaml is not valid YAML or JSON \(\w+ at line \d+, column \d+\)/);
   printed.push(refused.stdout, refused.stderr, malformed.stdout, malformed.stderr);
+});
+
+test("kubeseal --fetch-cert, --validate and --re-encrypt work against fjord's controller through the API server's service proxy", async (t) => {
+  const cluster = await useCluster();
+  const client = KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
+  t.after(() => client.close());
+  const keys = await createTestNamespace(cluster, t);
+  const stop = new AbortController();
+  const runner = await startSealedSecrets({ client, logger: pino({ level: "silent" }), signal: stop.signal, namespace: keys, keySize: 2048, watchNamespaces: [keys] });
+  t.after(async () => {
+    stop.abort();
+    await runner.stopped;
+  });
+  const server = createControllerServer({
+    receivers: [],
+    onPush: () => Promise.resolve(0),
+    metrics: createControllerMetrics(),
+    readiness: () => true,
+    logger: pino({ level: "silent" }),
+    sealingCertificate: () => runner.certificatePem(),
+    verifySealedSecret: (manifest) => runner.verify(manifest),
+    reEncryptSealedSecret: (manifest) => runner.reEncrypt(manifest),
+  });
+  await serveThroughServiceProxy(t, client, keys, server);
+  const controller = ["--controller-namespace", keys, "--controller-name", "fjord-controller"];
+  const env = { KUBECONFIG: cluster.kubeconfigPath };
+
+  const fetched = await run(kubeseal, ["--fetch-cert", ...controller], "", env);
+  assert.equal(fetched.code, 0, fetched.stderr);
+  assert.equal(fetched.stdout, runner.certificatePem());
+  const { secret, expected } = testSecret("proxied", "shop");
+  const sealedRun = await run(kubeseal, [...controller, "--format", "yaml"], stringify(secret), env);
+  assert.equal(sealedRun.code, 0, sealedRun.stderr);
+
+  // --validate posts the file as it is (YAML here) to /v1/verify.
+  const valid = await run(kubeseal, ["--validate", ...controller], sealedRun.stdout, env);
+  assert.equal(valid.code, 0, valid.stderr);
+  const foreign = await run(kubeseal, ["--cert", certFile, "--format", "yaml"], stringify(secret));
+  const invalid = await run(kubeseal, ["--validate", ...controller], foreign.stdout, env);
+  assert.notEqual(invalid.code, 0);
+  assert.match(invalid.stderr, /unable to decrypt sealed secret/);
+
+  // --re-encrypt posts it to /v1/rotate and prints what comes back: sealed for the newest key.
+  await runner.rotateKey();
+  const rotated = await run(kubeseal, ["--re-encrypt", ...controller, "--format", "json"], sealedRun.stdout, env);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  const reSealed = decode(rotated.stdout, "kubeseal --re-encrypt output");
+  assert.notDeepEqual(reSealed.spec.encryptedData, decode(sealedRun.stdout, "kubeseal output").spec.encryptedData);
+  const keySecret = await client.request<Secret>("GET", `/api/v1/namespaces/${keys}/secrets/${runner.keyNames()[0] ?? ""}`);
+  const newest = parsePrivateKey(Buffer.from(keySecret.data?.["tls.key"] ?? "", "base64"), "newest key");
+  assert.deepEqual(unsealSealedSecret(reSealed, [newest]).data, expected);
+  const stillValid = await run(kubeseal, ["--validate", ...controller], rotated.stdout, env);
+  assert.equal(stillValid.code, 0, stillValid.stderr);
+  printed.push(fetched.stderr, sealedRun.stderr, valid.stdout, valid.stderr, invalid.stdout, invalid.stderr, rotated.stderr, stillValid.stdout, stillValid.stderr);
 });
 
 test("nothing fjord printed holds a plaintext", () => {

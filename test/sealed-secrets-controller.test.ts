@@ -4,11 +4,12 @@
  * plaintext used is collected and looked for in everything fjord logged or stored.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { createInterface } from "node:readline";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { after, before, test, type TestContext } from "node:test";
@@ -16,10 +17,12 @@ import { pino } from "pino";
 import { KubeClient } from "../src/kube/client.ts";
 import { isNotFound } from "../src/kube/errors.ts";
 import { canUnseal, generateSealingKey, parsePrivateKey, parseSealingCertificate, sealSecret, startSealedSecrets, type SealedSecret, type SealedSecretsController, type SealedSecretsOptions, type Secret } from "../src/secrets/sealed/index.ts";
-import { createControllerMetrics, createControllerServer } from "../src/server/index.ts";
+import { MAX_SEALED_VALUES } from "../src/secrets/sealed/index.ts";
+import { createControllerMetrics, createControllerServer, MAX_SEALING_REQUESTS_IN_FLIGHT, SEALED_SECRET_BODY_LIMIT, type ControllerServer } from "../src/server/index.ts";
 import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
 import { runFjord } from "./support/cli.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
+import { serveThroughServiceProxy } from "./support/service-proxy.ts";
 
 let client: KubeClient;
 let kubeconfigPath: string;
@@ -106,6 +109,20 @@ function secretManifest(namespace: string, name: string, values: Record<string, 
 
 function sealWith(runner: SealedSecretsController, secret: Secret, scope?: "strict" | "namespace-wide" | "cluster-wide"): SealedSecret {
   return sealSecret(secret, parseSealingCertificate(runner.certificatePem(), "controller").publicKey, scope ? { scope } : {});
+}
+
+/** The controller's HTTP server with the runner's sealing routes, wired as `fjord controller` wires them. */
+function sealingServer(runner: SealedSecretsController): ControllerServer {
+  return createControllerServer({
+    receivers: [],
+    onPush: () => Promise.resolve(0),
+    metrics: createControllerMetrics(),
+    readiness: () => true,
+    logger,
+    sealingCertificate: () => runner.certificatePem(),
+    verifySealedSecret: (manifest) => runner.verify(manifest),
+    reEncryptSealedSecret: (manifest) => runner.reEncrypt(manifest),
+  });
 }
 
 async function keySecrets(namespace: string): Promise<Secret[]> {
@@ -235,42 +252,7 @@ test("fjord seal fetches the certificate and re-encrypts through the API server'
   const cluster = await useCluster();
   const [keys, app] = [await createTestNamespace(cluster, t), await createTestNamespace(cluster, t)];
   const runner = await startRunner(t, { namespace: keys, watchNamespaces: [app] });
-  const server = createControllerServer({
-    receivers: () => undefined,
-    onPush: () => Promise.resolve(0),
-    metrics: createControllerMetrics(),
-    readiness: () => true,
-    logger,
-    sealingCertificate: () => runner.certificatePem(),
-    verifySealedSecret: (manifest) => runner.verify(manifest),
-    reEncryptSealedSecret: (manifest) => runner.reEncrypt(manifest),
-  });
-  // The API server refuses to proxy to loopback addresses: listen on the host's own address.
-  const hostIp = Object.values(os.networkInterfaces()).flat().find((address) => address?.family === "IPv4" && !address.internal)?.address;
-  assert.ok(hostIp, "the test needs a non-loopback IPv4 address");
-  await server.listen({ host: hostIp, port: 0 });
-  t.after(() => server.close());
-  const port = (server.server.address() as AddressInfo).port;
-  await client.request("POST", `/api/v1/namespaces/${keys}/services`, {
-    body: { apiVersion: "v1", kind: "Service", metadata: { name: "fjord-controller" }, spec: { ports: [{ name: "http", port: 8080, targetPort: port }] } },
-  });
-  // What the API server's service proxy checks: Endpoints whose address belongs to a Pod with
-  // that IP. The Pod is bound to a node that does not exist, so nothing runs or rewrites it.
-  await client.request("POST", `/api/v1/namespaces/${keys}/pods`, {
-    body: { apiVersion: "v1", kind: "Pod", metadata: { name: "fjord-controller" }, spec: { nodeName: "fjord-test-no-such-node", containers: [{ name: "controller", image: "fjord" }] } },
-  });
-  await client.request("PATCH", `/api/v1/namespaces/${keys}/pods/fjord-controller/status`, {
-    body: { status: { phase: "Running", podIP: hostIp, podIPs: [{ ip: hostIp }] } },
-    contentType: "application/merge-patch+json",
-  });
-  await client.request("POST", `/api/v1/namespaces/${keys}/endpoints`, {
-    body: {
-      apiVersion: "v1",
-      kind: "Endpoints",
-      metadata: { name: "fjord-controller" },
-      subsets: [{ addresses: [{ ip: hostIp, targetRef: { kind: "Pod", name: "fjord-controller", namespace: keys } }], ports: [{ name: "http", port }] }],
-    },
-  });
+  await serveThroughServiceProxy(t, client, keys, sealingServer(runner));
   const common = ["--kubeconfig", kubeconfigPath, "--controller-namespace", keys];
 
   const fetched = await runFjord(["seal", "--fetch-cert", ...common]);
@@ -310,6 +292,116 @@ test("fjord seal fetches the certificate and re-encrypts through the API server'
   printed.push(refused.stdout, refused.stderr);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /could not re-encrypt .*foreign\.json \(HTTP 409: .*no private key can decrypt encryptedData "value"/);
+});
+
+/** A SealedSecret with `count` values, as anyone can seal them with the controller's public certificate. */
+function manyValues(certificatePem: string, namespace: string, count: number): Buffer {
+  const values = Object.fromEntries(Array.from({ length: count }, (_, i) => [`key-${i}`, plaintext("many")]));
+  const sealed = sealSecret(secretManifest(namespace, "many", values), parseSealingCertificate(certificatePem, "controller").publicKey);
+  // Encoded once: the test's own client should add as little as it can to the machine's load.
+  return Buffer.from(JSON.stringify(sealed));
+}
+
+/** The sealing runner and server in a process of their own (test/support/sealing-controller-process.ts). */
+async function startSealingProcess(t: TestContext, namespace: string): Promise<{ url: string; certificate: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "support", "sealing-controller-process.ts"), kubeconfigPath, namespace, "4096"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  t.after(async () => {
+    child.kill("SIGTERM");
+    await exited;
+  });
+  const lines = createInterface({ input: child.stdout });
+  const first = await Promise.race([lines[Symbol.asyncIterator]().next(), exited.then(() => ({ value: undefined }))]);
+  assert.ok(typeof first.value === "string", "the sealing process did not start");
+  return JSON.parse(first.value) as { url: string; certificate: string };
+}
+
+/** The longest the controller's event loop, or an answer to /healthz, may take while sealing requests are worked on. */
+const STALL_BOUND_MS = 250;
+
+test("attack 8: a 5,000-value SealedSecret to /v1/verify does not stall the controller", async (t) => {
+  const keys = await createTestNamespace(await useCluster(), t);
+  // The controller's process, with a full-size key as the controller makes them: each value of a
+  // request costs an RSA-4096 decryption. Its event loop is read from its own /metrics.
+  const controller = await startSealingProcess(t, keys);
+  const attack = manyValues(controller.certificate, keys, 5_000);
+  const heaviest = manyValues(controller.certificate, keys, MAX_SEALED_VALUES);
+  assert.ok(attack.length > SEALED_SECRET_BODY_LIMIT && attack.length < 4 * 1024 * 1024, "the attack's body was under the old 4 MiB limit");
+  const verify = (body: Buffer) => fetch(`${controller.url}/v1/verify`, { method: "POST", body, headers: { "content-type": "application/json" } });
+  const eventLoopLagMax = async () => Number(/^fjord_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(await (await fetch(`${controller.url}/metrics`)).text())?.[1] ?? NaN) * 1000;
+  // Reading the metric resets it: what the next read says covers what happens in between.
+  await eventLoopLagMax();
+
+  // /healthz is asked every 20 ms throughout, as the kubelet would.
+  const healthz: number[] = [];
+  let probing = true;
+  const probes = (async () => {
+    while (probing) {
+      const started = performance.now();
+      assert.equal((await fetch(`${controller.url}/healthz`)).status, 200);
+      healthz.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+
+  const started = performance.now();
+  const refused = await verify(attack);
+  assert.equal(refused.status, 413);
+  // The heaviest request accepted, four at once: checked one after the other on the worker thread.
+  const accepted = await Promise.all(Array.from({ length: MAX_SEALING_REQUESTS_IN_FLIGHT }, () => verify(heaviest)));
+  const statuses = accepted.map((response) => response.status);
+  const workMs = performance.now() - started;
+  // A flood: past the requests in flight it is 503, and once the budget of worker time is spent, 429.
+  const flood = await Promise.all(Array.from({ length: 20 }, () => verify(heaviest)));
+  const refusals = flood.filter((response) => response.status !== 200);
+  let limited = refusals.find((response) => response.status === 429);
+  for (let attempt = 0; attempt < 12 && !limited; attempt++) {
+    const response = await verify(heaviest);
+    if (response.status === 429) limited = response;
+    else assert.equal(response.status, 200);
+  }
+  probing = false;
+  await probes;
+  const lagMs = await eventLoopLagMax();
+
+  const slowest = Math.max(...healthz);
+  t.diagnostic(
+    `413 for the 5,000 values; ${MAX_SEALING_REQUESTS_IN_FLIGHT} × ${MAX_SEALED_VALUES} values checked in ${Math.round(workMs)} ms; ` +
+      `/healthz answered ${healthz.length} times, slowest ${slowest.toFixed(1)} ms; the controller's event loop delayed ${lagMs.toFixed(1)} ms at most`,
+  );
+  assert.deepEqual(statuses, Array.from({ length: MAX_SEALING_REQUESTS_IN_FLIGHT }, () => 200));
+  assert.ok(refusals.length >= 20 - MAX_SEALING_REQUESTS_IN_FLIGHT, `${refusals.length} of the flood's 20 refused`);
+  for (const response of refusals) {
+    assert.ok([429, 503].includes(response.status), String(response.status));
+    assert.ok(Number(response.headers.get("retry-after")) >= 1);
+  }
+  assert.ok(limited, "the budget ran out");
+  assert.match(((await limited.json()) as { error: string }).error, /too many sealing requests: the controller's budget for them is spent; retry in \d+ s/);
+  assert.ok(healthz.length > 20, "the probe ran while the requests were in flight");
+  // The old code held the event loop for about 20 s here. The bound is generous because the
+  // test machine is shared: an idle Node process on it has been seen stalled for up to 115 ms.
+  assert.ok(slowest < STALL_BOUND_MS, `/healthz took ${slowest.toFixed(1)} ms`);
+  assert.ok(lagMs < STALL_BOUND_MS, `the controller's event loop was delayed ${lagMs.toFixed(1)} ms`);
+});
+
+test("a tenant's SealedSecret of 3,000 values is unsealed off the event loop", async (t) => {
+  const cluster = await useCluster();
+  const [keys, app] = [await createTestNamespace(cluster, t), await createTestNamespace(cluster, t)];
+  const runner = await startRunner(t, { namespace: keys, watchNamespaces: [app] });
+  // About 1.1 MB, within what the API server stores; every value an RSA decryption.
+  const values = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`key-${i}`, `value-${i}`]));
+  const sealed = sealWith(runner, secretManifest(app, "big", values));
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  await createSealed(sealed);
+  const secret = await eventually(() => getSecret(app, "big"), { timeoutMs: 60_000 });
+  delay.disable();
+  t.diagnostic(`the event loop was delayed ${(delay.max / 1e6).toFixed(1)} ms at most while 3,000 values were unsealed`);
+  assert.equal(Object.keys(secret.data ?? {}).length, 3_000);
+  assert.equal(decoded(secret, "key-2999"), "value-2999");
+  assert.ok(delay.max / 1e6 < STALL_BOUND_MS, `the event loop was delayed ${(delay.max / 1e6).toFixed(1)} ms`);
 });
 
 test("nothing fjord logged or stored in a status holds a plaintext", async () => {

@@ -1,13 +1,12 @@
 import os from "node:os";
 import { readFile } from "node:fs/promises";
-import { timingSafeEqual } from "node:crypto";
 import { Command } from "commander";
 import { runController, type ControllerHandle } from "../controller/controller.ts";
 import { Tenancy } from "../controller/tenancy.ts";
 import { LeaderElector } from "../controller/leader-election.ts";
 import { KubeClient } from "../kube/client.ts";
 import { checkName } from "../kube/names.ts";
-import { createControllerMetrics, createControllerServer, type Receiver } from "../server/index.ts";
+import { createControllerMetrics, createControllerServer, createMetricsServer, type Receiver } from "../server/index.ts";
 import { startSealedSecrets, type SealedSecretsController } from "../secrets/sealed/index.ts";
 import { describeToolSandbox } from "../render/tool-sandbox.ts";
 import { parseDuration } from "../util/duration.ts";
@@ -18,6 +17,7 @@ interface ControllerFlags {
   context?: string;
   concurrency: string;
   bindAddress: string;
+  metricsBindAddress?: string;
   leaderElect?: boolean;
   leaderElectionNamespace: string;
   identity: string;
@@ -34,16 +34,22 @@ interface ControllerFlags {
 }
 
 /** The receiver file: JSON `{ "token": ..., "type": "github"|"gitlab"|"generic", "secret": ... }` (mounted from a Secret). */
-async function loadReceiver(file: string | undefined): Promise<{ token: string; receiver: Receiver } | undefined> {
+export async function loadReceiver(file: string | undefined): Promise<Receiver | undefined> {
   if (!file) return undefined;
   const parsed = JSON.parse(await readFile(file, "utf8")) as { token?: string; type?: Receiver["type"]; secret?: string };
   if (!parsed.token || !parsed.secret || !["github", "gitlab", "generic"].includes(parsed.type ?? "")) {
     throw new Error(`${file} must hold {"token": "...", "type": "github|gitlab|generic", "secret": "..."}`);
   }
-  return { token: parsed.token, receiver: { type: parsed.type as Receiver["type"], secret: parsed.secret } };
+  // One path segment as the router matches it (at most 100 characters), needing no escaping: a longer token would never match.
+  if (!/^[A-Za-z0-9._~-]{1,100}$/.test(parsed.token)) throw new Error(`${file}: the token must be 1 to 100 letters, digits, ".", "_", "~" or "-"`);
+  return { token: parsed.token, type: parsed.type as Receiver["type"], secret: parsed.secret };
 }
 
-const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+/** `host:port`, the host optional (all interfaces); an IPv6 host keeps its colons. */
+function listenAddress(address: string): { host: string; port: number } {
+  const [host = "0.0.0.0", port = "8080"] = address.split(/:(?=\d+$)/);
+  return { host: host || "0.0.0.0", port: Number(port) };
+}
 
 /** `fjord controller`: the in-cluster agent (or out-of-cluster with a kubeconfig). */
 export function controllerCommand(): Command {
@@ -52,7 +58,8 @@ export function controllerCommand(): Command {
     .option("--kubeconfig <file>", "kubeconfig (default: in-cluster, $KUBECONFIG or ~/.kube/config)")
     .option("--context <name>", "kubeconfig context")
     .option("--concurrency <n>", "reconciles at once", "4")
-    .option("--bind-address <host:port>", "webhooks, /metrics, /healthz, /readyz", "0.0.0.0:8080")
+    .option("--bind-address <host:port>", "webhooks, sealing routes, /healthz, /readyz (and /metrics without --metrics-bind-address)", "0.0.0.0:8080")
+    .option("--metrics-bind-address <host:port>", "serve /metrics on a listener of its own instead")
     .option("--leader-elect", "elect a leader through a Lease so only one replica acts")
     .option("--leader-election-namespace <ns>", "namespace of the Lease", "fjord-system")
     .option("--identity <id>", "this replica's identity in the Lease", process.env.POD_NAME ?? os.hostname())
@@ -95,12 +102,14 @@ export function controllerCommand(): Command {
               reEncryptSealedSecret: (manifest: string) => (sealed ? sealed.reEncrypt(manifest) : notLeading()),
             }
           : {}),
-        receivers: (token) => (receiver && sameToken(token, receiver.token) ? receiver.receiver : undefined),
+        serveMetrics: flags.metricsBindAddress === undefined,
+        receivers: receiver ? [receiver] : [],
         onPush: (event) => Promise.resolve(handle?.triggerSources(event.repositoryUrls) ?? 0),
       });
-      const [host = "0.0.0.0", port = "8080"] = flags.bindAddress.split(/:(?=\d+$)/);
-      const address = await server.listen({ host, port: Number(port) });
-      logger.info({ address }, "serving webhooks, metrics and probes");
+      const address = await server.listen(listenAddress(flags.bindAddress));
+      logger.info({ address }, flags.metricsBindAddress === undefined ? "serving webhooks, sealing routes, metrics and probes" : "serving webhooks, sealing routes and probes");
+      const metricsServer = flags.metricsBindAddress === undefined ? undefined : createMetricsServer({ metrics, logger });
+      if (metricsServer) logger.info({ address: await metricsServer.listen(listenAddress(flags.metricsBindAddress ?? "")) }, "serving metrics");
       const sandbox = await describeToolSandbox();
       logger.info({ toolSandbox: sandbox.level }, `render tool confinement: ${sandbox.description}`);
       for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => stop.abort());
@@ -166,6 +175,7 @@ export function controllerCommand(): Command {
         }
       } finally {
         await server.close();
+        await metricsServer?.close();
         client.close();
         logger.info("stopped");
       }

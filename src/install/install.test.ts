@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { Command } from "commander";
 import { parseAllDocuments } from "yaml";
 import { controllerCommand } from "../cli/controller-command.ts";
-import { createControllerMetrics, createControllerServer } from "../server/index.ts";
+import { createControllerMetrics, createControllerServer, createMetricsServer } from "../server/index.ts";
 import { HELM_VERSION, KUSTOMIZE_VERSION } from "../testenv/versions.ts";
 import { cacheRoot } from "../util/cache-dir.ts";
 import { createLogger } from "../util/logger.ts";
@@ -55,7 +55,7 @@ async function parseControllerArgs(args: string[]): Promise<Record<string, unkno
   return parsed;
 }
 
-test("objects come in a stable order: Namespace, CRDs, RBAC, ServiceAccount, Service, Deployment", () => {
+test("objects come in a stable order: Namespace, CRDs, RBAC, ServiceAccount, Service, NetworkPolicy, Deployment", () => {
   const kinds = installManifests(installOptions()).map((object) => object.kind);
   assert.deepEqual(kinds, [
     "Namespace",
@@ -69,6 +69,7 @@ test("objects come in a stable order: Namespace, CRDs, RBAC, ServiceAccount, Ser
     "RoleBinding",
     "ServiceAccount",
     "Service",
+    "NetworkPolicy",
     "Deployment",
   ]);
   assert.equal(toYamlDocuments(installManifests(installOptions())), toYamlDocuments(installManifests(installOptions())));
@@ -92,20 +93,55 @@ test("the Deployment's arguments are valid `fjord controller` flags, and the pro
   assert.equal(flags.webhookConfig, "/etc/fjord/webhook/receiver.json");
   assert.ok(container.volumeMounts.some((mount) => mount.mountPath === "/etc/fjord/webhook"));
 
-  const port = Number(String(flags.bindAddress).split(":").pop());
-  const http = container.ports.find((candidate) => candidate.containerPort === port);
+  const port = (address: unknown) => Number(String(address).split(":").pop());
+  const http = container.ports.find((candidate) => candidate.containerPort === port(flags.bindAddress));
   assert.ok(http, `no container port for --bind-address ${String(flags.bindAddress)}`);
   assert.equal(container.livenessProbe.httpGet.port, http.name);
   assert.equal(container.readinessProbe.httpGet.port, http.name);
+  const metricsPort = container.ports.find((candidate) => candidate.containerPort === port(flags.metricsBindAddress));
+  assert.ok(metricsPort, `no container port for --metrics-bind-address ${String(flags.metricsBindAddress)}`);
+  assert.notEqual(metricsPort.containerPort, http.containerPort);
+  const annotations = (installManifests(options).find((object) => object.kind === "Deployment") as unknown as { spec: { template: { metadata: { annotations: Record<string, string> } } } }).spec.template.metadata.annotations;
+  assert.equal(annotations["prometheus.io/port"], String(metricsPort.containerPort));
 
-  // The probe paths, asked of the controller's real HTTP server.
-  const server = createControllerServer({ metrics: createControllerMetrics(), logger: createLogger("test"), readiness: () => true, receivers: () => undefined, onPush: () => Promise.resolve(0) });
+  // The probe paths and /metrics, asked of the controller's real HTTP servers as the command starts them.
+  const metrics = createControllerMetrics();
+  const server = createControllerServer({ metrics, serveMetrics: false, logger: createLogger("test"), readiness: () => true, receivers: [], onPush: () => Promise.resolve(0) });
+  const metricsServer = createMetricsServer({ metrics, logger: createLogger("test") });
   const address = await server.listen({ host: "127.0.0.1", port: 0 });
-  t.after(() => server.close());
+  const metricsAddress = await metricsServer.listen({ host: "127.0.0.1", port: 0 });
+  t.after(() => Promise.all([server.close(), metricsServer.close()]));
   for (const probe of [container.livenessProbe, container.readinessProbe]) {
     assert.equal((await fetch(`${address}${probe.httpGet.path}`)).status, 200, probe.httpGet.path);
   }
-  assert.equal((await fetch(`${address}/metrics`)).status, 200);
+  assert.equal((await fetch(`${metricsAddress}${annotations["prometheus.io/path"] ?? ""}`)).status, 200);
+  assert.equal((await fetch(`${address}/metrics`)).status, 404, "metrics are not served on the HTTP port");
+  assert.equal((await fetch(`${metricsAddress}/healthz`)).status, 404, "the metrics port serves metrics only");
+});
+
+test("the NetworkPolicy admits ingress to the controller on its HTTP and metrics ports only, and leaves egress open", () => {
+  const objects = installManifests(installOptions({ namespace: "gitops" }));
+  const policy = objects.find((object) => object.kind === "NetworkPolicy") as unknown as {
+    apiVersion: string;
+    metadata: { name: string; namespace: string };
+    spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: Array<{ from?: unknown; ports: Array<{ protocol: string; port: number }> }>; egress?: unknown };
+  };
+  assert.ok(policy);
+  assert.equal(policy.apiVersion, "networking.k8s.io/v1");
+  assert.deepEqual(policy.metadata.namespace, "gitops");
+  const deployment = objects.find((object) => object.kind === "Deployment") as unknown as { spec: { template: { metadata: { labels: Record<string, string> } } } };
+  for (const [label, value] of Object.entries(policy.spec.podSelector.matchLabels)) assert.equal(deployment.spec.template.metadata.labels[label], value, `the policy selects the controller Pod by ${label}`);
+  assert.deepEqual(policy.spec.policyTypes, ["Ingress"], "egress is not restricted");
+  assert.equal(policy.spec.egress, undefined);
+  // Each rule admits one port from anywhere (webhook senders, the API server's proxy, Prometheus).
+  assert.ok(policy.spec.ingress.every((rule) => rule.from === undefined && rule.ports.length === 1));
+  const admitted = policy.spec.ingress.flatMap((rule) => rule.ports.map((port) => `${port.protocol}/${port.port}`));
+  const containerPorts = controllerContainer(objects).ports.map((port) => `TCP/${port.containerPort}`);
+  assert.deepEqual(admitted, ["TCP/8080", "TCP/8081"]);
+  assert.deepEqual(admitted, containerPorts, "every port the controller listens on, and no other");
+  const service = objects.find((object) => object.kind === "Service") as unknown as { spec: { ports: Array<{ name: string; port: number }> } };
+  assert.equal(service.spec.ports[0]?.name, "http", "kubeseal proxies to the Service's first port");
+  assert.deepEqual(service.spec.ports.map((port) => port.port), [8080, 8081]);
 });
 
 test("without a webhook Secret the controller gets no --webhook-config", async () => {

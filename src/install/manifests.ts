@@ -2,12 +2,13 @@ import { stringify } from "yaml";
 import { customResourceDefinitions } from "../api/crds.ts";
 import type { KubeObject } from "../model/object.ts";
 import type { InstallOptions } from "./options.ts";
+import { networkPolicy } from "./network-policy.ts";
 import { rbacObjects } from "./rbac.ts";
 import { deployment, namespaceObject, service, serviceAccount } from "./workload.ts";
 
 /** Everything `fjord install` applies, in a stable order that also works for `kubectl apply -f`. */
 export function installManifests(options: InstallOptions): KubeObject[] {
-  return [namespaceObject(options), ...customResourceDefinitions(), ...rbacObjects(options), serviceAccount(options), service(options), deployment(options)];
+  return [namespaceObject(options), ...customResourceDefinitions(), ...rbacObjects(options), serviceAccount(options), service(options), networkPolicy(options), deployment(options)];
 }
 
 /** Multi-document YAML; stable output, so a committed file only changes when the objects do. */

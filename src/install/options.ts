@@ -9,9 +9,12 @@ export const DEFAULT_IMAGE = `ghcr.io/fjord-dev/fjord:${FJORD_VERSION}`;
 
 /** Name of the ServiceAccount, Deployment, Service and the controller's RBAC objects. */
 export const CONTROLLER_NAME = "fjord-controller";
-/** Webhooks, /metrics, /healthz and /readyz share one listener (see `fjord controller --bind-address`). */
+/** Webhooks (/hook/<token>), the sealing routes kubeseal uses (/v1/...), /healthz and /readyz (`fjord controller --bind-address`). */
 export const HTTP_PORT = 8080;
 export const HTTP_PORT_NAME = "http";
+/** /metrics alone (`fjord controller --metrics-bind-address`), so that a NetworkPolicy can open it to Prometheus only. */
+export const METRICS_PORT = 8081;
+export const METRICS_PORT_NAME = "metrics";
 /** The git cache and Helm's caches live under $XDG_CACHE_HOME (src/util/cache-dir.ts), on an emptyDir. */
 export const CACHE_DIR = "/cache";
 /** Where a `--webhook-secret` Secret is mounted; the Secret holds `receiver.json`. */

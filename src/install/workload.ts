@@ -5,6 +5,8 @@ import {
   CONTROLLER_NAME,
   HTTP_PORT,
   HTTP_PORT_NAME,
+  METRICS_PORT,
+  METRICS_PORT_NAME,
   WEBHOOK_CONFIG_DIR,
   WEBHOOK_CONFIG_KEY,
   type InstallOptions,
@@ -48,7 +50,11 @@ export function service(options: InstallOptions): KubeObject {
     spec: {
       type: "ClusterIP",
       selector: { ...SELECTOR_LABELS },
-      ports: [{ name: HTTP_PORT_NAME, port: HTTP_PORT, targetPort: HTTP_PORT_NAME, protocol: "TCP" }],
+      // kubeseal and `fjord seal` proxy to the first port: it must stay the HTTP one.
+      ports: [
+        { name: HTTP_PORT_NAME, port: HTTP_PORT, targetPort: HTTP_PORT_NAME, protocol: "TCP" },
+        { name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: "TCP" },
+      ],
     },
   };
 }
@@ -60,6 +66,7 @@ export function controllerArgs(options: InstallOptions): string[] {
     "--leader-elect",
     `--leader-election-namespace=${options.namespace}`,
     `--bind-address=0.0.0.0:${HTTP_PORT}`,
+    `--metrics-bind-address=0.0.0.0:${METRICS_PORT}`,
     ...(options.webhookSecret ? [`--webhook-config=${WEBHOOK_CONFIG_DIR}/${WEBHOOK_CONFIG_KEY}`] : []),
     ...(options.defaultServiceAccount ? [`--default-service-account=${options.defaultServiceAccount}`] : []),
     ...(options.noCrossNamespaceRefs ? ["--no-cross-namespace-refs"] : []),
@@ -82,7 +89,7 @@ export function deployment(options: InstallOptions): KubeObject {
       template: {
         metadata: {
           labels: { ...commonLabels(), ...SELECTOR_LABELS },
-          annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(HTTP_PORT), "prometheus.io/path": "/metrics" },
+          annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(METRICS_PORT), "prometheus.io/path": "/metrics" },
         },
         spec: {
           serviceAccountName: CONTROLLER_NAME,
@@ -102,7 +109,10 @@ export function deployment(options: InstallOptions): KubeObject {
                 // git, ssh and helm write small config files under $HOME; the root filesystem is read-only.
                 { name: "HOME", value: "/tmp" },
               ],
-              ports: [{ name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: "TCP" }],
+              ports: [
+                { name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: "TCP" },
+                { name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: "TCP" },
+              ],
               livenessProbe: probe("/healthz", { initialDelaySeconds: 5, failureThreshold: 3 }),
               readinessProbe: probe("/readyz", { failureThreshold: 3 }),
               resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "1Gi" } },

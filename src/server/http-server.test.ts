@@ -15,11 +15,11 @@ const GITHUB_TOKEN = "gh-7f3a9c2e41d8b605";
 const GITLAB_TOKEN = "gl-1b5d8e0c3a7f9246";
 const GENERIC_TOKEN = "gen-94c1e7a05b3d2f68";
 const SECRET = "webhook-secret-d41d8cd98f00b204";
-const RECEIVERS = new Map<string, Receiver>([
-  [GITHUB_TOKEN, { type: "github", secret: SECRET }],
-  [GITLAB_TOKEN, { type: "gitlab", secret: SECRET }],
-  [GENERIC_TOKEN, { type: "generic", secret: SECRET }],
-]);
+const RECEIVERS: Receiver[] = [
+  { token: GITHUB_TOKEN, type: "github", secret: SECRET },
+  { token: GITLAB_TOKEN, type: "gitlab", secret: SECRET },
+  { token: GENERIC_TOKEN, type: "generic", secret: SECRET },
+];
 const GITHUB_PUSH = readFileSync(path.join(import.meta.dirname, "fixtures", "github-push.json"));
 const GITLAB_PUSH = readFileSync(path.join(import.meta.dirname, "fixtures", "gitlab-push.json"));
 
@@ -29,6 +29,8 @@ interface Harness {
   metrics: ControllerMetrics;
   logs: () => string;
   setReady: (ready: boolean) => void;
+  /** Milliseconds from the handler's start to the response, per request, by the request's `x-test-kind` header. */
+  handlerMs: Map<string, number[]>;
 }
 
 async function startServer(t: TestContext, onPush?: (event: PushEvent) => Promise<number>): Promise<Harness> {
@@ -43,7 +45,7 @@ async function startServer(t: TestContext, onPush?: (event: PushEvent) => Promis
   let ready = false;
   const metrics = createControllerMetrics();
   const app = createControllerServer({
-    receivers: (token) => RECEIVERS.get(token),
+    receivers: RECEIVERS,
     onPush: async (event) => {
       pushes.push(event);
       return onPush ? onPush(event) : 1;
@@ -52,14 +54,32 @@ async function startServer(t: TestContext, onPush?: (event: PushEvent) => Promis
     readiness: () => ready,
     logger: pino({ level: "debug" }, sink),
   });
+  const handlerMs = new Map<string, number[]>();
+  const handlerStarts = new WeakMap<object, number>();
+  app.addHook("preHandler", (request, _reply, done) => {
+    handlerStarts.set(request, performance.now());
+    done();
+  });
+  app.addHook("onResponse", (request, _reply, done) => {
+    const kind = request.headers["x-test-kind"];
+    const started = handlerStarts.get(request);
+    if (typeof kind === "string" && started !== undefined) handlerMs.set(kind, [...(handlerMs.get(kind) ?? []), performance.now() - started]);
+    done();
+  });
   await app.listen({ port: 0, host: "127.0.0.1" });
   t.after(() => app.close());
   const { port } = app.server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, pushes, metrics, logs: () => logLines.join(""), setReady: (value) => (ready = value) };
+  return { url: `http://127.0.0.1:${port}`, pushes, metrics, logs: () => logLines.join(""), setReady: (value) => (ready = value), handlerMs };
 }
 
 function post(url: string, body: Buffer | string, headers: Record<string, string>): Promise<Response> {
   return fetch(url, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+}
+
+/** What every invalid webhook request gets: what any unknown path gets. */
+async function assertRefused(response: Response): Promise<void> {
+  assert.equal(response.status, 404);
+  assert.deepEqual(await response.json(), { error: "not found" });
 }
 
 test("a correctly signed GitHub push triggers onPush with the normalised URLs, ref and commit", async (t) => {
@@ -80,7 +100,7 @@ test("the signature is checked on the raw bytes: a re-serialised body does not v
   const server = await startServer(t);
   const compact = JSON.stringify(JSON.parse(GITHUB_PUSH.toString()));
   const response = await post(`${server.url}/hook/${GITHUB_TOKEN}`, compact, { "x-github-event": "push", "x-hub-signature-256": signHmacSha256(SECRET, GITHUB_PUSH) });
-  assert.equal(response.status, 401);
+  await assertRefused(response);
   assert.deepEqual(server.pushes, []);
 });
 
@@ -96,18 +116,26 @@ test("GitHub's form-encoded deliveries are verified and read too", async (t) => 
   assert.equal(server.pushes[0]?.commit, "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c");
 });
 
-test("a wrong or missing GitHub signature is 401 and triggers nothing", async (t) => {
+test("a wrong or missing GitHub signature is refused like an unknown path, triggers nothing, and the log says why", async (t) => {
   const server = await startServer(t);
   const hook = `${server.url}/hook/${GITHUB_TOKEN}`;
-  const wrong = await post(hook, GITHUB_PUSH, { "x-github-event": "push", "x-hub-signature-256": signHmacSha256("not-the-secret", GITHUB_PUSH) });
-  assert.equal(wrong.status, 401);
-  assert.deepEqual(await wrong.json(), { error: "X-Hub-Signature-256 does not match the body" });
-  const missing = await post(hook, GITHUB_PUSH, { "x-github-event": "push" });
-  assert.equal(missing.status, 401);
+  await assertRefused(await post(hook, GITHUB_PUSH, { "x-github-event": "push", "x-hub-signature-256": signHmacSha256("not-the-secret", GITHUB_PUSH) }));
+  await assertRefused(await post(hook, GITHUB_PUSH, { "x-github-event": "push" }));
+  await assertRefused(await post(hook, GITHUB_PUSH, { "x-github-event": "push", "x-hub-signature-256": "sha1=abc" }));
   // A ping must be signed as well.
-  const unsignedPing = await post(hook, "{}", { "x-github-event": "ping" });
-  assert.equal(unsignedPing.status, 401);
+  await assertRefused(await post(hook, "{}", { "x-github-event": "ping" }));
   assert.deepEqual(server.pushes, []);
+  const reasons = server
+    .logs()
+    .split("\n")
+    .filter((line) => line.includes('"msg":"webhook rejected"'))
+    .map((line) => (JSON.parse(line) as { receiver?: string; reason: string }).reason);
+  assert.deepEqual(reasons, [
+    "X-Hub-Signature-256 does not match the body",
+    "missing X-Hub-Signature-256 header",
+    "X-Hub-Signature-256 must be sha256=<hex HMAC of the body>",
+    "missing X-Hub-Signature-256 header",
+  ]);
 });
 
 test("a signed GitHub ping is 200 and other events are ignored; neither triggers", async (t) => {
@@ -122,11 +150,10 @@ test("a signed GitHub ping is 200 and other events are ignored; neither triggers
   assert.deepEqual(server.pushes, []);
 });
 
-test("GitLab: the right token triggers, a wrong one is 401", async (t) => {
+test("GitLab: the right token triggers, a wrong one is refused", async (t) => {
   const server = await startServer(t, () => Promise.resolve(2));
   const hook = `${server.url}/hook/${GITLAB_TOKEN}`;
-  const wrong = await post(hook, GITLAB_PUSH, { "x-gitlab-event": "Push Hook", "x-gitlab-token": "guess" });
-  assert.equal(wrong.status, 401);
+  await assertRefused(await post(hook, GITLAB_PUSH, { "x-gitlab-event": "Push Hook", "x-gitlab-token": "guess" }));
   assert.deepEqual(server.pushes, []);
 
   const right = await post(hook, GITLAB_PUSH, { "x-gitlab-event": "Push Hook", "x-gitlab-token": SECRET });
@@ -141,12 +168,11 @@ test("GitLab: the right token triggers, a wrong one is 401", async (t) => {
   ]);
 });
 
-test("generic: an X-Signature HMAC triggers, a wrong one is 401", async (t) => {
+test("generic: an X-Signature HMAC triggers, a wrong one is refused", async (t) => {
   const server = await startServer(t);
   const hook = `${server.url}/hook/${GENERIC_TOKEN}`;
   const body = JSON.stringify({ repository: { url: "git@git.example:team/app.git" }, ref: "refs/heads/main", commit: "abc123" });
-  const wrong = await post(hook, body, { "x-signature": signHmacSha256("not-the-secret", body) });
-  assert.equal(wrong.status, 401);
+  await assertRefused(await post(hook, body, { "x-signature": signHmacSha256("not-the-secret", body) }));
   const right = await post(hook, body, { "x-signature": signHmacSha256(SECRET, body) });
   assert.equal(right.status, 202);
   assert.deepEqual(server.pushes, [{ repositoryUrls: ["git.example/team/app"], ref: "refs/heads/main", commit: "abc123" }]);
@@ -171,6 +197,76 @@ test("an unknown token is 404, like any unknown path", async (t) => {
   const elsewhere = await fetch(`${server.url}/nowhere`);
   assert.equal(elsewhere.status, 404);
   assert.deepEqual(await elsewhere.json(), { error: "not found" });
+  assert.deepEqual(server.pushes, []);
+});
+
+/** Status, headers (but the date) and body: everything a caller sees of an answer but its timing. */
+async function answerOf(response: Response): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const headers = Object.fromEntries([...response.headers].filter(([name]) => name !== "date"));
+  return { status: response.status, headers, body: await response.text() };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+test("attack 13: the webhook answers an unknown token exactly as a known token with a bad signature", async (t) => {
+  const server = await startServer(t);
+  // A large body, so that skipping the HMAC for an unknown token would show in the timing.
+  const body = Buffer.from(JSON.stringify({ padding: "x".repeat(900 * 1024) }));
+  const badSignature = signHmacSha256("not-the-secret", body);
+  const kinds: Record<string, (kind?: string) => Promise<Response>> = {
+    "unknown token": (kind = "") => post(`${server.url}/hook/gh-0000000000000000`, body, { "x-test-kind": kind, "x-github-event": "push", "x-hub-signature-256": badSignature }),
+    "known GitHub token, bad signature": (kind = "") => post(`${server.url}/hook/${GITHUB_TOKEN}`, body, { "x-test-kind": kind, "x-github-event": "push", "x-hub-signature-256": badSignature }),
+    "known GitLab token, bad token header": (kind = "") => post(`${server.url}/hook/${GITLAB_TOKEN}`, body, { "x-test-kind": kind, "x-gitlab-event": "Push Hook", "x-gitlab-token": "guess" }),
+    "known generic token, no signature": (kind = "") => post(`${server.url}/hook/${GENERIC_TOKEN}`, body, { "x-test-kind": kind }),
+  };
+  const reference = await answerOf(await kinds["unknown token"]!());
+  assert.deepEqual(reference, { status: 404, headers: { "content-type": "application/json; charset=utf-8", "content-length": "21", connection: "keep-alive", "keep-alive": "timeout=72" }, body: '{"error":"not found"}' });
+  for (const [kind, send] of Object.entries(kinds)) assert.deepEqual(await answerOf(await send()), reference, kind);
+
+  // Timing. Each round sends every kind once, in a shuffled order, so that the machine's load
+  // falls on all alike, and medians leave stalls out. What the server spends from its handler's
+  // start to the answer is compared: that is where a token could make a difference, while the
+  // time to upload the body, the same for all, is mostly noise from this busy test machine.
+  const clientMs = new Map<string, number[]>();
+  for (let round = 0; round < 150; round++) {
+    for (const [kind, send] of Object.entries(kinds).sort(() => Math.random() - 0.5)) {
+      const started = performance.now();
+      await (await send(kind)).arrayBuffer();
+      clientMs.set(kind, [...(clientMs.get(kind) ?? []), performance.now() - started]);
+    }
+  }
+  // What the HMAC of this body costs here: the time an unknown token would save by skipping the check.
+  const hmacMs = median(
+    Array.from({ length: 20 }, () => {
+      const started = performance.now();
+      signHmacSha256(SECRET, body);
+      return performance.now() - started;
+    }),
+  );
+  const medians = (times: Map<string, number[]>) => Object.fromEntries(Object.keys(kinds).map((kind) => [kind, Number(median(times.get(kind) ?? []).toFixed(3))]));
+  const inServer = medians(server.handlerMs);
+  t.diagnostic(`HMAC of the body ${hmacMs.toFixed(3)} ms; median ms in the server ${JSON.stringify(inServer)}; at the client ${JSON.stringify(medians(clientMs))}`);
+  const unknown = inServer["unknown token"] ?? NaN;
+  for (const [kind, ms] of Object.entries(inServer)) {
+    assert.ok(Math.abs(ms - unknown) < hmacMs / 2, `${kind}: ${ms} ms in the server against ${unknown} ms for an unknown token (the body's HMAC takes ${hmacMs.toFixed(3)} ms)`);
+  }
+});
+
+test("every other request under /hook/ is refused the same way: another method, an empty token, more segments", async (t) => {
+  const server = await startServer(t);
+  const headers = { "x-github-event": "push", "x-hub-signature-256": signHmacSha256(SECRET, GITHUB_PUSH) };
+  const reference = await answerOf(await post(`${server.url}/hook/not-a-receiver`, GITHUB_PUSH, headers));
+  const variants = [
+    fetch(`${server.url}/hook/${GITHUB_TOKEN}`),
+    fetch(`${server.url}/hook/${GITHUB_TOKEN}`, { method: "PUT", body: GITHUB_PUSH, headers }),
+    post(`${server.url}/hook/`, GITHUB_PUSH, headers),
+    post(`${server.url}/hook`, GITHUB_PUSH, headers),
+    post(`${server.url}/hook/${GITHUB_TOKEN}/extra`, GITHUB_PUSH, headers),
+    post(`${server.url}/hook/${GITHUB_TOKEN}x`, GITHUB_PUSH, headers),
+    post(`${server.url}/hook/${"a".repeat(500)}`, GITHUB_PUSH, headers),
+    fetch(`${server.url}/nowhere`, { method: "POST", body: GITHUB_PUSH, headers }),
+  ];
+  for (const variant of variants) assert.deepEqual(await answerOf(await variant), reference);
   assert.deepEqual(server.pushes, []);
 });
 

@@ -13,22 +13,24 @@ const GITLAB_PUSH_EVENTS = new Set(["Push Hook", "Tag Push Hook"]);
 
 /**
  * Checks that a delivery comes from whoever holds the receiver's secret. The reasons name
- * headers and algorithms only, never the secret or the signature, so they can be logged and
- * returned to the sender.
+ * headers and algorithms only, never the secret or the signature, so they can be logged.
+ *
+ * Every scheme's check runs whatever the receiver's type, each comparing fixed-length digests:
+ * the time taken depends on the body's length only, never on the type, the secret or how close
+ * a signature came, so a caller cannot tell a receiver's kind (or, with a dummy receiver for
+ * unknown tokens, whether one exists) by timing the answer.
  */
 export function verifyWebhookSignature(type: ReceiverType, secret: string, headers: IncomingHttpHeaders, rawBody: Buffer): SignatureCheck {
+  const bodyHmac = createHmac("sha256", secret).update(rawBody).digest();
+  const checks: Record<ReceiverType, SignatureCheck> = {
+    github: checkHmacSha256(bodyHmac, singleHeader(headers, "x-hub-signature-256"), "X-Hub-Signature-256"),
+    gitlab: checkGitlabToken(secret, singleHeader(headers, "x-gitlab-token")),
+    generic: checkHmacSha256(bodyHmac, singleHeader(headers, "x-signature"), "X-Signature"),
+  };
   // An empty HMAC key is a misconfiguration, and an empty token would match an empty header.
   if (secret.length === 0) return invalid("the receiver has no secret configured");
-  switch (type) {
-    case "github":
-      return verifyHmacSha256(secret, singleHeader(headers, "x-hub-signature-256"), "X-Hub-Signature-256", rawBody);
-    case "gitlab":
-      return verifyGitlabToken(secret, singleHeader(headers, "x-gitlab-token"));
-    case "generic":
-      return verifyHmacSha256(secret, singleHeader(headers, "x-signature"), "X-Signature", rawBody);
-  }
+  return checks[type];
 }
-
 /** Only push-like events trigger; generic senders have no event header, so everything they send is a push. */
 export function classifyWebhookEvent(type: ReceiverType, headers: IncomingHttpHeaders): WebhookEvent {
   switch (type) {
@@ -50,21 +52,23 @@ export function signHmacSha256(secret: string, body: Buffer | string): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 
-function verifyHmacSha256(secret: string, header: string | undefined, headerName: string, rawBody: Buffer): SignatureCheck {
+function checkHmacSha256(expected: Buffer, header: string | undefined, headerName: string): SignatureCheck {
+  const separator = header === undefined ? -1 : header.indexOf("=");
+  const algorithm = header === undefined || separator < 0 ? "" : header.slice(0, separator).trim().toLowerCase();
+  const hex = header === undefined || separator < 0 ? "" : header.slice(separator + 1).trim();
+  const wellFormed = algorithm === "sha256" && SHA256_HEX.test(hex);
+  // Compared even when malformed (against zeros), so a malformed header costs what a wrong one does.
+  const same = timingSafeEqual(expected, wellFormed ? Buffer.from(hex, "hex") : Buffer.alloc(expected.length));
   if (header === undefined) return invalid(`missing ${headerName} header`);
-  const separator = header.indexOf("=");
-  const algorithm = separator < 0 ? "" : header.slice(0, separator).trim().toLowerCase();
-  const hex = separator < 0 ? "" : header.slice(separator + 1).trim();
   if (algorithm !== "sha256") return invalid(`${headerName} must be sha256=<hex HMAC of the body>`);
-  if (!SHA256_HEX.test(hex)) return invalid(`${headerName} is not a hex SHA-256 HMAC`);
-  const expected = createHmac("sha256", secret).update(rawBody).digest();
-  return timingSafeEqual(expected, Buffer.from(hex, "hex")) ? { valid: true } : invalid(`${headerName} does not match the body`);
+  if (!wellFormed) return invalid(`${headerName} is not a hex SHA-256 HMAC`);
+  return same ? { valid: true } : invalid(`${headerName} does not match the body`);
 }
 
-function verifyGitlabToken(secret: string, header: string | undefined): SignatureCheck {
-  if (header === undefined) return invalid("missing X-Gitlab-Token header");
+function checkGitlabToken(secret: string, header: string | undefined): SignatureCheck {
   // Hashing both sides gives equal lengths, so the comparison time says nothing about the secret's length.
-  const same = timingSafeEqual(sha256(header), sha256(secret));
+  const same = timingSafeEqual(sha256(header ?? ""), sha256(secret));
+  if (header === undefined) return invalid("missing X-Gitlab-Token header");
   return same ? { valid: true } : invalid("X-Gitlab-Token does not match");
 }
 

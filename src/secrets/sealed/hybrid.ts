@@ -62,12 +62,18 @@ export function hybridDecrypt(privateKey: KeyObject, ciphertext: Uint8Array, lab
   }
 }
 
-/** The first private key (in the given order, newest first) that opens the value. */
-export function hybridDecryptWithAny(privateKeys: readonly KeyObject[], ciphertext: Uint8Array, label: Buffer): Buffer {
+/**
+ * The first private key (in the given order, newest first) that opens the value, and its index.
+ * `preferred` is tried first: the values of one SealedSecret are normally sealed with the same
+ * key, so once one value opened, the rest open at the first attempt even when that key is old.
+ */
+export function hybridDecryptWithAny(privateKeys: readonly KeyObject[], ciphertext: Uint8Array, label: Buffer, preferred = 0): { value: Buffer; keyIndex: number } {
   let lastError: HybridDecryptError = new HybridDecryptError("rsa");
-  for (const key of privateKeys) {
+  const order = privateKeys.map((_key, index) => index);
+  if (preferred > 0 && preferred < order.length) order.unshift(...order.splice(preferred, 1));
+  for (const index of order) {
     try {
-      return hybridDecrypt(key, ciphertext, label);
+      return { value: hybridDecrypt(privateKeys[index]!, ciphertext, label), keyIndex: index };
     } catch (error) {
       if (!(error instanceof HybridDecryptError)) throw error;
       // A short ciphertext fails the same way under every key.

@@ -6,7 +6,7 @@ import type { Logger } from "../../util/logger.ts";
 import { InvalidObjectError, sealedSecretFromManifest } from "./objects.ts";
 import { nextStatus, notOwnedMessage, ownershipOf, redactValues, sameSecret, updatedSecret, type SyncOutcome } from "./secret-sync.ts";
 import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret, type Secret } from "./types.ts";
-import { unsealSealedSecret, UnsealError } from "./unseal.ts";
+import { UnsealError } from "./unseal.ts";
 
 export interface ReconcileContext {
   /** The controller's identity: reads SealedSecrets and writes their status. */
@@ -20,6 +20,8 @@ export interface ReconcileContext {
   logger: Logger;
   /** Newest first. */
   privateKeys: () => KeyObject[];
+  /** The SealedSecret's Secret, unsealed with these keys (off the event loop); throws UnsealError when it does not unseal. */
+  unseal: (sealed: SealedSecret, privateKeys: KeyObject[]) => Promise<Secret>;
   /** Re-reads the key Secrets; true when a key was added (one restored from a backup, say). */
   refreshKeys: () => Promise<boolean>;
 }
@@ -54,10 +56,10 @@ export function sealedSecretPath(namespace: string, name?: string): string {
 /** Unseals with the keys in hand, and once more after re-reading them if that added one. */
 async function unseal(context: ReconcileContext, sealed: SealedSecret): Promise<Secret> {
   try {
-    return unsealSealedSecret(sealed, context.privateKeys());
+    return await context.unseal(sealed, context.privateKeys());
   } catch (error) {
     if (!(error instanceof UnsealError) || !(await context.refreshKeys())) throw error;
-    return unsealSealedSecret(sealed, context.privateKeys());
+    return context.unseal(sealed, context.privateKeys());
   }
 }
 

@@ -12,11 +12,11 @@ import { WorkQueue } from "../../controller/queue.ts";
 import { ensureSealedSecretCrd } from "./crd.ts";
 import { SealingKeys } from "./key-manager.ts";
 import { MAX_TIMER_MS, rotationDelay } from "./keyring.ts";
-import { parseManifest } from "./manifest.ts";
-import { sealedSecretFromManifest } from "./objects.ts";
-import { reconcileSealedSecret, sealedSecretPath, type SecretWriter } from "./reconciler.ts";
-import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret } from "./types.ts";
-import { canUnseal, reEncryptSealedSecret, UnsealError } from "./unseal.ts";
+import { reconcileSealedSecret, sealedSecretPath, type ReconcileContext, type SecretWriter } from "./reconciler.ts";
+import { DEFAULT_SEALING_WORK_LIMITS, SealingRequestError, SealingWorker, type SealingWorkLimits } from "./request-runner.ts";
+import type { SealingJob, SealingOutcome } from "./requests.ts";
+import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret, type Secret } from "./types.ts";
+import { UnsealError } from "./unseal.ts";
 
 export const DEFAULT_ROTATION_PERIOD_MS = 30 * 24 * 3600_000;
 /** Re-checks every SealedSecret this often, which restores a deleted or edited Secret. */
@@ -43,14 +43,20 @@ export interface SealedSecretsOptions {
    * (impersonation), so the controller itself needs no Secret writes there. Unset: as itself.
    */
   defaultServiceAccount?: string;
+  /** Bounds on the work `verify` and `reEncrypt` do for anonymous callers (default DEFAULT_SEALING_WORK_LIMITS). */
+  workLimits?: SealingWorkLimits;
 }
 
 export interface SealedSecretsController {
   /** The newest key's certificate (PEM), what `GET /v1/cert.pem` serves. */
   certificatePem(): string;
-  /** Whether a SealedSecret manifest (YAML or JSON) unseals with the controller's keys. */
+  /**
+   * Whether a SealedSecret manifest (YAML or JSON) unseals with the controller's keys. Parsed
+   * and checked on a worker thread; throws a SealingRequestError for a body it refuses (400,
+   * 413) and when busy (429, 503), with a value-free message.
+   */
   verify(manifest: string): Promise<boolean>;
-  /** The SealedSecret sealed again with the newest key; throws when it does not unseal. */
+  /** The SealedSecret sealed again with the newest key; throws a SealingRequestError (409) when it does not unseal, and as verify does. */
   reEncrypt(manifest: string): Promise<SealedSecret>;
   /** Generates a key now (it seals from then on); returns its Secret's name. */
   rotateKey(): Promise<string>;
@@ -61,16 +67,6 @@ export interface SealedSecretsController {
 }
 
 class RetryLater extends Error {}
-
-/** A request the HTTP routes answer with `statusCode` and this (value-free) message. */
-class RequestError extends Error {
-  constructor(
-    message: string,
-    readonly statusCode: number,
-  ) {
-    super(message);
-  }
-}
 
 /** What is safe to log about a failure: API errors by status and reason (their messages may quote objects). */
 function describeFailure(error: unknown): Record<string, unknown> {
@@ -127,7 +123,28 @@ export async function startSealedSecrets(options: SealedSecretsOptions): Promise
     const user = `system:serviceaccount:${namespace}:${options.defaultServiceAccount}`;
     return { client: client.impersonating(user), user };
   };
-  const context = { client, logger, secretWriter, privateKeys: () => keys.ring.privateKeys(), refreshKeys: () => keys.refreshIfStale() };
+  const requests = new SealingWorker(options.workLimits ?? DEFAULT_SEALING_WORK_LIMITS);
+  const context: ReconcileContext = {
+    client,
+    logger,
+    secretWriter,
+    privateKeys: () => keys.ring.privateKeys(),
+    refreshKeys: () => keys.refreshIfStale(),
+    // On the worker thread too: a tenant's SealedSecret can hold thousands of values. It waits
+    // its turn behind the routes' requests but is never refused for their budget.
+    unseal: async (sealedSecret, privateKeys) => {
+      let outcome: SealingOutcome;
+      try {
+        outcome = await requests.run({ op: "unseal", sealedSecret, privateKeys }, { budgeted: false });
+      } catch (error) {
+        // What the object itself brought about is reported on it, like any other unseal failure.
+        if (error instanceof SealingRequestError && (error.reason === "too-slow" || error.reason === "worker-lost")) throw new UnsealError(error.message);
+        throw error;
+      }
+      if (outcome.kind !== "unsealed") throw new UnsealError(outcome.message);
+      return outcome.result as Secret;
+    },
+  };
   queue.start(options.concurrency ?? 2, async (key) => {
     const [namespace = "", name = ""] = key.split("/");
     if ((await reconcileSealedSecret(context, namespace, name)) === "retry") throw new RetryLater();
@@ -173,40 +190,32 @@ export async function startSealedSecrets(options: SealedSecretsOptions): Promise
     const stop = () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      void Promise.all([queue.shutdown(), watching]).then(() => resolve());
+      void Promise.all([queue.shutdown(), watching, requests.close()]).then(() => resolve());
     };
     if (signal.aborted) stop();
     else signal.addEventListener("abort", stop, { once: true });
   });
 
-  const parse = (manifest: string) => {
-    try {
-      return sealedSecretFromManifest(parseManifest(manifest, "the request body"), "the request body");
-    } catch (error) {
-      throw new RequestError(error instanceof Error ? error.message : String(error), 400);
-    }
-  };
   const newest = () => {
     const key = keys.ring.newest();
     if (!key) throw new Error("no sealing key");
     return key;
   };
+  // A SealedSecret no key opens may be sealed with a key another replica or a restore just
+  // added: the keys are re-read (at most every few seconds) and the job run once more.
+  const unsealed = async (job: () => SealingJob): Promise<Exclude<SealingOutcome, { kind: "refused" }>> => {
+    let outcome = await requests.run(job());
+    if (outcome.kind === "sealed-elsewhere" && (await keys.refreshIfStale())) outcome = await requests.run(job());
+    if (outcome.kind === "refused") throw new SealingRequestError(outcome.message, outcome.statusCode, "invalid");
+    return outcome;
+  };
   return {
     certificatePem: () => newest().certificatePem,
-    verify: async (manifest) => {
-      const sealed = parse(manifest);
-      if (canUnseal(sealed, keys.ring.privateKeys())) return true;
-      return (await keys.refreshIfStale()) && canUnseal(sealed, keys.ring.privateKeys());
-    },
+    verify: async (manifest) => (await unsealed(() => ({ op: "verify", manifest, privateKeys: keys.ring.privateKeys() }))).kind === "unsealed",
     reEncrypt: async (manifest) => {
-      const sealed = parse(manifest);
-      try {
-        return reEncryptSealedSecret(sealed, keys.ring.privateKeys(), newest().publicKey);
-      } catch (error) {
-        if (!(error instanceof UnsealError)) throw error;
-        if (await keys.refreshIfStale()) return reEncryptSealedSecret(sealed, keys.ring.privateKeys(), newest().publicKey);
-        throw new RequestError(error.message, 409);
-      }
+      const outcome = await unsealed(() => ({ op: "rotate", manifest, privateKeys: keys.ring.privateKeys(), publicKey: newest().publicKey }));
+      if (outcome.kind === "sealed-elsewhere") throw new SealingRequestError(outcome.message, 409, "does-not-unseal");
+      return outcome.result as SealedSecret;
     },
     rotateKey: async () => {
       const key = await keys.generate();

@@ -117,6 +117,29 @@ test("template data renders literal values and references to decrypted keys, and
   assert.throws(() => unsealSealedSecret(withTemplate({ x: "{{ .missing }}" }), [privateKey]), /refers to "missing"/);
 });
 
+test("a template that repeats a value past a Secret's size limit is refused before it is built", async () => {
+  const { privateKey } = await keyA;
+  const big = sealSecret({ apiVersion: "v1", kind: "Secret", metadata: { name: "big", namespace: "shop" }, stringData: { blob: "x".repeat(64 * 1024) } }, createPublicKey(privateKey));
+  // 64 KiB, 100,000 times over: 6.4 GB if it were rendered.
+  const bomb: SealedSecret = { ...big, spec: { ...big.spec, template: { data: { boom: "{{ .blob }}".repeat(100_000) } } } };
+  const started = performance.now();
+  assert.throws(() => unsealSealedSecret(bomb, [privateKey]), /spec.template.data.boom renders to more than 1048576 bytes, beyond what a Secret may hold/);
+  assert.ok(performance.now() - started < 5_000);
+  // Several template values that each fit but together do not are refused too.
+  const spread: SealedSecret = { ...big, spec: { ...big.spec, template: { data: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, "{{ .blob }}"])) } } };
+  assert.throws(() => unsealSealedSecret(spread, [privateKey]), /renders to more than/);
+  assert.equal(canUnseal(bomb, [privateKey]), false);
+});
+
+test("yes/no questions stop at the first value no key opens; unsealing names every such value", async () => {
+  const [a, b] = [await keyA, await keyB];
+  const sealed = sealSecret(secret(), createPublicKey(a.privateKey));
+  assert.throws(() => unsealSealedSecret(sealed, [b.privateKey]), /no private key can decrypt encryptedData "password", "username"/);
+  assert.throws(() => reEncryptSealedSecret(sealed, [b.privateKey], createPublicKey(b.privateKey)), /no private key can decrypt encryptedData "password" \(tried 1 key\)/);
+  assert.equal(canUnseal(sealed, [b.privateKey]), false);
+  assert.equal(canUnseal(sealed, [b.privateKey, a.privateKey]), true);
+});
+
 test("re-encrypting moves every value to the newest key and keeps the rest of the object", async () => {
   const [a, b] = [await keyA, await keyB];
   const sealed = sealSecret(secret(), createPublicKey(a.privateKey), { scope: "namespace-wide" });
@@ -137,6 +160,18 @@ test("malformed manifests and values are refused by field, without quoting them"
   assert.throws(() => secretFromManifest({ kind: "Secret", metadata: { name: "x" }, stringData: { on: true } }, "s"), /stringData.on must be a string/);
   assert.throws(() => sealedSecretFromManifest({ apiVersion: "bitnami.com/v1alpha1", kind: "SealedSecret", metadata: { name: "x" }, spec: { data: "AAAA" } }, "ss"), /deprecated single-blob format/);
   assert.throws(() => secretFromManifest({ apiVersion: "v1", kind: "ConfigMap" }, "cm.yaml"), /expected apiVersion v1, kind Secret/);
+});
+
+test("duplicate keys are refused in one pass: a map of 200,000 keys parses in seconds, not minutes", () => {
+  assert.throws(() => parseManifest("a: 1\nb:\n  c: 1\n  c: 2\n", "dup.yaml"), /dup.yaml is not valid YAML or JSON \(DUPLICATE_KEY at line 4, column 3\)/);
+  assert.throws(() => parseManifest('{"a": 1, "a": 2}', "dup.json"), /DUPLICATE_KEY at line 1, column 10/);
+  // Merge keys may repeat; 1 and "1" are different keys, as before.
+  assert.deepEqual(parseManifest("x: &x {b: 1}\nc:\n  <<: *x\n  <<: *x\n", "merge.yaml"), { x: { b: 1 }, c: { b: 1 } });
+  const many = `a:\n${Array.from({ length: 200_000 }, (_, i) => `  k${i}: v\n`).join("")}`;
+  const started = performance.now();
+  assert.equal(Object.keys((parseManifest(many, "many.yaml") as { a: object }).a).length, 200_000);
+  // yaml's own check compares every key with every earlier one: minutes for this.
+  assert.ok(performance.now() - started < 10_000, `${Math.round(performance.now() - started)} ms`);
 });
 
 test("JSON input and YAML 1.1 scalars read as kubectl reads them", () => {

@@ -11,24 +11,34 @@ export class TemplateDataError extends Error {
   override readonly name = "TemplateDataError";
 }
 
-/** The rendered value; errors name the template key and the referenced key, never values. */
-export function renderTemplateValue(key: string, template: string, values: ReadonlyMap<string, Buffer>): Buffer {
+/**
+ * The rendered value; errors name the template key and the referenced key, never values. A
+ * result longer than `maxBytes` is refused before it is built: references can repeat a large
+ * value without bound.
+ */
+export function renderTemplateValue(key: string, template: string, values: ReadonlyMap<string, Buffer>, maxBytes = Infinity): Buffer {
   const parts: Buffer[] = [];
+  let length = 0;
+  const add = (part: Buffer) => {
+    length += part.length;
+    if (length > maxBytes) throw new TemplateDataError(`spec.template.data.${key} renders to more than ${maxBytes} bytes, beyond what a Secret may hold`);
+    parts.push(part);
+  };
   let last = 0;
   for (const match of template.matchAll(ACTION)) {
     const literal = template.slice(last, match.index);
     if (literal.includes("{{")) break;
-    parts.push(Buffer.from(literal, "utf8"));
+    add(Buffer.from(literal, "utf8"));
     const referenced = match[1] ?? JSON.parse(`"${match[2] ?? ""}"`) as string;
     const value = values.get(referenced);
     if (!value) throw new TemplateDataError(`spec.template.data.${key} refers to "${referenced}", which spec.encryptedData does not hold`);
-    parts.push(value);
+    add(value);
     last = match.index + match[0].length;
   }
   const rest = template.slice(last);
   if (rest.includes("{{")) {
     throw new TemplateDataError(`spec.template.data.${key} uses a template form fjord does not render (only {{ .key }} and {{ index . "key" }} are supported)`);
   }
-  parts.push(Buffer.from(rest, "utf8"));
-  return Buffer.concat(parts);
+  add(Buffer.from(rest, "utf8"));
+  return Buffer.concat(parts, length);
 }

@@ -14,12 +14,20 @@ export class UnsealError extends Error {
   override readonly name = "UnsealError";
 }
 
+/** The API server refuses a Secret whose data adds up to more than this; unsealing stops there too. */
+export const SECRET_DATA_LIMIT = 1024 * 1024;
+
 interface Decrypted {
   values: Map<string, Buffer>;
   label: Buffer;
 }
 
-function decryptAll(sealed: SealedSecret, privateKeys: readonly KeyObject[]): Decrypted {
+/**
+ * Every value decrypted, or an UnsealError naming the keys that did not. With `failFast` it
+ * stops at the first value no key opens (one answer is all a yes/no question needs), so a
+ * SealedSecret from another cluster costs a few RSA attempts rather than values × keys.
+ */
+function decryptAll(sealed: SealedSecret, privateKeys: readonly KeyObject[], failFast = false): Decrypted {
   const name = sealed.metadata.name ?? "";
   const namespace = sealed.metadata.namespace ?? "";
   if (!name) throw new UnsealError("the SealedSecret has no metadata.name");
@@ -32,14 +40,18 @@ function decryptAll(sealed: SealedSecret, privateKeys: readonly KeyObject[]): De
   const values = new Map<string, Buffer>();
   const malformed: string[] = [];
   const undecryptable: string[] = [];
+  let preferredKey = 0;
   for (const [key, encoded] of Object.entries(sealed.spec.encryptedData)) {
+    if (failFast && malformed.length + undecryptable.length > 0) break;
     const ciphertext = decodeBase64Strict(encoded);
     if (!ciphertext) {
       malformed.push(key);
       continue;
     }
     try {
-      values.set(key, hybridDecryptWithAny(privateKeys, ciphertext, label));
+      const { value, keyIndex } = hybridDecryptWithAny(privateKeys, ciphertext, label, preferredKey);
+      values.set(key, value);
+      preferredKey = keyIndex;
     } catch (error) {
       if (!(error instanceof HybridDecryptError)) throw error;
       (error.reason === "too-short" ? malformed : undecryptable).push(key);
@@ -68,6 +80,8 @@ function quoteKeys(keys: string[]): string {
 export interface UnsealOptions {
   /** Adds the controller owner reference (needs the SealedSecret's uid, i.e. a live object). */
   ownerReference?: boolean;
+  /** Stop at the first value that does not decrypt; the error then names that one only. */
+  failFast?: boolean;
 }
 
 /**
@@ -75,17 +89,32 @@ export interface UnsealOptions {
  * value must decrypt, or nothing is returned.
  */
 export function unsealSealedSecret(sealed: SealedSecret, privateKeys: readonly KeyObject[], options: UnsealOptions = {}): Secret {
-  const { values } = decryptAll(sealed, privateKeys);
+  const { values } = decryptAll(sealed, privateKeys, options.failFast);
   const template = sealed.spec.template ?? {};
   const data = new Map(values);
   try {
+    // A template can repeat a value many times over: rendering stops at the Secret size limit
+    // rather than filling memory with a Secret the API server would refuse anyway.
+    let rendered = 0;
     for (const [key, value] of Object.entries(template.data ?? {})) {
-      if (value === null) data.delete(key);
-      else data.set(key, renderTemplateValue(key, value, values));
+      if (value === null) {
+        data.delete(key);
+        continue;
+      }
+      const bytes = renderTemplateValue(key, value, values, SECRET_DATA_LIMIT - rendered);
+      rendered += bytes.length;
+      data.set(key, bytes);
     }
   } catch (error) {
+    for (const value of values.values()) value.fill(0);
     if (error instanceof TemplateDataError) throw new UnsealError(error.message);
     throw error;
+  }
+  let size = 0;
+  for (const value of data.values()) size += value.length;
+  if (size > SECRET_DATA_LIMIT) {
+    for (const value of values.values()) value.fill(0);
+    throw new UnsealError(`the unsealed Secret would hold ${size} bytes of data, more than the API server's limit of ${SECRET_DATA_LIMIT} bytes`);
   }
 
   const metadata = portableMetadata(template.metadata ?? {});
@@ -112,7 +141,7 @@ export function unsealSealedSecret(sealed: SealedSecret, privateKeys: readonly K
 /** Whether the SealedSecret unseals with these keys (upstream's /v1/verify). */
 export function canUnseal(sealed: SealedSecret, privateKeys: readonly KeyObject[]): boolean {
   try {
-    unsealSealedSecret(sealed, privateKeys, { ownerReference: false });
+    unsealSealedSecret(sealed, privateKeys, { ownerReference: false, failFast: true });
     return true;
   } catch (error) {
     if (error instanceof UnsealError) return false;
@@ -127,7 +156,7 @@ export function canUnseal(sealed: SealedSecret, privateKeys: readonly KeyObject[
  * annotations stay as they were, so the result diffs cleanly in Git.
  */
 export function reEncryptSealedSecret(sealed: SealedSecret, privateKeys: readonly KeyObject[], publicKey: KeyObject): SealedSecret {
-  const { values, label } = decryptAll(sealed, privateKeys);
+  const { values, label } = decryptAll(sealed, privateKeys, true);
   const encryptedData: Record<string, string> = {};
   for (const [key, value] of values) {
     encryptedData[key] = hybridEncrypt(publicKey, value, label).toString("base64");
