@@ -1,8 +1,8 @@
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { RenderError } from "./errors.ts";
 import { kustomizationReferences, type KustomizationReference } from "./kustomization-references.ts";
-import { findKustomizationFile } from "./package-files.ts";
+import { findKustomizationFile, readPackageFile } from "./package-files.ts";
 import { isInside, realPathIfExists, relativeToRoot } from "./paths.ts";
 import { isRemoteReference, looksLikeHostPath } from "./remote-reference.ts";
 import { parseYamlStream } from "./yaml-stream.ts";
@@ -44,7 +44,7 @@ async function scanFile(scan: Scan, kustomizationFile: string): Promise<void> {
   scan.visited.add(kustomizationFile);
   const kustomization = relativeToRoot(scan.rootReal, kustomizationFile);
   // A kustomization we cannot read is one we cannot vouch for: fail rather than let it run.
-  const docs = parseYamlStream(await readFile(kustomizationFile, "utf8"), { file: kustomization });
+  const docs = parseYamlStream(await readPackageFile(kustomizationFile, kustomization), { file: kustomization });
   const dir = path.dirname(kustomizationFile);
   for (const reference of kustomizationReferences(docs[0]?.value)) {
     const remote: RemoteReferenceFound = { kustomization, field: reference.field, reference: reference.value };

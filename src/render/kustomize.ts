@@ -1,12 +1,13 @@
 import { findOnPath } from "../util/executable.ts";
 import path from "node:path";
+import { formatBytes } from "../input/limits.ts";
 import type { RenderedObject } from "../model/object.ts";
 import { RenderError } from "./errors.ts";
 import { scanKustomization } from "./kustomization-scan.ts";
-import { objectsFromDocuments } from "./manifest-objects.ts";
+import { readObjects } from "./manifest-objects.ts";
 import { relativeToRoot, withoutRoot, type RenderDirectory } from "./paths.ts";
 import { formatDuration, isolatedEnv, runTool, withScratchHome } from "./run-tool.ts";
-import { parseYamlStream } from "./yaml-stream.ts";
+import { RenderBudget } from "./render-budget.ts";
 
 /** How to invoke kustomize: `kustomize build <dir>` or kubectl's built-in `kubectl kustomize <dir>`. */
 export interface KustomizeTool {
@@ -43,6 +44,7 @@ export interface KustomizeRender {
   tool: KustomizeTool;
   timeoutMs: number;
   allowRemoteBases: boolean;
+  budget?: RenderBudget;
 }
 
 /**
@@ -53,6 +55,7 @@ export interface KustomizeRender {
  */
 export async function renderKustomization(input: KustomizeRender): Promise<RenderedObject[]> {
   const { dir } = input;
+  const budget = input.budget ?? new RenderBudget();
   const kustomization = relativeToRoot(dir.rootReal, input.kustomizationFile);
   await scanKustomization(dir.rootReal, input.kustomizationFile, { allowRemoteBases: input.allowRemoteBases });
   const command = [path.basename(input.tool.binary), ...input.tool.args].join(" ");
@@ -64,6 +67,7 @@ export async function renderKustomization(input: KustomizeRender): Promise<Rende
       cwd: dir.rootReal,
       env: isolatedEnv(home, input.allowRemoteBases ? proxyEnv() : {}),
       timeoutMs: input.timeoutMs,
+      maxOutputBytes: budget.limits.maxRenderBytes,
       missingFix: "install kustomize, or set kustomizeBinary (or kubectlBinary for `kubectl kustomize`)",
     }),
   );
@@ -71,7 +75,7 @@ export async function renderKustomization(input: KustomizeRender): Promise<Rende
     const problem = result.timedOut
       ? `${command} did not finish within ${formatDuration(input.timeoutMs)}`
       : result.truncated
-        ? `${command} produced more output than fjord accepts`
+        ? `${command} printed more than ${formatBytes(budget.limits.maxRenderBytes)} of manifests, fjord's limit per Application; it was stopped`
         : `${command} failed`;
     throw new RenderError("kustomize-failed", problem, {
       file: kustomization,
@@ -79,10 +83,10 @@ export async function renderKustomization(input: KustomizeRender): Promise<Rende
       fix: `run \`kustomize build ${dir.dirRel}\` locally to reproduce`,
     });
   }
-  const docs = parseYamlStream(result.stdout, { file: kustomization, renderedBy: command });
-  return objectsFromDocuments(docs, {
+  budget.output({ file: kustomization, what: `the output of ${command}` }, result.stdoutBytes);
+  return readObjects(result.stdout, { file: kustomization, renderedBy: command }, {
     file: kustomization,
     linesRefer: false,
     notAnObjectFix: "check the kustomization's generators and patches: its output must be Kubernetes objects",
-  });
+  }, budget);
 }

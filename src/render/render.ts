@@ -11,6 +11,7 @@ import { chooseKustomizeTool, renderKustomization } from "./kustomize.ts";
 import { findKustomizationFile, hasChart } from "./package-files.ts";
 import { resolveRenderDirectory } from "./paths.ts";
 import { renderPlainDirectory } from "./plain.ts";
+import { DEFAULT_RENDER_LIMITS, RenderBudget } from "./render-budget.ts";
 
 export { RenderError, type RenderErrorCode } from "./errors.ts";
 export type { HelmSettings } from "./helm.ts";
@@ -45,13 +46,14 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 export async function render(options: RenderOptions): Promise<RenderedObject[]> {
   const { decryption } = options;
   const objects = decryption
-    ? await withDecryptedSources({ root: options.root, path: options.path, ignore: options.ignore ?? [], decryption }, (root) => renderTree({ ...options, root }))
-    : await renderTree(options);
+    ? // A root other than the checkout is the private copy holding decrypted files: no error may quote from it.
+      await withDecryptedSources({ root: options.root, path: options.path, ignore: options.ignore ?? [], decryption }, (root) => renderTree({ ...options, root }, new RenderBudget(DEFAULT_RENDER_LIMITS, root !== options.root)))
+    : await renderTree(options, new RenderBudget());
   assertNoEncryptedObjects(objects, decryption !== undefined);
   return objects;
 }
 
-async function renderTree(options: RenderOptions): Promise<RenderedObject[]> {
+async function renderTree(options: RenderOptions, budget: RenderBudget): Promise<RenderedObject[]> {
   const dir = await resolveRenderDirectory(options.root, options.path);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let objects: RenderedObject[];
@@ -63,11 +65,12 @@ async function renderTree(options: RenderOptions): Promise<RenderedObject[]> {
       tool: chooseKustomizeTool(options),
       timeoutMs,
       allowRemoteBases: options.allowRemoteBases ?? false,
+      budget,
     });
   } else if (await hasChart(dir.dirReal)) {
-    objects = await renderHelmChart({ dir, helmBinary: options.helmBinary ?? "helm", timeoutMs, settings: options.helm ?? {} });
+    objects = await renderHelmChart({ dir, helmBinary: options.helmBinary ?? "helm", timeoutMs, settings: options.helm ?? {}, budget });
   } else {
-    objects = await renderPlainDirectory(dir, options.ignore ?? []);
+    objects = await renderPlainDirectory(dir, options.ignore ?? [], budget);
   }
   assertNoDuplicates(objects);
   return objects;
