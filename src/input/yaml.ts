@@ -17,6 +17,7 @@
  * and drop it.
  */
 import {
+  type Alias,
   Composer,
   isAlias,
   isMap,
@@ -93,6 +94,8 @@ export interface YamlInputDocument {
   expandedBytes: number;
   /** ...and its nodes. */
   expandedNodes: number;
+  /** The node each alias refers to (for walkers that expand aliases themselves). */
+  aliasTargets: ReadonlyMap<Alias, Node>;
 }
 
 const DOCUMENT_MARKER = /^(?:---|\.\.\.)(?=[ \t\r\n]|$)/gm;
@@ -159,8 +162,9 @@ interface Measure {
   limits: YamlLimits;
   keyIdentity: ((key: ParsedNode | null) => string | undefined) | undefined;
   anchors: Map<string, Node>;
-  /** Expanded size of every node that is complete; an anchored node still missing here is being walked. */
+  /** Expanded size of every anchored node that is complete; one still missing here is being walked. */
   sizes: Map<Node, Size>;
+  targets: Map<Alias, Node>;
   aliases: number;
   duplicates: YAMLParseError[];
 }
@@ -196,6 +200,7 @@ function measure(state: Measure, node: unknown): Size {
     if (!target) return LEAF; // unresolved: reported by whoever converts the document
     const size = state.sizes.get(target);
     if (size === undefined) throw new YamlLimitError("alias-cycle", offsetOf(node), `alias *${node.source} refers to a node that contains it`);
+    state.targets.set(node, target);
     return size;
   }
   const anchored = node as Node;
@@ -227,7 +232,7 @@ function measure(state: Measure, node: unknown): Size {
     const what = size.bytes > state.limits.maxExpandedBytes ? formatBytes(state.limits.maxExpandedBytes) : `${formatCount(state.limits.maxExpandedNodes)} nodes`;
     throw new YamlLimitError("expansion", offsetOf(anchored), `this YAML document grows beyond ${what} once its aliases are expanded (fjord's limit)`);
   }
-  state.sizes.set(anchored, size);
+  if (anchored.anchor) state.sizes.set(anchored, size);
   return size;
 }
 
@@ -237,6 +242,7 @@ function finish(document: Document.Parsed, limits: YamlLimits, options: YamlInpu
     keyIdentity: options.uniqueKeys === false ? undefined : (options.keyIdentity ?? defaultKeyIdentity),
     anchors: new Map(),
     sizes: new Map(),
+    targets: new Map(),
     aliases: 0,
     duplicates: [],
   };
@@ -246,7 +252,7 @@ function finish(document: Document.Parsed, limits: YamlLimits, options: YamlInpu
     document.errors.push(...state.duplicates);
     document.errors.sort((a, b) => a.pos[0] - b.pos[0]);
   }
-  return { document, expandedBytes: size.bytes, expandedNodes: size.nodes };
+  return { document, expandedBytes: size.bytes, expandedNodes: size.nodes, aliasTargets: state.targets };
 }
 
 /**
