@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { formatBytes } from "./limits.ts";
 
@@ -46,4 +47,24 @@ export async function readBoundedFile(file: string, maxBytes: number): Promise<B
 
 export async function readBoundedText(file: string, maxBytes: number): Promise<string> {
   return (await readBoundedFile(file, maxBytes)).toString("utf8");
+}
+
+/** readBoundedFile for synchronous callers (kubeconfig loading). */
+export function readBoundedTextSync(file: string, maxBytes: number): string {
+  const fd = openSync(file, "r");
+  try {
+    const { size } = fstatSync(fd);
+    if (size > maxBytes) throw new FileTooLargeError(file, size, maxBytes);
+    const buffer = Buffer.allocUnsafe(maxBytes + 1);
+    let total = 0;
+    for (;;) {
+      const bytesRead = readSync(fd, buffer, total, Math.min(Math.max(CHUNK_BYTES, size + 1 - total), maxBytes + 1 - total), null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) throw new FileTooLargeError(file, total, maxBytes);
+    }
+    return buffer.toString("utf8", 0, total);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -46,6 +46,8 @@ export interface YamlLimits {
   maxDocumentBytes: number;
   /** Tokens (keys, values, indicators, punctuation) of one document as written, counted before it is built. */
   maxDocumentTokens: number;
+  /** The same, for the whole stream: for callers that keep every document's syntax tree. */
+  maxStreamTokens: number;
   /** One document with its aliases expanded: the text of its scalars... */
   maxExpandedBytes: number;
   /** ...and its nodes. */
@@ -57,11 +59,12 @@ export const DEFAULT_YAML_LIMITS: YamlLimits = {
   maxAliases: MAX_ALIASES,
   maxDocumentBytes: MAX_DOCUMENT_BYTES,
   maxDocumentTokens: MAX_DOCUMENT_TOKENS,
+  maxStreamTokens: Number.POSITIVE_INFINITY,
   maxExpandedBytes: MAX_DOCUMENT_BYTES,
   maxExpandedNodes: MAX_DOCUMENT_TOKENS,
 };
 
-export type YamlLimitKind = "document-size" | "document-tokens" | "depth" | "aliases" | "alias-cycle" | "expansion";
+export type YamlLimitKind = "document-size" | "document-tokens" | "stream-tokens" | "depth" | "aliases" | "alias-cycle" | "expansion";
 
 /** The input exceeds one of the limits; `offset` is where (a caller turns it into a line). */
 export class YamlLimitError extends Error {
@@ -297,6 +300,7 @@ export function* parseYamlDocuments(text: string, options: YamlInputOptions = {}
   lineCounter?.addNewLine(0);
   const composer = new Composer({ ...yamlOptions, uniqueKeys: false });
   let tokens = 0;
+  let streamTokens = 0;
   let offset = 0;
   let scalarText = false;
   function* compose(cst: Iterable<CST.Token>): Generator<YamlInputDocument> {
@@ -314,6 +318,9 @@ export function* parseYamlDocuments(text: string, options: YamlInputOptions = {}
     scalarText = lexeme === SCALAR_MARK;
     if (costly && ++tokens > limits.maxDocumentTokens) {
       throw new YamlLimitError("document-tokens", offset, `more than ${formatCount(limits.maxDocumentTokens)} YAML tokens (keys, values, punctuation) in one document (fjord's limit)`);
+    }
+    if (costly && ++streamTokens > limits.maxStreamTokens) {
+      throw new YamlLimitError("stream-tokens", offset, `more than ${formatCount(limits.maxStreamTokens)} YAML tokens (keys, values, punctuation) in one file (fjord's limit)`);
     }
     yield* compose(parser.next(lexeme));
     offset = parser.offset;

@@ -91,6 +91,7 @@ function parseFailure(error: YAMLError, text: string, lineCounter: LineCounter, 
 const LIMIT_FIXES: Record<YamlLimitError["kind"], string> = {
   "document-size": "split it into one document per object, with --- between them",
   "document-tokens": "split it into one document per object, with --- between them",
+  "stream-tokens": "split the file",
   depth: "flatten the structure: no Kubernetes object nests that deeply",
   aliases: "write the repeated blocks out instead of aliasing them",
   "alias-cycle": "make the alias refer to an anchor outside the node that holds it",

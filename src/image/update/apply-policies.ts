@@ -50,6 +50,8 @@ export interface UpdateResult {
 export function applyImagePolicies(files: readonly ManifestFile[], policies: ReadonlyMap<string, LatestImage>): UpdateResult {
   const result: UpdateResult = { files: [], changes: [], errors: [] };
   for (const file of files) {
+    // Only files with a marker can change; the rest are not parsed at all (CRD bundles, say).
+    if (!file.text.includes("$imagepolicy")) continue;
     const parsed = parseYaml(file.text);
     if (!parsed.ok) {
       result.errors.push({ file: file.path, ...(parsed.error.line !== undefined ? { line: parsed.error.line } : {}), message: `not valid YAML, left untouched: ${parsed.error.message}` });

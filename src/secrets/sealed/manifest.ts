@@ -2,7 +2,8 @@
  * Reading and writing the single-object manifests that sealing works on. Errors name the
  * source, line and column but never quote the text: the text is usually a Secret.
  */
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify, type Document } from "yaml";
+import { parseAllYamlDocuments, YamlLimitError } from "../../input/yaml.ts";
 
 export type ManifestFormat = "yaml" | "json";
 
@@ -11,7 +12,13 @@ export type ManifestFormat = "yaml" | "json";
  * of several documents is refused rather than silently sealing only the first.
  */
 export function parseManifest(text: string, source: string): unknown {
-  const docs = parseAllDocuments(text, { version: "1.1", prettyErrors: false, uniqueKeys: true });
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllYamlDocuments(text, { version: "1.1" });
+  } catch (error) {
+    if (error instanceof YamlLimitError) throw new Error(`${source}: ${error.message}`, { cause: error });
+    throw error;
+  }
   const nonEmpty = docs.filter((doc) => doc.errors.length > 0 || (doc.contents !== null && doc.contents !== undefined));
   for (const doc of nonEmpty) {
     const error = doc.errors[0];
@@ -25,7 +32,8 @@ export function parseManifest(text: string, source: string): unknown {
   if (nonEmpty.length === 0) throw new Error(`${source} is empty`);
   if (nonEmpty.length > 1) throw new Error(`${source} holds ${nonEmpty.length} documents; give exactly one object`);
   try {
-    return nonEmpty[0]!.toJS({ maxAliasCount: 100 });
+    // Aliases were counted and their expansion measured while parsing.
+    return nonEmpty[0]!.toJS({ maxAliasCount: -1 });
   } catch {
     throw new Error(`${source} is not valid YAML or JSON (bad alias or merge key)`);
   }
