@@ -8,6 +8,7 @@ import { assertNoEncryptedObjects, withDecryptedSources, type DecryptionSettings
 import { assertNoDuplicates } from "./duplicates.ts";
 import { renderHelmChart, type HelmSettings } from "./helm.ts";
 import { chooseKustomizeTool, renderKustomization } from "./kustomize.ts";
+import { assertKustomizeInputsBounded } from "./kustomize-inputs.ts";
 import { findKustomizationFile, hasChart } from "./package-files.ts";
 import { resolveRenderDirectory } from "./paths.ts";
 import { renderPlainDirectory } from "./plain.ts";
@@ -59,6 +60,7 @@ async function renderTree(options: RenderOptions, budget: RenderBudget): Promise
   let objects: RenderedObject[];
   const kustomizationFile = await findKustomizationFile(dir.dirReal);
   if (kustomizationFile) {
+    await assertKustomizeInputsBounded(dir, budget);
     objects = await renderKustomization({
       dir,
       kustomizationFile,
