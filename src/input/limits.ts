@@ -79,8 +79,11 @@ export const MAX_JSON_BYTES = 8 * MiB;
 /** A kubeconfig file: local and trusted, capped so a wrong path (a log file, /dev/zero) fails fast. */
 export const MAX_KUBECONFIG_BYTES = 16 * MiB;
 
-/** Standard error of a tool kept for the error message; the end is kept, where tools print the error. */
-export const MAX_TOOL_STDERR_BYTES = 64 * 1024;
+/**
+ * Standard error of a tool kept for the error message; the end is kept, where tools print the
+ * error. A condition's message holds at most 32 KiB.
+ */
+export const MAX_TOOL_STDERR_BYTES = 16 * 1024;
 
 export function formatBytes(bytes: number): string {
   if (bytes >= MiB) return `${Number((bytes / MiB).toFixed(1))} MiB`;
