@@ -303,44 +303,48 @@ export function* parseYamlDocuments(text: string, options: YamlInputOptions = {}
   let streamTokens = 0;
   let offset = 0;
   let scalarText = false;
-  function* compose(cst: Iterable<CST.Token>): Generator<YamlInputDocument> {
-    for (const token of withoutStacks(() => [...cst])) {
-      if (token.type === "document") {
-        tokens = 0;
-        const deep = tooDeep(token, limits.maxDepth);
-        if (deep !== undefined) throw new YamlLimitError("depth", deep, `YAML nested deeper than ${limits.maxDepth} levels (fjord's limit)`);
-      }
-      for (const document of withoutStacks(() => [...composer.next(token)])) yield finish(document, limits, options);
-    }
-  }
-  for (const lexeme of new Lexer().lex(text)) {
-    const costly = !scalarText && isCostlyLexeme(lexeme);
-    scalarText = lexeme === SCALAR_MARK;
-    if (costly && ++tokens > limits.maxDocumentTokens) {
-      throw new YamlLimitError("document-tokens", offset, `more than ${formatCount(limits.maxDocumentTokens)} YAML tokens (keys, values, punctuation) in one document (fjord's limit)`);
-    }
-    if (costly && ++streamTokens > limits.maxStreamTokens) {
-      throw new YamlLimitError("stream-tokens", offset, `more than ${formatCount(limits.maxStreamTokens)} YAML tokens (keys, values, punctuation) in one file (fjord's limit)`);
-    }
-    yield* compose(parser.next(lexeme));
-    offset = parser.offset;
-  }
-  yield* compose(parser.end());
-  for (const document of withoutStacks(() => [...composer.end(false, text.length)])) yield finish(document, limits, options);
-}
-
-/**
- * Runs the parser with stack traces off: it makes an error object per stray token, and with
- * a stack trace each costs over a kilobyte (a line of 250,000 `]` took 420 MiB). The errors
- * carry their offsets, which is all fjord reports.
- */
-function withoutStacks<T>(body: () => T): T {
-  const saved = Error.stackTraceLimit;
+  // The parser makes an error object per stray token, and with a stack trace each costs over a
+  // kilobyte (a line of 250,000 `]` took 420 MiB). Stack traces are off while it runs; the
+  // errors carry their offsets, which is all fjord reports. They are back on for the caller.
+  const stackTraceLimit = Error.stackTraceLimit;
+  const accept = (token: CST.Token): void => {
+    if (token.type !== "document") return;
+    tokens = 0;
+    const deep = tooDeep(token, limits.maxDepth);
+    if (deep !== undefined) throw new YamlLimitError("depth", deep, `YAML nested deeper than ${limits.maxDepth} levels (fjord's limit)`);
+  };
   Error.stackTraceLimit = 0;
   try {
-    return body();
+    for (const lexeme of new Lexer().lex(text)) {
+      const costly = !scalarText && isCostlyLexeme(lexeme);
+      scalarText = lexeme === SCALAR_MARK;
+      if (costly && ++tokens > limits.maxDocumentTokens) {
+        throw new YamlLimitError("document-tokens", offset, `more than ${formatCount(limits.maxDocumentTokens)} YAML tokens (keys, values, punctuation) in one document (fjord's limit)`);
+      }
+      if (costly && ++streamTokens > limits.maxStreamTokens) {
+        throw new YamlLimitError("stream-tokens", offset, `more than ${formatCount(limits.maxStreamTokens)} YAML tokens (keys, values, punctuation) in one file (fjord's limit)`);
+      }
+      for (const token of parser.next(lexeme)) {
+        accept(token);
+        for (const document of composer.next(token)) {
+          const finished = finish(document, limits, options);
+          Error.stackTraceLimit = stackTraceLimit;
+          yield finished;
+          Error.stackTraceLimit = 0;
+        }
+      }
+      offset = parser.offset;
+    }
+    const rest = [...parser.end()];
+    for (const token of rest) accept(token);
+    for (const document of composer.compose(rest, false, text.length)) {
+      const finished = finish(document, limits, options);
+      Error.stackTraceLimit = stackTraceLimit;
+      yield finished;
+      Error.stackTraceLimit = 0;
+    }
   } finally {
-    Error.stackTraceLimit = saved;
+    Error.stackTraceLimit = stackTraceLimit;
   }
 }
 
