@@ -116,7 +116,8 @@ test("a bad commit sets Ready=False naming the object and file, and leaves what 
 test("attack 12: a YAML error in a Secret never reaches the Application's status or Events", async (t) => {
   const password = "hunter2-Sesame-4e1a";
   const { namespace, createApp, readApp, syncSource } = await fixture(t, {
-    "secret.yaml": `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: "${password}\n  user: admin\n`,
+    // A stray colon on the password's line: the error points there.
+    "secret.yaml": `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: ${password} x: y\n  user: admin\n`,
   });
   await createApp("web", {});
   await syncSource();
