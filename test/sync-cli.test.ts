@@ -166,6 +166,18 @@ test("attack 11: fjord diff never prints a Secret value from last-applied-config
   }
 });
 
+test("a Secret the server refuses is named, and none of its values is quoted from the server's answer", async (t) => {
+  const namespace = await createTestNamespace(cluster, t);
+  // A list where a string belongs: server-side apply's error prints the value it got.
+  const repo = await repoWith({ "app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: [refused-Pa55word]\n" });
+  for (const command of ["sync", "diff"]) {
+    const result = await fjord([command, "--repo", git.repoUrl(repo), "--path", "app", "--namespace", namespace]);
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /Secret\/[^ ]+\/db \(app\/secret\.yaml:1\): .*stringData\.password: expected string/);
+    assert.ok(!result.stdout.includes("refused-Pa55word") && !result.stderr.includes("refused-Pa55word"), `${command} quoted the value:\n${result.stderr}`);
+  }
+});
+
 test("build prints the rendered objects, each with its source file", async () => {
   const repo = await repoWith(await exampleFiles("build"));
   const result = await runFjord(["build", "--repo", git.repoUrl(repo), "--path", "overlays/prod"], { FJORD_GIT_TOKEN: "s3cret-token" });
