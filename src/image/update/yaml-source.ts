@@ -1,7 +1,7 @@
 import { LineCounter, parse, type Document, type Scalar } from "yaml";
 import { MAX_DOCUMENT_TOKENS } from "../../input/limits.ts";
 import { mayHoldSecrets } from "../../input/secret-text.ts";
-import { describeYamlError, parseAllYamlDocuments, YamlLimitError } from "../../input/yaml.ts";
+import { describeYamlError, parseAllYamlDocuments, parseYamlDocuments, YamlLimitError } from "../../input/yaml.ts";
 
 // Edits are found through the yaml Document API (nodes, their source ranges, comments) but
 // applied as splices of the original text: Document.toString() re-flows what it cannot
@@ -43,6 +43,25 @@ export function parseYaml(text: string): { ok: true; yaml: ParsedYaml } | { ok: 
     if (error) return { ok: false, error: { line: lines.linePos(error.pos[0]).line, message: describeYamlError(error, !mayHoldSecrets(text)) } };
   }
   return { ok: true, yaml: { text, documents: list, lines } };
+}
+
+/**
+ * The first problem of a file that is only checked, not edited: documents are parsed one at a
+ * time and dropped, so a file of any size within the per-document limits costs one document's
+ * syntax tree at a time.
+ */
+export function checkYaml(text: string): YamlSyntaxError | undefined {
+  const lines = new LineCounter();
+  try {
+    for (const { document } of parseYamlDocuments(text, { lineCounter: lines })) {
+      const [error] = document.errors;
+      if (error) return { line: lines.linePos(error.pos[0]).line, message: describeYamlError(error, !mayHoldSecrets(text)) };
+    }
+  } catch (error) {
+    if (!(error instanceof YamlLimitError)) throw error;
+    return { line: lines.linePos(error.offset).line, message: error.message };
+  }
+  return undefined;
 }
 
 export function lineOf(yaml: ParsedYaml, offset: number): number {
