@@ -22,15 +22,16 @@ export const CONTROLLER_NODE_FLAGS = ["--max-semi-space-size=2", "--heap-growing
 
 /**
  * The container's memory limit, kept at 1 GiB deliberately:
- *   limit >= quiet controller + concurrency x one reconcile at the render limits + drift caches
- *   1 GiB >= ~100 MiB + 4 (the default --concurrency) x ~125 MiB + ~400 MiB
- * One reconcile at the limits of src/input/limits.ts (16 MiB of output, 1,000,000 YAML nodes,
- * 5,000 objects) measured about 50 MiB to render and 125 MiB rendered and applied; the drift
- * watches keep a copy of every managed object (about 11 KiB each at that size, 1-3 KiB for
- * ordinary objects), which the remaining 400 MiB hold. Measured with these node flags: four
- * such reconciles at once (19,600 objects) peaked at 820 MiB; a repository built to exhaust
- * memory (test/controller-limits.test.ts) at about 200 MiB. Each extra unit of --concurrency
- * needs about 125 MiB more.
+ *   limit >= quiet controller + one YAML syntax tree + concurrency x one reconcile at the limits + drift caches
+ *   1 GiB >= ~100 MiB + ~110 MiB + 4 (the default --concurrency) x ~125 MiB + ~300 MiB
+ * The limits are those of src/input/limits.ts. Parsing holds one document's syntax tree at a
+ * time in the whole process (about 110 MiB at 250,000 tokens). One reconcile at the render
+ * limits (16 MiB, 1,000,000 YAML nodes, 5,000 objects) measured about 50 MiB rendered and
+ * 125 MiB rendered and applied. The drift watches keep a copy of every managed object (about
+ * 11 KiB each at that size, 1-3 KiB for ordinary objects): the last 300 MiB hold tens of
+ * thousands. Measured with these node flags: four such reconciles at once (19,600 objects)
+ * peaked at 820 MiB; a repository built to exhaust memory (test/controller-limits.test.ts)
+ * at about 200 MiB. Each extra unit of --concurrency needs about 125 MiB more.
  */
 export const CONTROLLER_MEMORY_LIMIT = "1Gi";
 
