@@ -6,6 +6,7 @@ import { after, before, test, type TestContext } from "node:test";
 import { installCustomResourceDefinitions } from "../src/api/install.ts";
 import type { Application, GitRepository } from "../src/api/types.ts";
 import { reconcileApplication } from "../src/controller/application-reconciler.ts";
+import { EventRecorder } from "../src/controller/events.ts";
 import { reconcileGitRepository } from "../src/controller/git-repository-reconciler.ts";
 import { Tenancy } from "../src/controller/tenancy.ts";
 import { KubeClient } from "../src/kube/client.ts";
@@ -111,6 +112,26 @@ test("a bad commit sets Ready=False naming the object and file, and leaves what 
   assert.notEqual(app.status?.lastAttemptedRevision, good);
   assert.equal(app.status?.history?.[0]?.result, "Failed");
   assert.equal(((await get(`/api/v1/namespaces/${namespace}/configmaps/a`))?.data as Record<string, string>).value, "1", "nothing was applied");
+});
+
+test("attack 12: a YAML error in a Secret never reaches the Application's status or Events", async (t) => {
+  const password = "hunter2-Sesame-4e1a";
+  const { namespace, createApp, readApp, syncSource } = await fixture(t, {
+    // A stray colon on the password's line: the error points there.
+    "secret.yaml": `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: ${password} x: y\n  user: admin\n`,
+  });
+  await createApp("web", {});
+  await syncSource();
+  const events = new EventRecorder(client);
+  const outcome = await reconcileApplication(client, await readApp("web"), { cacheDir, events });
+  assert.equal(outcome.ready, false);
+  const condition = ready(await readApp("web"));
+  assert.equal(condition?.reason, "BuildFailed");
+  assert.match(condition?.message ?? "", /^secret\.yaml:\d+:\d+: malformed YAML/, "the file, line and column are still named");
+  const recorded = await client.request<{ items: Array<{ message?: string; reason?: string }> }>("GET", `/api/v1/namespaces/${namespace}/events`);
+  assert.ok(recorded.items.some((event) => event.reason === "BuildFailed"), "the failure was recorded as an Event");
+  const everything = JSON.stringify({ status: (await readApp("web")).status, events: recorded.items });
+  assert.ok(!everything.includes(password), `the status or an Event quotes the Secret: ${condition?.message ?? ""}`);
 });
 
 test("an Application waits for the Applications it depends on", async (t) => {

@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import { KubeClient } from "../src/kube/client.ts";
 import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject } from "../src/model/object.ts";
-import { runFjord, type CliResult } from "./support/cli.ts";
+import { peerToolPath, runFjord, type CliResult } from "./support/cli.ts";
 import { createTestNamespace, useCluster, type TestCluster } from "./support/cluster.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
 
@@ -135,6 +135,47 @@ test("diff shows what would change with Secret values masked, and exits 1 only w
     assert.ok(!diff.stdout.includes(leaked) && !diff.stderr.includes(leaked), `diff output leaked ${leaked}`);
   }
   assert.equal(((await get(`/api/v1/namespaces/${namespace}/configmaps/settings`))?.data as Record<string, string>).mode, "fast", "diff changed nothing");
+});
+
+test("attack 11: fjord diff never prints a Secret value from last-applied-configuration", async (t) => {
+  const namespace = await createTestNamespace(cluster, t);
+  const secret = (password: string) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: ${namespace}\nstringData:\n  password: ${password}\n`;
+  // Created the way many clusters were: client-side `kubectl apply`, which copies the whole
+  // object, password included, into the kubectl.kubernetes.io/last-applied-configuration annotation.
+  const { execFile } = await import("node:child_process");
+  const PATH = await peerToolPath();
+  const applied = await new Promise<{ code: number; output: string }>((resolve) => {
+    const child = execFile("kubectl", ["apply", "-f", "-", "--kubeconfig", cluster.kubeconfigPath], { env: { ...process.env, PATH } }, (error, stdout, stderr) =>
+      resolve({ code: error ? 1 : 0, output: stdout + stderr }),
+    );
+    child.stdin?.end(secret("kubectl-Pa55word"));
+  });
+  assert.equal(applied.code, 0, applied.output);
+  const live = await get(`/api/v1/namespaces/${namespace}/secrets/db`);
+  assert.match(live?.metadata.annotations?.["kubectl.kubernetes.io/last-applied-configuration"] ?? "", /kubectl-Pa55word/, "the annotation holds the plaintext");
+
+  const repo = await repoWith({ "app/secret.yaml": secret("git-Pa55word") });
+  for (const output of ["text", "json"]) {
+    const diff = await fjord(["diff", "--repo", git.repoUrl(repo), "--path", "app", "--namespace", namespace, "-o", output]);
+    assert.equal(diff.code, 1, diff.stdout + diff.stderr);
+    assert.match(diff.stdout, /Secret\/[^ ]+\/db/);
+    assert.match(diff.stdout, /last-applied-configuration/, "the annotation is shown, masked");
+    for (const leaked of ["kubectl-Pa55word", "git-Pa55word", Buffer.from("kubectl-Pa55word").toString("base64"), Buffer.from("git-Pa55word").toString("base64")]) {
+      assert.ok(!diff.stdout.includes(leaked) && !diff.stderr.includes(leaked), `diff -o ${output} leaked ${leaked}`);
+    }
+  }
+});
+
+test("a Secret the server refuses is named, and none of its values is quoted from the server's answer", async (t) => {
+  const namespace = await createTestNamespace(cluster, t);
+  // A list where a string belongs: server-side apply's error prints the value it got.
+  const repo = await repoWith({ "app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: [refused-Pa55word]\n" });
+  for (const command of ["sync", "diff"]) {
+    const result = await fjord([command, "--repo", git.repoUrl(repo), "--path", "app", "--namespace", namespace]);
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /Secret\/[^ ]+\/db \(app\/secret\.yaml:1\): .*stringData\.password: expected string/);
+    assert.ok(!result.stdout.includes("refused-Pa55word") && !result.stderr.includes("refused-Pa55word"), `${command} quoted the value:\n${result.stderr}`);
+  }
 });
 
 test("build prints the rendered objects, each with its source file", async () => {

@@ -57,3 +57,9 @@ test("findCondition and isReady", () => {
 test("formatTime drops fractional seconds", () => {
   assert.equal(formatTime(t0), "2026-01-02T03:04:05Z");
 });
+
+test("a message longer than a Condition may hold is cut, saying how much is missing", () => {
+  const [condition] = setCondition([], { type: "Ready", status: "False", reason: "BuildFailed", message: `start ${"x".repeat(100_000)}` });
+  assert.ok(condition!.message.length <= 32768);
+  assert.match(condition!.message, /^start x+\n… \(\d+ more characters\)$/);
+});

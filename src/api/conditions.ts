@@ -12,6 +12,15 @@ export interface ConditionUpdate {
   message: string;
 }
 
+/** metav1.Condition's limit (and the CRDs'); a longer message would make the API server refuse the whole status. */
+export const MAX_CONDITION_MESSAGE = 32768;
+
+function boundedMessage(message: string): string {
+  if (message.length <= MAX_CONDITION_MESSAGE) return message;
+  const note = `\n… (${message.length - MAX_CONDITION_MESSAGE + 200} more characters)`;
+  return `${message.slice(0, MAX_CONDITION_MESSAGE - 200)}${note}`;
+}
+
 /** Kubernetes writes metav1.Time with whole seconds; matching it keeps round-trips byte-identical. */
 export function formatTime(date: Date): string {
   return date.toISOString().replace(/\.\d+Z$/, "Z");
@@ -31,7 +40,7 @@ export function setCondition(conditions: readonly Condition[] | undefined, updat
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     lastTransitionTime: existing && existing.status === update.status ? existing.lastTransitionTime : formatTime(now),
     reason: update.reason,
-    message: update.message,
+    message: boundedMessage(update.message),
   };
   if (index >= 0) list[index] = next;
   else list.push(next);

@@ -10,6 +10,7 @@ import { SyncError, type ObjectProblem } from "./errors.ts";
 import { FIELD_MANAGER, isOwnedBy, type Owner } from "./labels.ts";
 import { listOwnedObjects } from "./live-objects.ts";
 import { prepareObjects, type PreparedObject } from "./prepare.ts";
+import { redactSecretValues } from "./secret-redaction.ts";
 import { deleteObject, getObject, serverSideApply } from "./server-side-apply.ts";
 import { waitForEstablished } from "./crd-established.ts";
 
@@ -374,7 +375,8 @@ function pickVanguard<T extends PreparedObject>(items: readonly T[], previous: R
 
 function problemOf(item: PreparedObject, error: unknown): ObjectProblem {
   const message = error instanceof Error ? error.message : String(error);
-  return { ref: item.ref, source: item.rendered.source, message };
+  // The server may quote the value it refused; for a Secret that is the secret.
+  return { ref: item.ref, source: item.rendered.source, message: redactSecretValues(message, item.object) };
 }
 
 function immutableHint(problem: ObjectProblem, error: unknown): ObjectProblem {

@@ -22,6 +22,21 @@ import {
  */
 export const CONTROLLER_NODE_FLAGS = ["--max-semi-space-size=2", "--heap-growing-percent=20"] as const;
 
+/**
+ * The container's memory limit, kept at 1 GiB deliberately:
+ *   limit >= quiet controller + one YAML syntax tree + concurrency x one reconcile at the limits + drift caches
+ *   1 GiB >= ~100 MiB + ~110 MiB + 4 (the default --concurrency) x ~125 MiB + ~300 MiB
+ * The limits are those of src/input/limits.ts. Parsing holds one document's syntax tree at a
+ * time in the whole process (about 110 MiB at 250,000 tokens). One reconcile at the render
+ * limits (16 MiB, 1,000,000 YAML nodes, 5,000 objects) measured about 50 MiB rendered and
+ * 125 MiB rendered and applied. The drift watches keep a copy of every managed object (about
+ * 11 KiB each at that size, 1-3 KiB for ordinary objects): the last 300 MiB hold tens of
+ * thousands. Measured with these node flags: four such reconciles at once (19,600 objects)
+ * peaked at 820 MiB; a repository built to exhaust memory (test/controller-limits.test.ts)
+ * at about 200 MiB. Each extra unit of --concurrency needs about 125 MiB more.
+ */
+export const CONTROLLER_MEMORY_LIMIT = "1Gi";
+
 /** Where the image puts the CLI (see Dockerfile). */
 const IMAGE_CLI = "/app/bin/fjord.js";
 
@@ -115,7 +130,7 @@ export function deployment(options: InstallOptions): KubeObject {
               ],
               livenessProbe: probe("/healthz", { initialDelaySeconds: 5, failureThreshold: 3 }),
               readinessProbe: probe("/readyz", { failureThreshold: 3 }),
-              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: CONTROLLER_MEMORY_LIMIT } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
               volumeMounts: [{ name: "cache", mountPath: CACHE_DIR }, { name: "tmp", mountPath: "/tmp" }, ...webhookVolume.mounts],
             },

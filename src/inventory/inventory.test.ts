@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { gzipSync } from "node:zlib";
 import { decodeInventory, deletionOrder, encodeInventory, inventoryId, staleEntries, type InventoryEntry } from "./inventory.ts";
 
 const entry = (group: string, kind: string, namespace: string, name: string): InventoryEntry => ({ group, kind, namespace, name, version: "v1" });
@@ -34,4 +35,12 @@ test("the stored form round-trips, sorted, and stays small for thousands of obje
 test("ids use Flux's format", () => {
   assert.equal(inventoryId(entry("apps", "Deployment", "shop", "web")), "shop_web_apps_Deployment");
   assert.equal(inventoryId(entry("", "Namespace", "", "shop")), "_shop__Namespace");
+});
+
+test("a stored inventory that is a gzip bomb is refused without being expanded", () => {
+  // 1 GiB of zeros compresses to about 1 MiB, what fits in a ConfigMap someone could edit.
+  const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 }).toString("base64");
+  const heap = process.memoryUsage().heapUsed;
+  assert.throws(() => decodeInventory(bomb), RangeError);
+  assert.ok(process.memoryUsage().heapUsed - heap < 32 * 1024 * 1024);
 });

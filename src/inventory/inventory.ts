@@ -1,5 +1,7 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import { refKey, type ObjectRef } from "../model/object.ts";
+import { parseBoundedJson } from "../input/json.ts";
+import { MAX_JSON_BYTES } from "../input/limits.ts";
 
 /** One object fjord applied: its identity and the API version it was applied as. */
 export interface InventoryEntry extends ObjectRef {
@@ -59,7 +61,8 @@ export function encodeInventory(inventory: Inventory): string {
 }
 
 export function decodeInventory(encoded: string): Inventory {
-  const parsed = JSON.parse(gunzipSync(Buffer.from(encoded, "base64")).toString("utf8")) as Partial<Inventory>;
+  // Held in a ConfigMap anyone with edit rights in its namespace can write: a gzip bomb must not expand.
+  const parsed = parseBoundedJson(gunzipSync(Buffer.from(encoded, "base64"), { maxOutputLength: MAX_JSON_BYTES }).toString("utf8"), "the stored inventory") as Partial<Inventory>;
   if (!Array.isArray(parsed.entries)) throw new Error("stored inventory has no entries list");
   return { entries: parsed.entries };
 }

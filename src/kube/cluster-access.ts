@@ -7,6 +7,8 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { formatBytes, MAX_KUBECONFIG_BYTES } from "../input/limits.ts";
+import { FileTooLargeError, readBoundedTextSync } from "../input/read-file.ts";
 import { KubeconfigError, mergeKubeconfigs, selectContext, type ClusterConfig, type ExecConfig, type Material, type UserConfig } from "./kubeconfig.ts";
 
 export { KubeconfigError } from "./kubeconfig.ts";
@@ -67,8 +69,18 @@ export function loadClusterAccess(options: LoadOptions = {}): ClusterAccess {
   throw new KubeconfigError(`no kubeconfig found: pass --kubeconfig, set KUBECONFIG, create ${home}, or run fjord in a Pod`);
 }
 
+/** Local and trusted, but a wrong path (a log file, /dev/zero) should fail at once, not fill memory. */
+function readKubeconfig(file: string): string {
+  try {
+    return readBoundedTextSync(file, MAX_KUBECONFIG_BYTES);
+  } catch (error) {
+    if (error instanceof FileTooLargeError) throw new KubeconfigError(`${file} is ${formatBytes(error.size)}, too large for a kubeconfig (at most ${formatBytes(MAX_KUBECONFIG_BYTES)})`);
+    throw error;
+  }
+}
+
 function fromFiles(files: string[], context: string | undefined): ClusterAccess {
-  const entries = mergeKubeconfigs(files.map((file) => ({ path: file, text: readFileSync(file, "utf8") })));
+  const entries = mergeKubeconfigs(files.map((file) => ({ path: file, text: readKubeconfig(file) })));
   const selected = selectContext(entries, context, files.join(path.delimiter));
   return {
     server: selected.cluster.server,

@@ -5,7 +5,7 @@
  * access out. Loading files and running exec plugins happens in cluster-access.ts.
  */
 import path from "node:path";
-import { parse } from "yaml";
+import { describeYamlError, parseAllYamlDocuments } from "../input/yaml.ts";
 
 export interface ExecConfig {
   apiVersion: string;
@@ -161,13 +161,24 @@ function clusterConfig(name: string, body: Raw, dir: string, source: string): Cl
   };
 }
 
+/** One YAML document (kubectl reads only the first; more is refused as the yaml package did), within fjord's limits. */
+function parseKubeconfig(text: string): unknown {
+  const [first, second] = parseAllYamlDocuments(text);
+  if (!first) return null;
+  const error = first.errors[0];
+  // Credentials live in this file: say what is wrong and where, never quote a piece of it.
+  if (error) throw new Error(`${describeYamlError(error, false)} (line ${text.slice(0, error.pos[0]).split("\n").length})`);
+  if (second) throw new Error("more than one YAML document");
+  return first.toJS({ maxAliasCount: -1 });
+}
+
 /** Merges kubeconfig files in KUBECONFIG order: earlier files win, as with kubectl. */
 export function mergeKubeconfigs(files: readonly { path: string; text: string }[]): NamedEntries {
   const merged: NamedEntries = { clusters: new Map(), users: new Map(), contexts: new Map() };
   for (const file of files) {
     let document: unknown;
     try {
-      document = parse(file.text);
+      document = parseKubeconfig(file.text);
     } catch (error) {
       throw new KubeconfigError(`${file.path} is not valid YAML: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
     }

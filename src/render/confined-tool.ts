@@ -59,6 +59,8 @@ export interface ConfinedToolRun {
   /** Only for kustomize with remote bases allowed: keeps PATH and proxies, and no namespaces. */
   network: boolean;
   timeoutMs: number;
+  /** The tool is stopped once its standard output passes this (default: the render limit). */
+  maxOutputBytes?: number;
   missingFix: string;
 }
 
@@ -68,6 +70,14 @@ export async function runConfinedTool(run: ConfinedToolRun): Promise<ToolResult 
   const base = run.network ? proxyEnv() : offlineEnv(await emptySearchPath());
   const env = isolatedEnv(run.home, { ...base, ...run.env });
   const command = await sandboxCommand({ binary, args: run.args, repo: run.repo, home: run.home, network: run.network });
-  const result = await runTool({ binary: command.binary, args: command.args, cwd: run.repo, env, timeoutMs: run.timeoutMs, missingFix: run.missingFix });
+  const result = await runTool({
+    binary: command.binary,
+    args: command.args,
+    cwd: run.repo,
+    env,
+    timeoutMs: run.timeoutMs,
+    ...(run.maxOutputBytes !== undefined ? { maxOutputBytes: run.maxOutputBytes } : {}),
+    missingFix: run.missingFix,
+  });
   return { ...result, sandbox: command.level };
 }

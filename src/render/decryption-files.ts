@@ -1,7 +1,7 @@
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { kustomizationReferences } from "./kustomization-references.ts";
-import { findKustomizationFile, hasChart } from "./package-files.ts";
+import { findKustomizationFile, hasChart, readPackageFile } from "./package-files.ts";
 import { isInside, realPathIfExists, relativeToRoot, type RenderDirectory } from "./paths.ts";
 import { listManifestFiles } from "./plain.ts";
 import { isRemoteReference } from "./remote-reference.ts";
@@ -11,7 +11,8 @@ import { readToolConfig } from "./tool-config.ts";
 async function collectKustomization(rootReal: string, kustomizationFile: string, visited: Set<string>, files: Set<string>): Promise<void> {
   if (visited.has(kustomizationFile)) return;
   visited.add(kustomizationFile);
-  const content = readToolConfig(await readFile(kustomizationFile), relativeToRoot(rootReal, kustomizationFile), KUSTOMIZATION);
+  const file = relativeToRoot(rootReal, kustomizationFile);
+  const content = readToolConfig(await readPackageFile(kustomizationFile, file), file, KUSTOMIZATION);
   for (const reference of kustomizationReferences(content)) {
     // What leaves the checkout or the network is refused by the kustomization scan, not here.
     if (isRemoteReference(reference.value) || path.isAbsolute(reference.value)) continue;

@@ -1,5 +1,7 @@
-import { chmod, cp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, cp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { formatBytes, MAX_FILE_BYTES } from "../input/limits.ts";
+import { FileTooLargeError, readBoundedFile } from "../input/read-file.ts";
 import { makePrivateTempDir } from "../util/private-temp.ts";
 import { describeRef, refOf, type RenderedObject } from "../model/object.ts";
 import { decryptContent, formatForPath, isSopsDocument, SopsError } from "../secrets/sops/index.ts";
@@ -19,10 +21,13 @@ interface EncryptedFile {
   content: Buffer;
 }
 
-async function encryptedFiles(files: readonly string[]): Promise<EncryptedFile[]> {
+async function encryptedFiles(rootReal: string, files: readonly string[]): Promise<EncryptedFile[]> {
   const found: EncryptedFile[] = [];
   for (const real of files) {
-    const content = await readFile(real);
+    const content = await readBoundedFile(real, MAX_FILE_BYTES).catch((error: unknown) => {
+      if (!(error instanceof FileTooLargeError)) throw error;
+      throw new RenderError("limit-exceeded", `file is ${formatBytes(error.size)}; fjord reads files of at most ${formatBytes(MAX_FILE_BYTES)}`, { file: relativeToRoot(rootReal, real), fix: "split it into several files" });
+    });
     if (isSopsDocument(content, formatForPath(real))) found.push({ real, content });
   }
   return found;
@@ -50,7 +55,7 @@ export async function withDecryptedSources<T>(
   body: (root: string) => Promise<T>,
 ): Promise<T> {
   const dir = await resolveRenderDirectory(input.root, input.path);
-  const encrypted = await encryptedFiles(await filesReadByRender(dir, input.ignore));
+  const encrypted = await encryptedFiles(dir.rootReal, await filesReadByRender(dir, input.ignore));
   if (encrypted.length === 0) return body(input.root);
   const scratch = await makePrivateTempDir("decrypted");
   try {

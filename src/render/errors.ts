@@ -17,7 +17,8 @@ export type RenderErrorCode =
   | "kustomize-failed"
   | "helm-failed"
   | "binary-missing"
-  | "decryption-failed";
+  | "decryption-failed"
+  | "limit-exceeded";
 
 export interface RenderErrorDetails {
   /** Relative to the repository root. */

@@ -1,17 +1,19 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import { formatBytes } from "../input/limits.ts";
 import type { RenderedObject } from "../model/object.ts";
 import { RenderError } from "./errors.ts";
 import { helmErrorLocation, splitHelmOutput, templateFile } from "./helm-source.ts";
-import { objectsFromDocuments } from "./manifest-objects.ts";
+import { readObjects } from "./manifest-objects.ts";
 import { CHART_FILE_NAME } from "./package-files.ts";
 import { isInside, joinRelative, realPathIfExists, withoutRoot, type RenderDirectory } from "./paths.ts";
 import { runConfinedTool } from "./confined-tool.ts";
+import { readPackageFile } from "./package-files.ts";
 import { MAX_RELEASE_NAME_LENGTH, releaseNameProblem } from "./release-name.ts";
+import { RenderBudget } from "./render-budget.ts";
 import { formatDuration, withScratchHome } from "./run-tool.ts";
 import { CHART_METADATA } from "./tool-config-shapes.ts";
 import { readToolConfig } from "./tool-config.ts";
-import { parseYamlStream } from "./yaml-stream.ts";
 
 export interface HelmSettings {
   /** Default: the chart's name from Chart.yaml. */
@@ -29,12 +31,13 @@ export interface HelmRender {
   helmBinary: string;
   timeoutMs: number;
   settings: HelmSettings;
+  budget?: RenderBudget;
 }
 
 /** The chart's name, read from Chart.yaml exactly as helm reads it (tool-config.ts). */
 async function chartName(dir: RenderDirectory): Promise<string> {
   const file = joinRelative(dir.dirRel, CHART_FILE_NAME);
-  const chart = readToolConfig(await readFile(path.join(dir.dirReal, CHART_FILE_NAME)), file, CHART_METADATA) as { name?: unknown } | null;
+  const chart = readToolConfig(await readPackageFile(path.join(dir.dirReal, CHART_FILE_NAME), file), file, CHART_METADATA) as { name?: unknown } | null;
   const name = chart?.name;
   return typeof name === "string" && name !== "" ? name : path.basename(dir.dirReal);
 }
@@ -103,6 +106,7 @@ async function resolveValuesFiles(dir: RenderDirectory, files: readonly string[]
  */
 export async function renderHelmChart(input: HelmRender): Promise<RenderedObject[]> {
   const { dir, settings } = input;
+  const budget = input.budget ?? new RenderBudget();
   const chart = await chartName(dir);
   const release = releaseName(dir, settings, chart);
   if (settings.namespace) checkNamespace(dir, settings.namespace);
@@ -131,6 +135,7 @@ export async function renderHelmChart(input: HelmRender): Promise<RenderedObject
       },
       network: false,
       timeoutMs: input.timeoutMs,
+      maxOutputBytes: budget.limits.maxRenderBytes,
       missingFix: "install helm, or set helmBinary",
     });
   });
@@ -139,7 +144,7 @@ export async function renderHelmChart(input: HelmRender): Promise<RenderedObject
     const problem = result.timedOut
       ? `helm template did not finish within ${formatDuration(input.timeoutMs)}`
       : result.truncated
-        ? "helm template produced more output than fjord accepts"
+        ? `helm template printed more than ${formatBytes(budget.limits.maxRenderBytes)} of manifests, fjord's limit per Application; it was stopped`
         : "helm template failed";
     const stderr = withoutRoot(result.stderr.trim(), dir.rootReal);
     throw new RenderError("helm-failed", problem, {
@@ -148,11 +153,12 @@ export async function renderHelmChart(input: HelmRender): Promise<RenderedObject
       fix: `run \`helm template ${release} ${dir.dirRel}\` with the same values locally to reproduce`,
     });
   }
+  budget.output({ file: chartFile, what: "the output of helm template" }, result.stdoutBytes);
   const objects: RenderedObject[] = [];
   for (const manifest of splitHelmOutput(result.stdout)) {
     const file = manifest.template ? templateFile(dir.dirRel, manifest.template) : chartFile;
-    const docs = parseYamlStream(manifest.text, { file, renderedBy: "helm template" });
-    objects.push(...objectsFromDocuments(docs, { file, linesRefer: false, notAnObjectFix: "fix the template: every document it renders must be a Kubernetes object" }));
+    const origin = { file, linesRefer: false, notAnObjectFix: "fix the template: every document it renders must be a Kubernetes object" };
+    for (const object of await readObjects(manifest.text, { file, renderedBy: "helm template" }, origin, budget)) objects.push(object);
   }
   return objects;
 }

@@ -1,8 +1,8 @@
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { RenderError } from "./errors.ts";
 import { kustomizationReferences, type KustomizationReference } from "./kustomization-references.ts";
-import { findKustomizationFile } from "./package-files.ts";
+import { findKustomizationFile, readPackageFile } from "./package-files.ts";
 import { isInside, realPathIfExists, relativeToRoot } from "./paths.ts";
 import { isFileUrl, isRemoteReference, looksLikeHostPath } from "./remote-reference.ts";
 import { KUSTOMIZATION } from "./tool-config-shapes.ts";
@@ -45,7 +45,7 @@ async function scanFile(scan: Scan, kustomizationFile: string): Promise<void> {
   scan.visited.add(kustomizationFile);
   const kustomization = relativeToRoot(scan.rootReal, kustomizationFile);
   // A kustomization we cannot read exactly as kustomize does is one we cannot vouch for: fail rather than let it run.
-  const content = readToolConfig(await readFile(kustomizationFile), kustomization, KUSTOMIZATION);
+  const content = readToolConfig(await readPackageFile(kustomizationFile, kustomization), kustomization, KUSTOMIZATION);
   const dir = path.dirname(kustomizationFile);
   for (const reference of kustomizationReferences(content)) {
     const remote: RemoteReferenceFound = { kustomization, field: reference.field, reference: reference.value };

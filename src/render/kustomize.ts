@@ -1,13 +1,14 @@
 import { findOnPath } from "../util/executable.ts";
 import path from "node:path";
+import { formatBytes } from "../input/limits.ts";
 import type { RenderedObject } from "../model/object.ts";
 import { RenderError } from "./errors.ts";
 import { scanKustomization } from "./kustomization-scan.ts";
-import { objectsFromDocuments } from "./manifest-objects.ts";
+import { readObjects } from "./manifest-objects.ts";
 import { relativeToRoot, withoutRoot, type RenderDirectory } from "./paths.ts";
 import { runConfinedTool } from "./confined-tool.ts";
+import { RenderBudget } from "./render-budget.ts";
 import { formatDuration, withScratchHome } from "./run-tool.ts";
-import { parseYamlStream } from "./yaml-stream.ts";
 
 /** How to invoke kustomize: `kustomize build <dir>` or kubectl's built-in `kubectl kustomize <dir>`. */
 export interface KustomizeTool {
@@ -35,6 +36,7 @@ export interface KustomizeRender {
   tool: KustomizeTool;
   timeoutMs: number;
   allowRemoteBases: boolean;
+  budget?: RenderBudget;
 }
 
 /**
@@ -59,6 +61,7 @@ export async function renderKustomization(input: KustomizeRender): Promise<Rende
  */
 export async function buildKustomization(input: KustomizeRender): Promise<RenderedObject[]> {
   const { dir } = input;
+  const budget = input.budget ?? new RenderBudget();
   const kustomization = relativeToRoot(dir.rootReal, input.kustomizationFile);
   const command = [path.basename(input.tool.binary), ...input.tool.args].join(" ");
   const result = await withScratchHome((home) =>
@@ -70,6 +73,7 @@ export async function buildKustomization(input: KustomizeRender): Promise<Render
       home,
       network: input.allowRemoteBases,
       timeoutMs: input.timeoutMs,
+      maxOutputBytes: budget.limits.maxRenderBytes,
       missingFix: "install kustomize, or set kustomizeBinary (or kubectlBinary for `kubectl kustomize`)",
     }),
   );
@@ -77,7 +81,7 @@ export async function buildKustomization(input: KustomizeRender): Promise<Render
     const problem = result.timedOut
       ? `${command} did not finish within ${formatDuration(input.timeoutMs)}`
       : result.truncated
-        ? `${command} produced more output than fjord accepts`
+        ? `${command} printed more than ${formatBytes(budget.limits.maxRenderBytes)} of manifests, fjord's limit per Application; it was stopped`
         : `${command} failed`;
     throw new RenderError("kustomize-failed", problem, {
       file: kustomization,
@@ -85,10 +89,10 @@ export async function buildKustomization(input: KustomizeRender): Promise<Render
       fix: `run \`kustomize build ${dir.dirRel}\` locally to reproduce`,
     });
   }
-  const docs = parseYamlStream(result.stdout, { file: kustomization, renderedBy: command });
-  return objectsFromDocuments(docs, {
+  budget.output({ file: kustomization, what: `the output of ${command}` }, result.stdoutBytes);
+  return readObjects(result.stdout, { file: kustomization, renderedBy: command }, {
     file: kustomization,
     linesRefer: false,
     notAnObjectFix: "check the kustomization's generators and patches: its output must be Kubernetes objects",
-  });
+  }, budget);
 }

@@ -1,6 +1,7 @@
 import type { KubeObject, RenderedObject, SourceLocation } from "../model/object.ts";
 import { RenderError } from "./errors.ts";
-import type { YamlDocument } from "./yaml-stream.ts";
+import type { RenderBudget } from "./render-budget.ts";
+import { yamlStream, type StreamOrigin, type YamlDocument } from "./yaml-stream.ts";
 
 export interface DocumentOrigin {
   /** Where the objects came from, relative to the repository root. */
@@ -67,6 +68,30 @@ export function objectsFromDocuments(docs: YamlDocument[], origin: DocumentOrigi
   for (const doc of docs) {
     const source: SourceLocation = origin.linesRefer ? { file: origin.file, line: doc.line } : { file: origin.file };
     collect(doc.value, source, origin, origin.linesRefer ? doc.itemLines : undefined, out);
+  }
+  return out;
+}
+
+/** Parsing a large output takes seconds; other reconciles (and leader election) get a turn this often. */
+const SLICE_MS = 20;
+
+/**
+ * The objects of one YAML text (a file, or a tool's output), document by document: each
+ * document's syntax tree is dropped once converted, the event loop gets a turn between
+ * documents, and the budget refuses the render at the first limit it passes.
+ */
+export async function readObjects(text: string, stream: StreamOrigin, origin: DocumentOrigin, budget: RenderBudget): Promise<RenderedObject[]> {
+  const out: RenderedObject[] = [];
+  let sliceStart = performance.now();
+  for (const doc of yamlStream(text, budget.sensitive ? { ...stream, sensitive: true } : stream, { maxExpandedBytes: budget.limits.maxRenderBytes, maxExpandedNodes: budget.limits.maxRenderNodes })) {
+    budget.document(origin.linesRefer ? { file: origin.file, line: doc.line } : { file: origin.file }, doc.expandedBytes, doc.expandedNodes);
+    const objects = objectsFromDocuments([doc], origin);
+    budget.found(origin.file, objects.length);
+    for (const object of objects) out.push(object);
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
   }
   return out;
 }

@@ -1,13 +1,14 @@
 import type { Dirent } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { RenderedObject } from "../model/object.ts";
 import { RenderError } from "./errors.ts";
 import { compileIgnorePatterns, type IgnoreMatcher } from "./ignore-patterns.ts";
-import { objectsFromDocuments } from "./manifest-objects.ts";
+import { FileTooLargeError, readBoundedText } from "../input/read-file.ts";
+import { readObjects } from "./manifest-objects.ts";
 import { isPackageFile } from "./package-files.ts";
 import { isInside, joinRelative, realPathIfExists, relativeToRoot, type RenderDirectory } from "./paths.ts";
-import { parseYamlStream } from "./yaml-stream.ts";
+import { RenderBudget } from "./render-budget.ts";
 
 const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
@@ -76,19 +77,33 @@ export async function listManifestFiles(dir: RenderDirectory, ignore: readonly s
 
 /**
  * A directory of plain manifests: every .yaml, .yml and .json file below it (dot-files and
- * ignored paths left out), each document one object, lists flattened.
+ * ignored paths left out), each document one object, lists flattened. Sizes are checked before
+ * any file is read, and files are parsed one at a time.
  */
-export async function renderPlainDirectory(dir: RenderDirectory, ignore: readonly string[]): Promise<RenderedObject[]> {
+export async function renderPlainDirectory(dir: RenderDirectory, ignore: readonly string[], budget: RenderBudget = new RenderBudget()): Promise<RenderedObject[]> {
   const files = await listManifestFiles(dir, ignore);
-  const texts = await Promise.all(files.map((file) => readFile(file, "utf8")));
+  // Sources name the file by where it sits in the checkout, not where a symlink leads.
+  const shown = files.map((absolute) => joinRelative(dir.dirRel, relativeToRoot(dir.dirReal, absolute)));
+  const sizes = await Promise.all(files.map(async (absolute) => (await stat(absolute)).size));
+  sizes.forEach((size, index) => budget.file(shown[index]!, size));
+  const where = dir.dirRel === "." ? "the rendered directory" : dir.dirRel;
+  budget.output({ file: dir.dirRel, what: where }, sizes.reduce((sum, size) => sum + size, 0));
+  const fix = `add apiVersion and kind, or move the file out of ${where} or add it to ignore`;
   const objects: RenderedObject[] = [];
-  files.forEach((absolute, index) => {
-    // Sources name the file by where it sits in the checkout, not where a symlink leads.
-    const file = joinRelative(dir.dirRel, relativeToRoot(dir.dirReal, absolute));
-    const docs = parseYamlStream(texts[index]!, { file });
-    const where = dir.dirRel === "." ? "the rendered directory" : dir.dirRel;
-    const fix = `add apiVersion and kind, or move the file out of ${where} or add it to ignore`;
-    objects.push(...objectsFromDocuments(docs, { file, linesRefer: true, notAnObjectFix: fix }));
-  });
+  for (const [index, absolute] of files.entries()) {
+    const file = shown[index]!;
+    const text = await readManifestText(absolute, file, budget);
+    for (const object of await readObjects(text, { file }, { file, linesRefer: true, notAnObjectFix: fix }, budget)) objects.push(object);
+  }
   return objects;
+}
+
+async function readManifestText(absolute: string, file: string, budget: RenderBudget): Promise<string> {
+  try {
+    return await readBoundedText(absolute, budget.limits.maxFileBytes);
+  } catch (error) {
+    // Grown since it was measured; the checkout is not supposed to change under a render.
+    if (error instanceof FileTooLargeError) budget.file(file, error.size);
+    throw error;
+  }
 }

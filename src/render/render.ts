@@ -8,10 +8,12 @@ import { assertNoEncryptedObjects, withDecryptedSources, type DecryptionSettings
 import { assertNoDuplicates } from "./duplicates.ts";
 import { renderHelmChart, type HelmSettings } from "./helm.ts";
 import { chooseKustomizeTool, renderKustomization } from "./kustomize.ts";
+import { assertKustomizeInputsBounded } from "./kustomize-inputs.ts";
 import { findKustomizationFile, hasChart } from "./package-files.ts";
 import { resolveRenderDirectory } from "./paths.ts";
 import { renderPlainDirectory } from "./plain.ts";
 import { assertSymlinksConfined } from "./symlink-guard.ts";
+import { DEFAULT_RENDER_LIMITS, RenderBudget } from "./render-budget.ts";
 
 export { RenderError, type RenderErrorCode } from "./errors.ts";
 export type { HelmSettings } from "./helm.ts";
@@ -54,29 +56,32 @@ export async function render(options: RenderOptions): Promise<RenderedObject[]> 
   const { rootReal } = await resolveRenderDirectory(options.root, options.path);
   await assertSymlinksConfined(rootReal, { immutable: options.immutableRoot ?? false });
   const objects = decryption
-    ? await withDecryptedSources({ root: options.root, path: options.path, ignore: options.ignore ?? [], decryption }, (root) => renderTree({ ...options, root }))
-    : await renderTree(options);
+    ? // A root other than the checkout is the private copy holding decrypted files: no error may quote from it.
+      await withDecryptedSources({ root: options.root, path: options.path, ignore: options.ignore ?? [], decryption }, (root) => renderTree({ ...options, root }, new RenderBudget(DEFAULT_RENDER_LIMITS, root !== options.root)))
+    : await renderTree(options, new RenderBudget());
   assertNoEncryptedObjects(objects, decryption !== undefined);
   return objects;
 }
 
-async function renderTree(options: RenderOptions): Promise<RenderedObject[]> {
+async function renderTree(options: RenderOptions, budget: RenderBudget): Promise<RenderedObject[]> {
   const dir = await resolveRenderDirectory(options.root, options.path);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let objects: RenderedObject[];
   const kustomizationFile = await findKustomizationFile(dir.dirReal);
   if (kustomizationFile) {
+    await assertKustomizeInputsBounded(dir, budget);
     objects = await renderKustomization({
       dir,
       kustomizationFile,
       tool: chooseKustomizeTool(options),
       timeoutMs,
       allowRemoteBases: options.allowRemoteBases ?? false,
+      budget,
     });
   } else if (await hasChart(dir.dirReal)) {
-    objects = await renderHelmChart({ dir, helmBinary: options.helmBinary ?? "helm", timeoutMs, settings: options.helm ?? {} });
+    objects = await renderHelmChart({ dir, helmBinary: options.helmBinary ?? "helm", timeoutMs, settings: options.helm ?? {}, budget });
   } else {
-    objects = await renderPlainDirectory(dir, options.ignore ?? []);
+    objects = await renderPlainDirectory(dir, options.ignore ?? [], budget);
   }
   assertNoDuplicates(objects);
   return objects;

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { mkdir, realpath, rm } from "node:fs/promises";
 import path from "node:path";
+import { MAX_RENDER_BYTES, MAX_TOOL_STDERR_BYTES } from "../input/limits.ts";
 import { makePrivateTempDir } from "../util/private-temp.ts";
 import { RenderError } from "./errors.ts";
 
@@ -12,18 +13,20 @@ export interface ToolRun {
   timeoutMs: number;
   /** Shown when the binary cannot be started, e.g. which option names its path. */
   missingFix: string;
+  /** Standard output beyond this stops the tool (`truncated`). Default: the limit on one render's output. */
+  maxOutputBytes?: number;
 }
 
 export interface ToolResult {
   exitCode: number | null;
   stdout: string;
+  stdoutBytes: number;
+  /** The last MAX_TOOL_STDERR_BYTES of it: tools print the error last. */
   stderr: string;
   timedOut: boolean;
-  /** Output beyond MAX_OUTPUT_BYTES was cut off; a chart looping forever must not exhaust memory. */
+  /** The tool printed more than `maxOutputBytes` and was stopped; a chart looping forever must not exhaust memory. */
   truncated: boolean;
 }
-
-const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 
 /** Kills the tool and anything it started (kustomize runs git, for instance). */
 function killGroup(pid: number | undefined): void {
@@ -41,20 +44,27 @@ export function runTool(run: ToolRun): Promise<ToolResult> {
     const child = spawn(run.binary, run.args, { cwd: run.cwd, env: run.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    let bytes = 0;
+    const maxOutputBytes = run.maxOutputBytes ?? MAX_RENDER_BYTES;
+    let stdoutBytes = 0;
+    let stderrBytes = 0;
     let timedOut = false;
     let truncated = false;
-    const collect = (into: Buffer[]) => (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > MAX_OUTPUT_BYTES) {
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (truncated) return;
+      stdoutBytes += chunk.length;
+      if (stdoutBytes > maxOutputBytes) {
         truncated = true;
+        stdout.length = 0;
         killGroup(child.pid);
         return;
       }
-      into.push(chunk);
-    };
-    child.stdout.on("data", collect(stdout));
-    child.stderr.on("data", collect(stderr));
+      stdout.push(chunk);
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr.push(chunk);
+      stderrBytes += chunk.length;
+      while (stderr.length > 1 && stderrBytes - stderr[0]!.length >= MAX_TOOL_STDERR_BYTES) stderrBytes -= stderr.shift()!.length;
+    });
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(child.pid);
@@ -71,10 +81,12 @@ export function runTool(run: ToolRun): Promise<ToolResult> {
     });
     child.once("close", (exitCode) => {
       clearTimeout(timer);
+      const errors = Buffer.concat(stderr);
       resolve({
         exitCode,
         stdout: Buffer.concat(stdout).toString("utf8"),
-        stderr: Buffer.concat(stderr).toString("utf8"),
+        stdoutBytes,
+        stderr: errors.subarray(Math.max(0, errors.length - MAX_TOOL_STDERR_BYTES)).toString("utf8"),
         timedOut,
         truncated,
       });

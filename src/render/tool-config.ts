@@ -18,7 +18,8 @@
  *
  * What is accepted then has one meaning for both readers, and is returned as plain JSON.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, Parser, type Node as YamlNode, LineCounter } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, Parser, type Document, type Node as YamlNode, LineCounter } from "yaml";
+import { parseAllYamlDocuments, YamlLimitError } from "../input/yaml.ts";
 import { RenderError } from "./errors.ts";
 import { kubeScalarTags } from "./kube-yaml-schema.ts";
 
@@ -198,7 +199,14 @@ export function readToolConfig(bytes: Uint8Array, file: string, kind: ToolConfig
   for (const token of new Parser(lines.addNewLine).parse(text)) {
     if (token.type === "directive") throw refuse(reader, token.offset, `YAML directive ${showKey(token.source.trim())}`, "remove the directive");
   }
-  const docs = parseAllDocuments(text, PARSE_OPTIONS);
+  let docs: Document.Parsed[];
+  try {
+    // Bounded like every other parse of Git content: tokens, nesting and size are checked before a tree is built.
+    docs = parseAllYamlDocuments(text, PARSE_OPTIONS);
+  } catch (error) {
+    if (error instanceof YamlLimitError) throw refuse(reader, error.offset, error.message, "make the file smaller or flatter");
+    throw error;
+  }
   // A trailing `---` (an empty document) is harmless; content after the first document is not.
   const extra = docs.slice(1).find((doc) => !isEmpty(doc.contents) || doc.errors.length > 0);
   if (extra) {

@@ -73,9 +73,9 @@ test("keys that become the same JSON key are an error, not a silent overwrite", 
 });
 
 test("numbers JSON cannot carry exactly are refused with their position", () => {
-  const big = failure("spec:\n  id: 9007199254740993\n");
+  const big = failure("kind: ConfigMap\nspec:\n  id: 9007199254740993\n");
   assert.equal(big.code, "yaml-value");
-  assert.equal(big.line, 2);
+  assert.equal(big.line, 3);
   assert.equal(big.column, 7);
   assert.match(big.message, /quote it/);
   assert.equal(failure("x: .inf\n").code, "yaml-value");
@@ -88,7 +88,112 @@ test("errors in a tool's output say so instead of pointing at a line of the file
   assert.match(error.message, /in the output of helm template, at line \d+:\d+ of that output/);
 });
 
-test("alias bombs are stopped", () => {
-  const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]", "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]", "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]", "d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]"].join("\n");
-  assert.equal(failure(bomb).code, "yaml-syntax");
+/** Each level aliases the one before ten times: 10^levels leaves from a few hundred bytes. */
+function aliasBomb(levels: number): string {
+  const lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"];
+  for (let level = 1; level < levels; level++) lines.push(`l${level}: &l${level} [${Array(10).fill(`*l${level - 1}`).join(", ")}]`);
+  return `${lines.join("\n")}\n`;
+}
+
+test("alias bombs are refused without being expanded, naming where they grow too large", () => {
+  const started = performance.now();
+  const error = failure(aliasBomb(9));
+  assert.ok(performance.now() - started < 1000, "refused at once");
+  assert.equal(error.code, "limit-exceeded");
+  assert.equal(error.file, "apps/x.yaml");
+  assert.match(error.message, /grows beyond .* once its aliases are expanded \(fjord's limit\)/);
+  assert.match(error.message, /fix: /);
+});
+
+test("aliases that expand moderately are read as kubectl reads them", () => {
+  const [doc] = parseYamlStream(aliasBomb(3), origin);
+  assert.equal(((doc?.value as Record<string, string[][]>).l2 ?? []).flat().length, 100);
+  assert.ok(doc!.expandedNodes > 100, "the expansion is counted");
+});
+
+test("an alias inside the node it names is refused, not turned into a cycle", () => {
+  const error = failure("kind: ConfigMap\ndata: &d\n  self: *d\n");
+  assert.equal(error.code, "limit-exceeded");
+  assert.equal(error.line, 3);
+  assert.match(error.message, /alias \*d refers to a node that contains it/);
+});
+
+test("more aliases than the limit are refused", () => {
+  const text = `a: &a 1\nb: [${Array(1001).fill("*a").join(", ")}]\n`;
+  assert.match(failure(text).message, /more than 1,000 aliases in one YAML document/);
+});
+
+test("nesting deeper than the limit is refused before it is built (no stack overflow, no crash)", () => {
+  for (const text of [`a: ${"[".repeat(50_000)}${"]".repeat(50_000)}\n`, `a: ${"{b: ".repeat(201)}1${"}".repeat(201)}\n`]) {
+    const error = failure(text);
+    assert.equal(error.code, "limit-exceeded");
+    assert.match(error.message, /nested deeper than 200 levels/);
+  }
+  const [doc] = parseYamlStream(`a: ${"[".repeat(199)}${"]".repeat(199)}\n`, origin);
+  assert.ok(doc, "200 levels (the map and 199 lists) are fine");
+});
+
+test("a document with more tokens than the limit is refused before its syntax tree is built", () => {
+  const started = process.memoryUsage().heapUsed;
+  for (const text of [`a: [${"1,".repeat(300_000)}1]\n`, `a: [${",".repeat(300_000)}]\n`]) {
+    const error = failure(text);
+    assert.equal(error.code, "limit-exceeded");
+    assert.match(error.message, /more than 250,000 YAML tokens/);
+  }
+  assert.ok(process.memoryUsage().heapUsed - started < 200 * 1024 * 1024);
+});
+
+test("a document larger than the limit is refused before it is parsed", () => {
+  const text = `kind: ConfigMap\ndata:\n  big: "${"x".repeat(5 * 1024 * 1024)}"\n`;
+  const error = failure(text);
+  assert.equal(error.code, "limit-exceeded");
+  assert.match(error.message, /single YAML document is larger than 4 MiB/);
+  // The same bytes spread over documents are fine.
+  const docs = parseYamlStream(Array.from({ length: 6 }, () => `v: "${"x".repeat(1024 * 1024)}"\n`).join("---\n"), origin);
+  assert.equal(docs.length, 6);
+});
+
+test("duplicate keys are found in linear time", () => {
+  const keys = Array.from({ length: 60_000 }, (_, i) => `  k${i}: v`).join("\n");
+  const started = performance.now();
+  const [doc] = parseYamlStream(`data:\n${keys}\n`, origin);
+  assert.equal(Object.keys((doc?.value as { data: object }).data).length, 60_000);
+  assert.ok(performance.now() - started < 20_000, "the yaml package's own check takes minutes here");
+  assert.equal(failure(`data:\n${keys}\n  k5: again\n`).line, 60_002);
+});
+
+test("attack 12: a YAML error in a Secret never quotes its content", () => {
+  const secretTexts = [
+    // an unterminated quote
+    'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: "hunter2-sesame\n  user: admin\n',
+    // a value kubectl would read as a number JSON cannot hold
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: 9007199254740993\n",
+    // bad indentation, the error before `kind:`
+    "apiVersion: v1\nstringData:\n  password: hunter2-sesame\n    extra: 1\nkind: Secret\n",
+    // an invalid escape
+    'apiVersion: v1\nkind: "Secret"\nstringData: {password: "hunter2-sesame\\q"}\n',
+    // a kind of any case, in JSON
+    '{"apiVersion": "v1", "kind": "secret", "stringData": {"password": "hunter2-sesame" "x"}}\n',
+  ];
+  for (const text of secretTexts) {
+    const error = failure(text);
+    assert.match(error.message, /^apps\/x\.yaml:\d+:\d+: /, "still names file, line and column");
+    assert.doesNotMatch(error.message, /hunter2|sesame|9007199254740993/, error.message);
+  }
+});
+
+test("attack 12: documents whose kind is unknown, SOPS files and decrypted files are never quoted", () => {
+  const noKind = failure('password: "hunter2-sesame\n');
+  assert.doesNotMatch(noKind.message, /hunter2/);
+  const sops = failure("kind: ConfigMap\ndata:\n  password: ENC[AES256_GCM,data:abc] x: y\nsops:\n  mac: x\n");
+  assert.doesNotMatch(sops.message, /ENC\[/);
+  const decrypted = failure("kind: ConfigMap\ndata:\n  password: hunter2 x: y\n", { file: "apps/x.yaml", sensitive: true });
+  assert.doesNotMatch(decrypted.message, /hunter2/);
+  const inOutput = failure("kind: Secret\ndata:\n  password: hunter2 x: y\n", { file: "chart/templates/s.yaml", renderedBy: "helm template" });
+  assert.doesNotMatch(inOutput.message, /hunter2/);
+});
+
+test("an error in an ordinary object still quotes its line", () => {
+  const error = failure("apiVersion: v1\nkind: ConfigMap\ndata:\n  colour: blue x: y\n");
+  assert.match(error.message, /\|\s+colour: blue x: y/);
 });

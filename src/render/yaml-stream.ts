@@ -1,4 +1,6 @@
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type ParsedNode, type YAMLError } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, type Document, type ParsedNode, type YAMLError } from "yaml";
+import { documentAround, mayQuoteFrom } from "../input/secret-text.ts";
+import { describeYamlError, parseYamlDocuments, YamlLimitError, type YamlLimits } from "../input/yaml.ts";
 import { RenderError } from "./errors.ts";
 import { kubeScalarTags } from "./kube-yaml-schema.ts";
 
@@ -9,6 +11,9 @@ export interface YamlDocument {
   line: number;
   /** For a document with an `items` sequence (a List): the line of each item. */
   itemLines?: number[];
+  /** Size of the document once its aliases are expanded: its scalars' text and its nodes. */
+  expandedBytes: number;
+  expandedNodes: number;
 }
 
 export interface StreamOrigin {
@@ -19,13 +24,19 @@ export interface StreamOrigin {
    * its line numbers are described as lines of the output instead of lines of `file`.
    */
   renderedBy?: string;
+  /**
+   * The text is, or comes from, a decrypted file: errors never quote it. (Text that looks like
+   * a Secret or a SOPS file is never quoted either; see mayQuoteFrom.)
+   */
+  sensitive?: boolean;
 }
 
 /** Keys collide when they would become the same JSON key, e.g. `1` and `"1"`, or `on` and `true`. */
-function sameJsonKey(a: ParsedNode, b: ParsedNode): boolean {
-  if (!isScalar(a) || !isScalar(b)) return a === b;
-  if (typeof a.value === "symbol" || typeof b.value === "symbol") return false; // `<<` merge keys may repeat
-  return jsonKey(a.value) === jsonKey(b.value);
+function jsonKeyOf(key: ParsedNode | null): string | undefined {
+  if (key === null) return "";
+  if (!isScalar(key)) return undefined; // collection keys are stringified; never equal to another node
+  if (typeof key.value === "symbol") return undefined; // `<<` merge keys may repeat
+  return jsonKey(key.value);
 }
 
 function jsonKey(value: unknown): string {
@@ -40,12 +51,8 @@ const PARSE_OPTIONS = {
   customTags: kubeScalarTags,
   merge: true,
   resolveKnownTags: false,
-  uniqueKeys: sameJsonKey,
-  prettyErrors: false,
+  keyIdentity: jsonKeyOf,
 } as const;
-
-/** Aliases may be expanded this many times per document; guards against "billion laughs" input. */
-const MAX_ALIAS_COUNT = 100;
 
 function lineExcerpt(text: string, lineCounter: LineCounter, line: number, column: number): string {
   const start = lineCounter.lineStarts[line - 1] ?? 0;
@@ -54,24 +61,50 @@ function lineExcerpt(text: string, lineCounter: LineCounter, line: number, colum
   return `${source}\n${" ".repeat(Math.max(0, column - 1))}^`;
 }
 
+function mayQuote(text: string, offset: number, origin: StreamOrigin): boolean {
+  return origin.sensitive !== true && mayQuoteFrom(text, documentAround(text, offset));
+}
+
 function parseFailure(error: YAMLError, text: string, lineCounter: LineCounter, origin: StreamOrigin): RenderError {
   const { line, col } = lineCounter.linePos(error.pos[0]);
   const invalidValue = error.code === "TAG_RESOLVE_FAILED";
   const what = invalidValue ? "unusable YAML value" : "malformed YAML";
-  const excerpt = lineExcerpt(text, lineCounter, line, col);
+  // Never a line of a Secret, a SOPS file or a document of unknown kind: it may hold a secret.
+  const quote = mayQuote(text, error.pos[0], origin);
+  const reason = describeYamlError(error, quote);
+  const excerpt = quote ? { output: lineExcerpt(text, lineCounter, line, col) } : {};
   if (origin.renderedBy) {
-    return new RenderError(invalidValue ? "yaml-value" : "yaml-syntax", `${what} in the output of ${origin.renderedBy}, at line ${line}:${col} of that output: ${error.message}`, {
+    return new RenderError(invalidValue ? "yaml-value" : "yaml-syntax", `${what} in the output of ${origin.renderedBy}, at line ${line}:${col} of that output: ${reason}`, {
       file: origin.file,
-      output: excerpt,
+      ...excerpt,
       fix: `fix the template or kustomization that produces this output`,
     });
   }
-  return new RenderError(invalidValue ? "yaml-value" : "yaml-syntax", `${what}: ${error.message}`, {
+  return new RenderError(invalidValue ? "yaml-value" : "yaml-syntax", `${what}: ${reason}`, {
     file: origin.file,
     line,
     column: col,
-    output: excerpt,
+    ...excerpt,
   });
+}
+
+const LIMIT_FIXES: Record<YamlLimitError["kind"], string> = {
+  "document-size": "split it into one document per object, with --- between them",
+  "document-tokens": "split it into one document per object, with --- between them",
+  "stream-tokens": "split the file",
+  depth: "flatten the structure: no Kubernetes object nests that deeply",
+  aliases: "write the repeated blocks out instead of aliasing them",
+  "alias-cycle": "make the alias refer to an anchor outside the node that holds it",
+  expansion: "write the repeated blocks out, or use fewer aliases",
+};
+
+function limitFailure(error: YamlLimitError, lineCounter: LineCounter, origin: StreamOrigin): RenderError {
+  const { line, col } = lineCounter.linePos(error.offset);
+  const fix = LIMIT_FIXES[error.kind];
+  if (origin.renderedBy) {
+    return new RenderError("limit-exceeded", `${error.message}, at line ${line}:${col} of the output of ${origin.renderedBy}`, { file: origin.file, fix });
+  }
+  return new RenderError("limit-exceeded", error.message, { file: origin.file, line, column: col, fix });
 }
 
 function startLine(node: ParsedNode, lineCounter: LineCounter): number {
@@ -85,30 +118,44 @@ function listItemLines(doc: Document.Parsed, lineCounter: LineCounter): number[]
 }
 
 /**
- * Parses a multi-document YAML (or JSON) text into plain JSON values, the way kubectl would
- * read it (see kube-yaml-schema.ts). Documents that are empty, only comments, or `null` are
- * left out. Any error fails the whole text, naming file, line and column.
+ * The documents of a multi-document YAML (or JSON) text as plain JSON values, one at a time,
+ * read the way kubectl would read them (see kube-yaml-schema.ts) and within fjord's limits
+ * (src/input/limits.ts). Documents that are empty, only comments, or `null` are left out. Any
+ * error fails the whole text, naming file, line and column.
  */
-export function parseYamlStream(text: string, origin: StreamOrigin): YamlDocument[] {
+export function* yamlStream(text: string, origin: StreamOrigin, limits: Partial<YamlLimits> = {}): Generator<YamlDocument> {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter });
-  const result: YamlDocument[] = [];
-  for (const doc of docs) {
+  const documents = parseYamlDocuments(text, { ...PARSE_OPTIONS, lineCounter, limits });
+  for (;;) {
+    let next: IteratorResult<{ document: Document.Parsed; expandedBytes: number; expandedNodes: number }>;
+    try {
+      next = documents.next();
+    } catch (error) {
+      if (error instanceof YamlLimitError) throw limitFailure(error, lineCounter, origin);
+      throw error;
+    }
+    if (next.done) return;
+    const { document: doc, expandedBytes, expandedNodes } = next.value;
     const error = doc.errors[0];
     if (error) throw parseFailure(error, text, lineCounter, origin);
     if (doc.contents === null) continue;
     const line = startLine(doc.contents, lineCounter);
     let value: unknown;
     try {
-      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+      // Aliases were counted and their expansion measured above.
+      value = doc.toJS({ maxAliasCount: -1 });
     } catch (cause) {
-      // Alias expansion limits and malformed merge keys surface only while converting.
+      // Unresolved aliases and malformed merge keys surface only while converting.
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new RenderError("yaml-syntax", `malformed YAML: ${reason}`, origin.renderedBy ? { file: origin.file } : { file: origin.file, line });
     }
     if (value === null) continue;
     const itemLines = listItemLines(doc, lineCounter);
-    result.push(itemLines ? { value, line, itemLines } : { value, line });
+    yield itemLines ? { value, line, itemLines, expandedBytes, expandedNodes } : { value, line, expandedBytes, expandedNodes };
   }
-  return result;
+}
+
+/** Every document of a YAML text at once; for small files (Chart.yaml, kustomizations). */
+export function parseYamlStream(text: string, origin: StreamOrigin, limits: Partial<YamlLimits> = {}): YamlDocument[] {
+  return [...yamlStream(text, origin, limits)];
 }

@@ -25,6 +25,7 @@ import {
 } from "./reference.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.ts";
 import { header, RegistrySession, type Operation } from "./session.ts";
+import { parseBoundedJson } from "../../input/json.ts";
 
 export interface RegistryClientOptions {
   /** Credentials by registry host, e.g. from `credentialsFromSecret` or `parseDockerConfigJson`. */
@@ -271,7 +272,8 @@ export function createRegistryClient(options: RegistryClientOptions = {}, transp
 
 function parseTagPage(body: Buffer): string[] | undefined {
   try {
-    const parsed = JSON.parse(body.toString("utf8")) as { tags?: unknown };
+    // Sizes are bounded by the transport (MAX_TAG_PAGE_BYTES); nesting is checked here.
+    const parsed = parseBoundedJson(body.toString("utf8"), "the tag list", Number.POSITIVE_INFINITY) as { tags?: unknown };
     // An empty repository is `"tags": null` on some registries.
     if (parsed.tags === null || parsed.tags === undefined) return [];
     if (!Array.isArray(parsed.tags) || !parsed.tags.every((tag) => typeof tag === "string")) return undefined;
@@ -284,7 +286,7 @@ function parseTagPage(body: Buffer): string[] | undefined {
 /** The distribution API's `{"errors": [{"code", "message"}]}`, short; details are left out as they may echo input. */
 function describeRegistryErrors(body: Buffer): string | undefined {
   try {
-    const parsed = JSON.parse(body.toString("utf8")) as { errors?: Array<{ code?: unknown; message?: unknown }> };
+    const parsed = parseBoundedJson(body.toString("utf8"), "the error", Number.POSITIVE_INFINITY) as { errors?: Array<{ code?: unknown; message?: unknown }> };
     const parts = (parsed.errors ?? [])
       .slice(0, 3)
       .map((error) => [error.code, error.message].filter((part) => typeof part === "string" && part !== "").join(": "))

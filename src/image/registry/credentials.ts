@@ -1,4 +1,5 @@
 import { normalizeRegistryHost } from "./reference.ts";
+import { parseBoundedJson } from "../../input/json.ts";
 
 export interface RegistryCredential {
   username: string;
@@ -30,7 +31,7 @@ interface AuthEntry {
 export function parseDockerConfigJson(content: string | Uint8Array, source = ".dockerconfigjson"): Map<string, RegistryCredential> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof content === "string" ? content : Buffer.from(content).toString("utf8"));
+    parsed = parseBoundedJson(typeof content === "string" ? content : Buffer.from(content).toString("utf8"), source);
   } catch {
     throw new CredentialsError(`${source} is not valid JSON; create it with kubectl create secret docker-registry`);
   }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { parseBoundedJson } from "../../input/json.ts";
 
 export const MEDIA_TYPES = {
   ociIndex: "application/vnd.oci.image.index.v1+json",
@@ -51,7 +52,7 @@ export function verifyDigest(expected: string, body: Uint8Array): boolean {
 export function parseManifest(body: Uint8Array, contentType: string | undefined, digest: string): ManifestInfo | string {
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(body).toString("utf8"));
+    json = parseBoundedJson(Buffer.from(body).toString("utf8"), "the manifest", Number.POSITIVE_INFINITY);
   } catch {
     return "the manifest is not valid JSON";
   }
@@ -117,7 +118,7 @@ export function choosePlatform(manifests: readonly PlatformManifest[], wanted: P
 /** The `created` time from an image config blob (OCI and Docker alike). */
 export function configCreated(body: Uint8Array): Date | undefined {
   try {
-    const config = JSON.parse(Buffer.from(body).toString("utf8")) as { created?: unknown };
+    const config = parseBoundedJson(Buffer.from(body).toString("utf8"), "the image config", Number.POSITIVE_INFINITY) as { created?: unknown };
     if (typeof config.created !== "string") return undefined;
     const date = new Date(config.created);
     return Number.isNaN(date.getTime()) ? undefined : date;

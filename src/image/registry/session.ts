@@ -5,6 +5,7 @@ import type { Redactor, RegistryError } from "./errors.ts";
 import { TransportError, type HttpRequest, type HttpResponse, type Transport } from "./http.ts";
 import { backoffDelay, isRetryableStatus, parseRetryAfter, type RetryPolicy } from "./retry.ts";
 import { TokenCache, tokenExpiry } from "./token-cache.ts";
+import { parseBoundedJson } from "../../input/json.ts";
 
 /** What one client operation is about, for messages and for picking credentials. */
 export interface Operation {
@@ -161,7 +162,7 @@ export class RegistrySession {
     }
     let body: { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown };
     try {
-      body = JSON.parse(response.body.toString("utf8")) as typeof body;
+      body = parseBoundedJson(response.body.toString("utf8"), "the token", Number.POSITIVE_INFINITY) as typeof body;
     } catch {
       throw this.fail(op, "invalid-response", `${op.action}: the token service at ${realm.origin}${realm.pathname} did not answer with JSON`);
     }

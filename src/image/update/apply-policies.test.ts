@@ -117,3 +117,13 @@ test("markers parse and format like Flux's", () => {
   assert.equal(formatMarker("ns:p"), '{"$imagepolicy": "ns:p"}');
   assert.equal(formatMarker("ns:p", "tag"), '{"$imagepolicy": "ns:p:tag"}');
 });
+
+test("a large file without markers is only checked, a document at a time; a marked one is held to the limit of one document", () => {
+  const bundle = Array.from({ length: 500 }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c${i}\ndata:\n${Array.from({ length: 200 }, (_, k) => `  k${k}: v`).join("\n")}\n`).join("---\n");
+  const policies = new Map([["ns:p", { image: "x", tag: "2" }]]);
+  const unmarked = applyImagePolicies([{ path: "crds/bundle.yaml", text: bundle }], policies);
+  assert.deepEqual(unmarked, { files: [], changes: [], errors: [] }, "about 300,000 tokens in 500 documents are fine when nothing is edited");
+  const marked = applyImagePolicies([{ path: "apps/bundle.yaml", text: `${bundle}---\nimage: x:1 # {"$imagepolicy": "ns:p"}\n` }], policies);
+  assert.deepEqual(marked.files, []);
+  assert.match(marked.errors[0]?.message ?? "", /more than 250,000 YAML tokens .* in one file \(fjord's limit\)/);
+});

@@ -1,6 +1,6 @@
 import { visit } from "yaml";
 import { parseMarker, type MarkerField } from "./markers.ts";
-import { applyTextEdits, lineOf, parseYaml, replaceScalar, scalarText, trailingComment, type TextEdit } from "./yaml-source.ts";
+import { applyTextEdits, checkYaml, lineOf, parseYaml, replaceScalar, scalarText, trailingComment, type TextEdit } from "./yaml-source.ts";
 
 export interface ManifestFile {
   /** Repository-relative path, used in every report. */
@@ -50,6 +50,13 @@ export interface UpdateResult {
 export function applyImagePolicies(files: readonly ManifestFile[], policies: ReadonlyMap<string, LatestImage>): UpdateResult {
   const result: UpdateResult = { files: [], changes: [], errors: [] };
   for (const file of files) {
+    // Only files with a marker can change and are parsed whole; the rest (CRD bundles, say) are
+    // only checked, a document at a time.
+    if (!file.text.includes("$imagepolicy")) {
+      const problem = checkYaml(file.text);
+      if (problem) result.errors.push({ file: file.path, ...(problem.line !== undefined ? { line: problem.line } : {}), message: `not valid YAML, left untouched: ${problem.message}` });
+      continue;
+    }
     const parsed = parseYaml(file.text);
     if (!parsed.ok) {
       result.errors.push({ file: file.path, ...(parsed.error.line !== undefined ? { line: parsed.error.line } : {}), message: `not valid YAML, left untouched: ${parsed.error.message}` });

@@ -1,6 +1,8 @@
-import { lstat, readdir, readFile, writeFile } from "node:fs/promises";
+import { lstat, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { confinedPath } from "../../git/confined-path.ts";
+import { formatBytes, MAX_FILE_BYTES, MAX_RENDER_BYTES } from "../../input/limits.ts";
+import { FileTooLargeError, readBoundedFile } from "../../input/read-file.ts";
 import type { ManifestFile } from "./apply-policies.ts";
 
 const KUSTOMIZATION_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -43,8 +45,23 @@ export async function listYamlFiles(root: string, dir: string): Promise<string[]
   return found.sort();
 }
 
+/**
+ * The files' texts, one at a time and within the limits of a render (src/input/limits.ts): one
+ * file at most MAX_FILE_BYTES, all of them together at most MAX_RENDER_BYTES.
+ */
 export async function readManifestFiles(root: string, paths: readonly string[]): Promise<ManifestFile[]> {
-  return Promise.all(paths.map(async (relative) => ({ path: relative, text: await readFile(await confinedPath(root, relative), "utf8") })));
+  const files: ManifestFile[] = [];
+  let total = 0;
+  for (const relative of paths) {
+    const content = await readBoundedFile(await confinedPath(root, relative), MAX_FILE_BYTES).catch((error: unknown) => {
+      if (error instanceof FileTooLargeError) throw new Error(`${relative} is ${formatBytes(error.size)}; fjord reads YAML files of at most ${formatBytes(MAX_FILE_BYTES)}`);
+      throw error;
+    });
+    total += content.length;
+    if (total > MAX_RENDER_BYTES) throw new Error(`the YAML files hold more than ${formatBytes(MAX_RENDER_BYTES)} (fjord's limit); narrow the path to the files that hold the images`);
+    files.push({ path: relative, text: content.toString("utf8") });
+  }
+  return files;
 }
 
 export async function writeManifestFiles(root: string, files: readonly ManifestFile[]): Promise<void> {

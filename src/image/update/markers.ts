@@ -1,3 +1,5 @@
+import { parseBoundedJson } from "../../input/json.ts";
+
 /** Which part of the policy's latest image a marked field holds. */
 export type MarkerField = "image" | "name" | "tag" | "digest";
 
@@ -19,7 +21,7 @@ export function parseMarker(comment: string): PolicyMarker | { error: string } |
   if (!text.includes("$imagepolicy")) return undefined;
   let value: unknown;
   try {
-    value = (JSON.parse(text) as Record<string, unknown> | null)?.$imagepolicy;
+    value = (parseBoundedJson(text, "the marker") as Record<string, unknown> | null)?.$imagepolicy;
   } catch {
     return { error: `malformed image policy marker ${text}: expected {"$imagepolicy": "<namespace>:<policy>[:tag|:name|:digest]"}` };
   }

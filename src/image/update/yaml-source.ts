@@ -1,4 +1,7 @@
-import { LineCounter, parse, parseAllDocuments, type Document, type Scalar } from "yaml";
+import { LineCounter, parse, type Document, type Scalar } from "yaml";
+import { MAX_DOCUMENT_TOKENS } from "../../input/limits.ts";
+import { mayHoldSecrets } from "../../input/secret-text.ts";
+import { describeYamlError, parseAllYamlDocuments, parseYamlDocuments, YamlLimitError } from "../../input/yaml.ts";
 
 // Edits are found through the yaml Document API (nodes, their source ranges, comments) but
 // applied as splices of the original text: Document.toString() re-flows what it cannot
@@ -17,21 +20,48 @@ export interface YamlSyntaxError {
   message: string;
 }
 
+/**
+ * Every document of a file is kept (edits are offsets into the whole text), so the whole file is
+ * held to the token limit of one document: its syntax trees cost hundreds of bytes per token.
+ */
+const LIMITS = { maxStreamTokens: MAX_DOCUMENT_TOKENS };
+
 /** Parses every document of a file; any error makes the whole file unusable (it is then left alone). */
 export function parseYaml(text: string): { ok: true; yaml: ParsedYaml } | { ok: false; error: YamlSyntaxError } {
   const lines = new LineCounter();
-  // Kubernetes files use YAML 1.1 scalars; the structure is what matters here and is the same.
-  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  const list = Array.isArray(documents) ? documents : [];
+  let list: Document.Parsed[];
+  try {
+    // Kubernetes files use YAML 1.1 scalars; the structure is what matters here and is the same.
+    list = parseAllYamlDocuments(text, { lineCounter: lines, limits: LIMITS });
+  } catch (error) {
+    if (!(error instanceof YamlLimitError)) throw error;
+    return { ok: false, error: { line: lines.linePos(error.offset).line, message: error.message } };
+  }
   for (const document of list) {
     const [error] = document.errors;
-    if (error) {
-      const line = error.linePos?.[0]?.line;
-      const message = error.message.split("\n")[0] ?? error.message;
-      return { ok: false, error: { ...(line !== undefined ? { line } : {}), message: message.replace(/ at line \d+, column \d+:?$/, "") } };
-    }
+    // Messages reach status and Events: nothing of a file that may hold secrets is quoted.
+    if (error) return { ok: false, error: { line: lines.linePos(error.pos[0]).line, message: describeYamlError(error, !mayHoldSecrets(text)) } };
   }
   return { ok: true, yaml: { text, documents: list, lines } };
+}
+
+/**
+ * The first problem of a file that is only checked, not edited: documents are parsed one at a
+ * time and dropped, so a file of any size within the per-document limits costs one document's
+ * syntax tree at a time.
+ */
+export function checkYaml(text: string): YamlSyntaxError | undefined {
+  const lines = new LineCounter();
+  try {
+    for (const { document } of parseYamlDocuments(text, { lineCounter: lines })) {
+      const [error] = document.errors;
+      if (error) return { line: lines.linePos(error.pos[0]).line, message: describeYamlError(error, !mayHoldSecrets(text)) };
+    }
+  } catch (error) {
+    if (!(error instanceof YamlLimitError)) throw error;
+    return { line: lines.linePos(error.offset).line, message: error.message };
+  }
+  return undefined;
 }
 
 export function lineOf(yaml: ParsedYaml, offset: number): number {

@@ -81,8 +81,9 @@ test("the reconciler's unseal runs there too, and gives the Secret or why not", 
 
 test("a body that needs more memory than the worker may have kills the worker, not the controller", async (t) => {
   const [key] = await keys;
-  const worker = startWorker(t, { maxHeapMb: 48 });
-  const huge = `a:\n${Array.from({ length: 200_000 }, (_, i) => `  k${i}: [${i}, {x: ${i}}]\n`).join("")}`;
+  const worker = startWorker(t, { maxHeapMb: 16 });
+  // Within the bounded reader's limits (under 250,000 tokens, 2 MiB), but not within 16 MiB of heap.
+  const huge = `a: [${Array.from({ length: 110_000 }, (_, i) => i).join(",")}]\n`;
   await assert.rejects(worker.run({ op: "verify", manifest: huge, privateKeys: [key!.privateKey] }), /the sealing worker stopped while checking the SealedSecret \(ERR_WORKER_OUT_OF_MEMORY\)/);
   const manifest = JSON.stringify(sealedWith([createPublicKey(key!.privateKey)], 1));
   assert.deepEqual(await worker.run({ op: "verify", manifest, privateKeys: [key!.privateKey] }), { kind: "unsealed", result: true });

@@ -2,12 +2,20 @@
  * dotenv files <-> the SOPS tree, as sops reads them: `KEY=value` lines (values verbatim
  * after the first `=`, `\n` standing for a newline), `#` lines as comments, no quoting rules.
  */
+import { formatCount, MAX_DOCUMENT_TOKENS } from "../../input/limits.ts";
 import { SopsProblem } from "./errors.ts";
 import { formatGoFloat } from "./go-format.ts";
 import type { MapNode, SopsScalar } from "./tree.ts";
 
+/** Every line becomes a tree node of about a hundred bytes; the same bound as one YAML document. */
+const MAX_LINES = MAX_DOCUMENT_TOKENS;
+
 export function loadDotenv(text: string): MapNode {
   const branch: MapNode = { kind: "map", items: [] };
+  let count = 1;
+  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) {
+    if (++count > MAX_LINES) throw new SopsProblem("invalid-file", `more than ${formatCount(MAX_LINES)} lines (fjord's limit)`);
+  }
   text.split("\n").forEach((line, index) => {
     if (line === "") return;
     if (line.startsWith("#")) {

@@ -4,17 +4,21 @@
  * doubles. Numbers follow Go's json.Number handling in sops: int64 when the text is an
  * integer, float otherwise.
  */
+import { formatCount, MAX_DOCUMENT_TOKENS, MAX_NESTING_DEPTH } from "../../input/limits.ts";
 import { SopsProblem } from "./errors.ts";
 import { parseGoFloat, parseGoInt64 } from "./go-format.ts";
 import type { MapNode, SeqNode, SopsScalar, TreeValue } from "./tree.ts";
 
-const MAX_DEPTH = 200;
+const MAX_DEPTH = MAX_NESTING_DEPTH;
+/** Every value becomes a tree node of about a hundred bytes; the same bound as one YAML document. */
+const MAX_VALUES = MAX_DOCUMENT_TOKENS;
 const STRING = /"(?:[^"\\]|\\.)*"/y;
 const NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
 class Parser {
   private at = 0;
   private depth = 0;
+  private values = 0;
   constructor(private readonly text: string) {}
 
   fail(what: string): never {
@@ -66,6 +70,7 @@ class Parser {
   }
 
   value(): TreeValue {
+    if (++this.values > MAX_VALUES) this.fail(`more than ${formatCount(MAX_VALUES)} values (fjord's limit)`);
     const next = this.peek();
     if (next === "{") return this.object();
     if (next === "[") return this.array();

@@ -3,12 +3,21 @@
  * items of the enclosing map or list, every document of a stream a branch) and written the way
  * it writes them (4-space indentation, block style).
  */
-import { Document, isAlias, isMap, isScalar, isSeq, Pair, parseAllDocuments, Scalar, YAMLMap, YAMLSeq, type Node } from "yaml";
+import { Document, isAlias, isMap, isScalar, isSeq, Pair, Scalar, YAMLMap, YAMLSeq, type Alias, type Node } from "yaml";
+import { MAX_FILE_BYTES, MAX_NESTING_DEPTH } from "../../input/limits.ts";
+import { describeYamlError, parseYamlDocuments, YamlLimitError, type YamlInputDocument } from "../../input/yaml.ts";
 import { SopsProblem } from "./errors.ts";
 import type { Branches, CommentItem, MapNode, SeqNode, SopsScalar, TreeValue } from "./tree.ts";
 import { resolveYamlScalar, yamlScalarText, YamlScalarError } from "./yaml-scalar.ts";
 
-const MAX_DEPTH = 200;
+const MAX_DEPTH = MAX_NESTING_DEPTH;
+
+/**
+ * A SOPS file is read in full and every alias is expanded into the tree (each value is encrypted
+ * on its own), so what it expands to is limited like a file: a handful of nested aliases could
+ * otherwise make billions of values (issue 13, attack 6).
+ */
+const LIMITS = { maxExpandedBytes: MAX_FILE_BYTES };
 
 function commentItems(comment: string | null | undefined, inline = false): CommentItem[] {
   if (!comment) return [];
@@ -26,7 +35,7 @@ function invalid(problem: string, node?: Node, lines?: LineFinder): SopsProblem 
 type LineFinder = (offset: number) => number;
 
 interface Reader {
-  doc: Document.Parsed;
+  aliasTargets: ReadonlyMap<Alias, Node>;
   lines: LineFinder;
   depth: number;
 }
@@ -52,7 +61,7 @@ function keyOf(reader: Reader, pair: Pair): string {
 
 function resolveAlias(reader: Reader, node: unknown): unknown {
   if (!isAlias(node)) return node;
-  const target = node.resolve(reader.doc);
+  const target = reader.aliasTargets.get(node);
   if (!target) throw invalid(`alias *${node.source} has no anchor`, node, reader.lines);
   return target;
 }
@@ -111,16 +120,30 @@ function lineFinder(text: string): LineFinder {
   };
 }
 
+/** The documents of a stream, within fjord's limits on YAML (src/input/limits.ts). */
+function* documents(text: string, lines: LineFinder): Generator<YamlInputDocument> {
+  const parsed = parseYamlDocuments(text, { schema: "failsafe", resolveKnownTags: false, merge: false, limits: LIMITS });
+  for (;;) {
+    try {
+      const next = parsed.next();
+      if (next.done) return;
+      yield next.value;
+    } catch (error) {
+      if (error instanceof YamlLimitError) throw new SopsProblem("invalid-file", `${error.message} (line ${lines(error.offset)})`);
+      throw error;
+    }
+  }
+}
+
 /** Every document of a YAML stream as a branch; each must be a map (or empty). */
 export function loadYaml(text: string): Branches {
   const lines = lineFinder(text);
-  const docs = parseAllDocuments(text, { schema: "failsafe", resolveKnownTags: false, prettyErrors: false, merge: false });
-  if (!Array.isArray(docs)) return [];
   const branches: Branches = [];
-  for (const doc of docs) {
+  for (const { document: doc, aliasTargets } of documents(text, lines)) {
     const error = doc.errors[0];
-    if (error) throw new SopsProblem("invalid-file", `not valid YAML (line ${lines(error.pos[0])}): ${error.message.split("\n")[0]}`);
-    const reader: Reader = { doc, lines, depth: 0 };
+    // The file holds secrets: the message says what is wrong and where, never quoting the text.
+    if (error) throw new SopsProblem("invalid-file", `not valid YAML (line ${lines(error.pos[0])}): ${describeYamlError(error, false)}`);
+    const reader: Reader = { aliasTargets, lines, depth: 0 };
     const contents = doc.contents;
     const branch: MapNode = { kind: "map", items: [] };
     if (isMap(contents)) branch.items.push(...mapOf(reader, contents).items);

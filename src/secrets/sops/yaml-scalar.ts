@@ -88,7 +88,8 @@ export function resolveYamlScalar(text: string, style: ScalarStyle | undefined, 
   if (resolved === "uint64") throw new YamlScalarError("integers above 9223372036854775807 are not supported by sops");
   if (short === "" || TAG_OF[resolved.type] === short) return resolved;
   if (short === "!!float" && resolved.type === "int") return { type: "float", value: Number(resolved.value) };
-  throw new YamlScalarError(`cannot decode ${TAG_OF[resolved.type]} \`${text}\` as a ${short}`);
+  // Never the value itself: this is a file of secrets, and the message reaches status and Events.
+  throw new YamlScalarError(`cannot decode a ${TAG_OF[resolved.type]} value as a ${short}`);
 }
 
 /** The text go-yaml writes for a non-string scalar. */
