@@ -59,3 +59,8 @@ test("payloads that are not JSON objects or name no repository are refused", () 
   // Another provider's shape is not read: a GitHub receiver ignores GitLab's fields.
   assert.throws(() => extractPushEvent("github", { project: { web_url: "https://gitlab.com/g/p" } }), /names no repository/);
 });
+
+test("a payload nested deeper than fjord's limit is refused without being walked", () => {
+  const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+  assert.throws(() => parseWebhookPayload("application/json", Buffer.from(deep)), (error: unknown) => error instanceof WebhookPayloadError && /nested deeper than 200 levels/.test(error.message));
+});

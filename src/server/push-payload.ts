@@ -1,5 +1,6 @@
 import { normaliseRepositoryUrl } from "./repository-url.ts";
 import type { ReceiverType } from "./webhook-signatures.ts";
+import { JsonInputError, parseBoundedJson } from "../input/json.ts";
 
 /** What a push tells the controller: which repositories moved, which ref, to which commit. */
 export interface PushEvent {
@@ -39,9 +40,10 @@ export function parseWebhookPayload(contentType: string | undefined, rawBody: Bu
   const json = mediaType === "application/x-www-form-urlencoded" ? new URLSearchParams(rawBody.toString("utf8")).get("payload") : rawBody.toString("utf8");
   if (json === null) throw new WebhookPayloadError("form-encoded delivery has no payload field");
   try {
-    return JSON.parse(json) as unknown;
-  } catch {
-    throw new WebhookPayloadError("payload is not valid JSON");
+    return parseBoundedJson(json, "payload");
+  } catch (error) {
+    if (error instanceof JsonInputError) throw new WebhookPayloadError(error.message);
+    throw error;
   }
 }
 
