@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The fjord controller image: `docker build -t ghcr.io/fjord-dev/fjord:<version> .`
-# Tool versions must match src/testenv/versions.ts (a test checks it).
+# Tool versions must match testenv/versions.ts (a test checks it).
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app

@@ -45,7 +45,11 @@ export default tseslint.config(
     rules: { "no-restricted-imports": "off", "no-regex-spaces": "off", "no-restricted-syntax": "off" },
   },
   {
-    files: ["**/*.js"],
+    files: ["**/*.js", "**/*.cjs"],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } },
   },
 );

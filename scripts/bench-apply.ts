@@ -10,8 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
-import { ControlPlane } from "../src/testenv/control-plane.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { ControlPlane } from "../testenv/control-plane.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
 import { buildCli, controlPlanePids, cpuReport, cpuSeconds, timed } from "./bench-support.ts";
 
 const execFileAsync = promisify(execFile);

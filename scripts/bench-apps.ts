@@ -12,7 +12,7 @@ import path from "node:path";
 import { stringify } from "yaml";
 import { KubeClient } from "../src/kube/client.ts";
 import { mapLimit } from "../src/util/map-limit.ts";
-import { ControlPlane } from "../src/testenv/control-plane.ts";
+import { ControlPlane } from "../testenv/control-plane.ts";
 import { buildCli, controlPlanePids, cpuReport, cpuSeconds, servedGitRepository, timed, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
 import { CONTROLLER_NODE_FLAGS } from "../src/install/workload.ts";

@@ -13,7 +13,7 @@ import { stringify } from "yaml";
 import { KubeClient } from "../src/kube/client.ts";
 import { watchUntil } from "../src/kube/watch-until.ts";
 import type { KubeObject } from "../src/model/object.ts";
-import { ControlPlane } from "../src/testenv/control-plane.ts";
+import { ControlPlane } from "../testenv/control-plane.ts";
 import { buildCli, servedGitRepository, percentile, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
 import { CONTROLLER_NODE_FLAGS } from "../src/install/workload.ts";

@@ -6,7 +6,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import type { Application } from "../src/api/types.ts";
 import type { KubeClient } from "../src/kube/client.ts";
-import type { ControlPlane } from "../src/testenv/control-plane.ts";
+import type { ControlPlane } from "../testenv/control-plane.ts";
 import { watchUntil } from "../src/kube/watch-until.ts";
 import { startGitServer } from "../test/support/git-server.ts";
 

@@ -20,8 +20,8 @@ import { parseArgs, promisify } from "node:util";
 import type { Application } from "../src/api/types.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { watchUntil } from "../src/kube/watch-until.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
-import { ControlPlane } from "../src/testenv/control-plane.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
+import { ControlPlane } from "../testenv/control-plane.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
 import { startGitServer } from "../test/support/git-server.ts";
 

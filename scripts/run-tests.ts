@@ -1,5 +1,5 @@
 /**
- * The test command. Unit tests live beside the code (src/**\/*.test.ts); cluster tests under
+ * The test command. Unit tests live beside the code (src/**\/x.test.ts, testenv/x.test.ts); cluster tests under
  * test/. One control plane is started for the whole run and shared with every cluster test
  * file through FJORD_TEST_KUBECONFIG; each test works in its own namespace.
  *
@@ -8,10 +8,10 @@
 import { spawn } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { ControlPlane } from "../src/testenv/control-plane.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
-import { formatDuration } from "../src/testenv/go-build.ts";
-import { COMPONENTS, PEER_TOOLS } from "../src/testenv/versions.ts";
+import { ControlPlane } from "../testenv/control-plane.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
+import { formatDuration } from "../testenv/go-build.ts";
+import { COMPONENTS, PEER_TOOLS } from "../testenv/versions.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const args = process.argv.slice(2);
@@ -26,7 +26,7 @@ async function testFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-const files = explicit.length > 0 ? explicit : [...(await testFiles("src")), ...(unitOnly ? [] : await testFiles("test"))];
+const files = explicit.length > 0 ? explicit : [...(await testFiles("src")), ...(await testFiles("testenv")), ...(unitOnly ? [] : await testFiles("test"))];
 const needsCluster = files.some((file) => path.normalize(file).startsWith(`test${path.sep}`));
 
 let plane: ControlPlane | undefined;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
-import { installCustomResourceDefinitions } from "../src/api/install.ts";
+import { installCustomResourceDefinitions } from "../src/controller/crd-install.ts";
 import { API_VERSION, APPLICATION_KIND, GIT_REPOSITORY_KIND, GROUP, VERSION } from "../src/api/types.ts";
 import type { Application, GitRepository } from "../src/api/types.ts";
 import { KubeClient } from "../src/kube/client.ts";

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test, type TestContext } from "node:test";
-import { installCustomResourceDefinitions } from "../src/api/install.ts";
+import { installCustomResourceDefinitions } from "../src/controller/crd-install.ts";
 import type { Application, GitRepository } from "../src/api/types.ts";
 import { reconcileApplication } from "../src/controller/application-reconciler.ts";
 import { EventRecorder } from "../src/controller/events.ts";

@@ -9,7 +9,7 @@ import { parseAllDocuments } from "yaml";
 import type { Application } from "../src/api/types.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import type { KubeObject } from "../src/model/object.ts";
-import { freePort } from "../src/testenv/ports.ts";
+import { freePort } from "../testenv/ports.ts";
 import { runFjord } from "./support/cli.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";

@@ -9,7 +9,7 @@ import type { Application } from "../src/api/types.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject } from "../src/model/object.ts";
-import { ControlPlane } from "../src/testenv/control-plane.ts";
+import { ControlPlane } from "../testenv/control-plane.ts";
 import { eventually } from "./support/cluster.ts";
 import { startControllerProcess, type ControllerProcess } from "./support/controller-process.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";

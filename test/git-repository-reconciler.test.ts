@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { installCustomResourceDefinitions } from "../src/api/install.ts";
+import { installCustomResourceDefinitions } from "../src/controller/crd-install.ts";
 import type { GitRepository } from "../src/api/types.ts";
 import { artifactRevision, reconcileGitRepository } from "../src/controller/git-repository-reconciler.ts";
 import { KubeClient } from "../src/kube/client.ts";

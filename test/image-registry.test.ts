@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createRegistryClient, parseDockerConfigJson, RegistryError, type RegistryClientOptions } from "../src/image/registry/index.ts";
 import { selectTag } from "../src/image/policy/index.ts";
-import { freePort } from "../src/testenv/ports.ts";
+import { freePort } from "../testenv/ports.ts";
 import { startOciRegistry, startRegistryProxy, type OciRegistry } from "./support/oci-registry.ts";
 
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";

@@ -7,7 +7,7 @@ import { parseAllDocuments } from "yaml";
 import { APPLICATION_CRD_NAME, GIT_REPOSITORY_CRD_NAME } from "../src/api/crds.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import type { KubeObject } from "../src/model/object.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
 import { runFjord } from "./support/cli.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 

@@ -17,7 +17,7 @@ import { buildKustomization } from "../src/render/kustomize.ts";
 import { resolveRenderDirectory } from "../src/render/paths.ts";
 import { RenderError, render, type RenderOptions } from "../src/render/render.ts";
 import { describeToolSandbox } from "../src/render/tool-sandbox.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
 import { startGitServer } from "./support/git-server.ts";
 
 let bins: Record<"helm" | "kustomize", string>;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { before, test } from "node:test";
 import { RenderError, render } from "../src/render/render.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
 
 const fixtures = path.join(import.meta.dirname, "fixtures", "render");
 let helm: string;

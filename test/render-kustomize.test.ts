@@ -6,7 +6,7 @@ import { renderKustomization } from "../src/render/kustomize.ts";
 import { scanKustomization } from "../src/render/kustomization-scan.ts";
 import { resolveRenderDirectory } from "../src/render/paths.ts";
 import { RenderError, render } from "../src/render/render.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
 import { rejection } from "./support/assertions.ts";
 
 const fixtures = path.join(import.meta.dirname, "fixtures", "render");

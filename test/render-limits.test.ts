@@ -13,7 +13,7 @@ import { generateIdentity, identityToRecipient } from "age-encryption";
 import { applyImagePolicies } from "../src/image/update/apply-policies.ts";
 import { render, RenderError, type RenderOptions } from "../src/render/render.ts";
 import { encryptContent } from "../src/secrets/sops/index.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
 
 let bins: Record<"helm" | "kustomize", string>;
 let work: string;

@@ -10,7 +10,7 @@ import path from "node:path";
 import { before, test } from "node:test";
 import { promisify } from "node:util";
 import { render } from "../src/render/render.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
 
 const execFileAsync = promisify(execFile);
 const root = path.join(import.meta.dirname, "fixtures", "render", "yaml-compat");

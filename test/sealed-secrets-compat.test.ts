@@ -13,11 +13,11 @@ import { after, before, test } from "node:test";
 import { stringify } from "yaml";
 import { pino } from "pino";
 import { KubeClient } from "../src/kube/client.ts";
+import { startSealedSecrets } from "../src/controller/sealed-secrets/index.ts";
 import {
   generateSealingKey,
   hybridDecrypt,
   parsePrivateKey,
-  startSealedSecrets,
   parseManifest,
   SCOPES,
   sealedSecretFromManifest,
@@ -27,8 +27,9 @@ import {
   type SealedSecret,
   type Secret,
 } from "../src/secrets/sealed/index.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
-import { createControllerMetrics, createControllerServer } from "../src/server/index.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
+import { createControllerMetrics } from "../src/controller/metrics.ts";
+import { createControllerServer } from "../src/server/index.ts";
 import { runFjord } from "./support/cli.ts";
 import { createTestNamespace, useCluster } from "./support/cluster.ts";
 import { serveThroughServiceProxy } from "./support/service-proxy.ts";

@@ -13,7 +13,7 @@ import type { Application } from "../src/api/types.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject } from "../src/model/object.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startControllerProcess, type ControllerProcess } from "./support/controller-process.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";

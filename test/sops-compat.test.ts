@@ -12,7 +12,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
 import { decryptContent, emitPlain, loadPlain, parseAgeIdentities, type SopsFormat } from "../src/secrets/sops/index.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
 import { runFjord } from "./support/cli.ts";
 
 const fixtures = path.join(import.meta.dirname, "fixtures", "sops");

@@ -13,7 +13,7 @@ import { parseAllDocuments } from "yaml";
 import type { KubeObject, RenderedObject } from "../src/model/object.ts";
 import { render, RenderError } from "../src/render/render.ts";
 import { isSopsDocument, parseAgeIdentities } from "../src/secrets/sops/index.ts";
-import { ensureBinaries } from "../src/testenv/ensure-binaries.ts";
+import { ensureBinaries } from "../testenv/ensure-binaries.ts";
 import { rejection } from "./support/assertions.ts";
 import { runFjord } from "./support/cli.ts";
 

@@ -7,8 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { ControlPlane } from "../src/testenv/control-plane.ts";
-import { TestenvError } from "../src/testenv/errors.ts";
+import { ControlPlane } from "../testenv/control-plane.ts";
+import { TestenvError } from "../testenv/errors.ts";
 import { childProcessesOf } from "./support/processes.ts";
 
 const execFileAsync = promisify(execFile);
@@ -92,7 +92,7 @@ test("without binaries and without Go, the error says how to get them", async ()
     const env = { PATH: "/usr/bin:/bin", HOME: os.homedir(), FJORD_CACHE_DIR: cache };
     const goDir = path.dirname((await execFileAsync("sh", ["-c", "command -v go"])).stdout.trim());
     assert.ok(!env.PATH.split(":").includes(goDir), "this test needs a PATH without go");
-    const result = await execFileAsync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "cluster", "up"], { cwd: repoRoot, env }).then(
+    const result = await execFileAsync(process.execPath, ["--import", "tsx", "scripts/cluster.ts", "up"], { cwd: repoRoot, env }).then(
       () => assert.fail("cluster up should fail"),
       (error: { code: number; stderr: string }) => error,
     );

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { isExecutable } from "../util/executable.ts";
+import { isExecutable } from "../src/util/executable.ts";
 import { cachedBinaryDir } from "./paths.ts";
 import { COMPONENTS, type Binary } from "./versions.ts";
 

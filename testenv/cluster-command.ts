@@ -1,11 +1,11 @@
 import { Command } from "commander";
-import { daemonStatus, serveControlPlane, startDaemon, stopDaemon } from "../testenv/daemon.ts";
-import { ensureBinaries } from "../testenv/ensure-binaries.ts";
-import { COMPONENTS, PEER_TOOLS } from "../testenv/versions.ts";
+import { daemonStatus, serveControlPlane, startDaemon, stopDaemon } from "./daemon.ts";
+import { ensureBinaries } from "./ensure-binaries.ts";
+import { COMPONENTS, PEER_TOOLS } from "./versions.ts";
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-/** `fjord cluster up|down|status`: a local control plane for trying fjord and for its tests. */
+/** `npm run cluster -- up|down|status|build`: a local control plane for trying fjord and for its tests. */
 export function clusterCommand(): Command {
   const cluster = new Command("cluster").description(
     "run a local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes)",
@@ -16,7 +16,7 @@ export function clusterCommand(): Command {
     .description("start the control plane in the background; prints KUBECONFIG=<path> as the last line")
     .action(async () => {
       // Re-run this same program (with the same loader flags) as the detached server.
-      const entry = { command: process.execPath, args: [...process.execArgv, process.argv[1] ?? "", "cluster", "serve"] };
+      const entry = { command: process.execPath, args: [...process.execArgv, process.argv[1] ?? "", "serve"] };
       const result = await startDaemon(entry, (line) => say(`  ${line}`));
       say(result.alreadyRunning ? `control plane already running at ${result.server}` : `control plane running at ${result.server}`);
       say(`try: kubectl --kubeconfig ${result.kubeconfig} get nodes`);

@@ -3,8 +3,8 @@ import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { KubeClient } from "../kube/client.ts";
-import type { KubeObject } from "../model/object.ts";
+import { KubeClient } from "../src/kube/client.ts";
+import type { KubeObject } from "../src/model/object.ts";
 import { TestenvError } from "./errors.ts";
 import { ensureBinaries } from "./ensure-binaries.ts";
 import { formatDuration, type Progress } from "./go-build.ts";
@@ -16,7 +16,7 @@ import { cacheRoot } from "./paths.ts";
 import { generateControlPlanePki } from "./pki.ts";
 import { freePort, isPortFree } from "./ports.ts";
 import { COMPONENTS, type Component } from "./versions.ts";
-import { isProcessAlive } from "../util/process-alive.ts";
+import { isProcessAlive } from "../src/util/process-alive.ts";
 
 export interface ControlPlaneOptions {
   /** Fake kwok Nodes to register (default 2). */

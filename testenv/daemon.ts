@@ -3,9 +3,9 @@ import { closeSync, openSync, readFileSync, readSync, rmSync, statSync } from "n
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { loadClusterAccess } from "../kube/cluster-access.ts";
-import { isProcessAlive } from "../util/process-alive.ts";
-import { createLogger } from "../util/logger.ts";
+import { loadClusterAccess } from "../src/kube/cluster-access.ts";
+import { isProcessAlive } from "../src/util/process-alive.ts";
+import { createLogger } from "../src/util/logger.ts";
 import { ControlPlane } from "./control-plane.ts";
 import { probe } from "./https-probe.ts";
 import { daemonStateFile } from "./paths.ts";
@@ -106,7 +106,7 @@ export interface UpResult {
 }
 
 /**
- * `fjord cluster up`: starts the control plane in a detached process that outlives this
+ * `npm run cluster -- up`: starts the control plane in a detached process that outlives this
  * command, relays its progress, and returns once it is ready.
  */
 export async function startDaemon(entry: { command: string; args: string[] }, print: (line: string) => void): Promise<UpResult> {
@@ -148,7 +148,7 @@ export async function startDaemon(entry: { command: string; args: string[] }, pr
   }
 }
 
-/** `fjord cluster down`: stops the background control plane and waits until it is gone. */
+/** `npm run cluster -- down`: stops the background control plane and waits until it is gone. */
 export async function stopDaemon(): Promise<"stopped" | "not-running"> {
   const state = await readDaemonState();
   if (!state || !isProcessAlive(state.pid)) {
@@ -173,7 +173,7 @@ export interface DaemonStatus {
   state?: DaemonState;
 }
 
-/** `fjord cluster status`: is the background control plane alive and serving? */
+/** `npm run cluster -- status`: is the background control plane alive and serving? */
 export async function daemonStatus(): Promise<DaemonStatus> {
   const state = await readDaemonState();
   if (!state || !isProcessAlive(state.pid)) return { running: false, ready: false, ...(state ? { state } : {}) };

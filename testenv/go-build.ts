@@ -17,7 +17,7 @@ import {
   SOPS_VERSION,
   type Binary,
 } from "./versions.ts";
-import { withDirectoryLock } from "../util/dir-lock.ts";
+import { withDirectoryLock } from "../src/util/dir-lock.ts";
 
 const execFileAsync = promisify(execFile);
 

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { cacheRoot } from "../util/cache-dir.ts";
+import { cacheRoot } from "../src/util/cache-dir.ts";
 import { COMPONENTS, PEER_VERSIONS, versionKey, type Binary, type PeerTool } from "./versions.ts";
 
 export { cacheRoot };
@@ -24,7 +24,7 @@ export function buildWorkDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(cacheRoot(env), "build");
 }
 
-/** State of the control plane started in the background by `fjord cluster up`. */
+/** State of the control plane started in the background by `npm run cluster -- up`. */
 export function daemonStateFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(cacheRoot(env), "cluster", "state.json");
 }

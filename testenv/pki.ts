@@ -1,4 +1,4 @@
-import { createCertificateAuthority, generateEcKeyPair, issueCertificate, type IssuedCertificate, type KeyPairPem } from "../pki/x509.ts";
+import { createCertificateAuthority, generateEcKeyPair, issueCertificate, type IssuedCertificate, type KeyPairPem } from "../src/pki/x509.ts";
 
 export interface ControlPlanePki {
   ca: IssuedCertificate;

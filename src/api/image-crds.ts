@@ -8,7 +8,7 @@
  * this module: nothing may run at load time in either direction of that cycle.
  */
 import type { KubeObject } from "../model/object.ts";
-import { conditions, count, crd, duration, lastHandledReconcileAt, name, namespace, secretName, object, readyColumns, string, timestamp, withRules, type Schema } from "./crds.ts";
+import { conditions, count, crd, duration, lastHandledReconcileAt, name, namespace, secretName, object, readyColumns, string, timestamp, withRules, type Schema } from "./schema.ts";
 import {
   IMAGE_POLICY_KIND,
   IMAGE_POLICY_RESOURCE,

@@ -1,4 +1,4 @@
-import { resourcePath } from "../kube/discovery.ts";
+import { resourcePath } from "../kube/resource-path.ts";
 import { GROUP, VERSION } from "./types.ts";
 
 /** REST path of fjord's own (namespaced) resources: the collection across namespaces, or one object. */

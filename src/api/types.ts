@@ -256,3 +256,6 @@ export interface Application extends KubeObject {
   spec: ApplicationSpec;
   status?: ApplicationStatus;
 }
+
+/** Label of the ClusterRoles whose rules aggregate into what the controller may watch for drift (see src/install/rbac.ts). */
+export const WATCH_RULES_LABEL = "fjord.dev/aggregate-to-controller";

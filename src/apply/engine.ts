@@ -7,7 +7,7 @@ import { mapLimit } from "../util/map-limit.ts";
 import { managersLosingFields, sameAsLive } from "./compare.ts";
 import { appliedStateMatches } from "./managed-fields.ts";
 import { SyncError, type ObjectProblem } from "./errors.ts";
-import { FIELD_MANAGER, isOwnedBy, type Owner } from "./labels.ts";
+import { FIELD_MANAGER, isOwnedBy, type Owner } from "../model/ownership.ts";
 import { listOwnedObjects } from "./live-objects.ts";
 import { prepareObjects, type PreparedObject } from "./prepare.ts";
 import { redactSecretValues } from "./secret-redaction.ts";

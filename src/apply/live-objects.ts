@@ -3,7 +3,7 @@ import { resourcePath, type ResourceMapping } from "../kube/discovery.ts";
 import { KubeApiError } from "../kube/errors.ts";
 import { refKey, refOf, type KubeObject } from "../model/object.ts";
 import { mapLimit } from "../util/map-limit.ts";
-import { ownerSelector, type Owner } from "./labels.ts";
+import { ownerSelector, type Owner } from "../model/ownership.ts";
 
 interface ObjectList {
   items?: KubeObject[];

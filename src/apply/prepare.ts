@@ -1,7 +1,7 @@
 import type { Discovery, ResourceMapping } from "../kube/discovery.ts";
 import { groupOf, refOf, versionOf, type KubeObject, type ObjectRef, type RenderedObject } from "../model/object.ts";
 import type { ObjectProblem } from "./errors.ts";
-import { ownerLabels, type Owner } from "./labels.ts";
+import { ownerLabels, type Owner } from "../model/ownership.ts";
 import { isPrerequisite, kindsDefinedBy } from "./staging.ts";
 
 /** A desired object made ready to apply: normalised, labelled, mapped to its resource. */

@@ -5,7 +5,7 @@ import { deletionOrder, type InventoryEntry } from "../inventory/inventory.ts";
 import { mapLimit } from "../util/map-limit.ts";
 import type { ChangeSetEntry } from "./engine.ts";
 import type { ObjectProblem } from "./errors.ts";
-import { PRUNE_ANNOTATION, isOwnedBy, type Owner } from "./labels.ts";
+import { PRUNE_ANNOTATION, isOwnedBy, type Owner } from "../model/ownership.ts";
 import { deleteObject, getObject } from "./server-side-apply.ts";
 
 export interface PruneResult {

@@ -1,7 +1,7 @@
 import type { KubeClient } from "../kube/client.ts";
 import { resourcePath, type ResourceMapping } from "../kube/discovery.ts";
 import type { KubeObject } from "../model/object.ts";
-import { FIELD_MANAGER } from "./labels.ts";
+import { FIELD_MANAGER } from "../model/ownership.ts";
 
 export interface ApplyAnswer {
   object: KubeObject;

@@ -5,7 +5,7 @@ import { evaluateHealth, notFound } from "../health/evaluate.ts";
 import type { Health } from "../health/status.ts";
 import { describeRef, refKey, refOf, type ObjectRef, type SourceLocation } from "../model/object.ts";
 import { SyncError } from "./errors.ts";
-import { ownerSelector, type Owner } from "./labels.ts";
+import { ownerSelector, type Owner } from "../model/ownership.ts";
 
 export interface WaitTarget {
   ref: ObjectRef;

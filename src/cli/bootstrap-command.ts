@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Command } from "commander";
-import { FIELD_MANAGER } from "../apply/labels.ts";
+import { FIELD_MANAGER } from "../model/ownership.ts";
 import type { GitAuth } from "../git/index.ts";
 import { commitAndPush } from "../git/push.ts";
 import { splitCredentials } from "../git/redact.ts";

@@ -1,6 +1,5 @@
 import { Command } from "commander";
 import { createRequire } from "node:module";
-import { clusterCommand } from "./cluster.ts";
 import { controllerCommand } from "./controller-command.ts";
 import { syncCommands } from "./sync-commands.ts";
 import { secretsCommand } from "./secrets-command.ts";
@@ -21,7 +20,6 @@ export function buildProgram(): Command {
     .description("fjord: a pull-based GitOps engine for Kubernetes")
     .version(version)
     .showHelpAfterError()
-    .addCommand(clusterCommand());
   for (const command of syncCommands()) program.addCommand(command);
   program.addCommand(controllerCommand());
   program.addCommand(secretsCommand());

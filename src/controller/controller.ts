@@ -1,4 +1,4 @@
-import { installCustomResourceDefinitions } from "../api/install.ts";
+import { installCustomResourceDefinitions } from "./crd-install.ts";
 import { fjordResourcePath } from "../api/paths.ts";
 import {
   APPLICATION_KIND,
@@ -12,8 +12,8 @@ import type { KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { watchUntil } from "../kube/watch-until.ts";
 import type { KubeObject } from "../model/object.ts";
-import type { ControllerMetrics } from "../server/metrics.ts";
-import { normaliseRepositoryUrl } from "../server/repository-url.ts";
+import type { ControllerMetrics } from "./metrics.ts";
+import { normaliseRepositoryUrl } from "../git/repository-url.ts";
 import type { Logger } from "../util/logger.ts";
 import { Discovery } from "../kube/discovery.ts";
 import { reconcileApplication } from "./application-reconciler.ts";

@@ -1,6 +1,6 @@
 import { waitForEstablished } from "../apply/crd-established.ts";
 import type { KubeClient } from "../kube/client.ts";
-import { customResourceDefinitions } from "./crds.ts";
+import { customResourceDefinitions } from "../api/crds.ts";
 
 /**
  * The controller installs its CRDs as a manager of its own: applying them as `fjord` (the

@@ -1,9 +1,10 @@
-import { FIELD_MANAGER, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, type Owner } from "../apply/labels.ts";
+import { FIELD_MANAGER, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, type Owner } from "../model/ownership.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { resourcePath, type Discovery, type ResourceMapping } from "../kube/discovery.ts";
 import { KubeApiError } from "../kube/errors.ts";
 import { watchUntil } from "../kube/watch-until.ts";
 import { describeRef, refOf, type KubeObject, type ObjectRef } from "../model/object.ts";
+import { WATCH_RULES_LABEL } from "../api/types.ts";
 import type { InventoryEntry } from "../inventory/inventory.ts";
 
 interface ManagedFieldsEntry {
@@ -111,8 +112,6 @@ export interface UnwatchedKind {
   detail: string;
 }
 
-/** Label of the ClusterRoles whose rules aggregate into what the controller may watch (see src/install/rbac.ts). */
-export const WATCH_RULES_LABEL = "fjord.dev/aggregate-to-controller";
 
 /** How long a kind that could not be watched waits before the next attempt (one LIST per kind, not per Application). */
 export const UNWATCHED_RETRY_MS = 5 * 60_000;

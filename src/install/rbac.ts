@@ -1,6 +1,5 @@
 import { customResourceDefinitions } from "../api/crds.ts";
-import { GROUP } from "../api/types.ts";
-import { WATCH_RULES_LABEL } from "../controller/drift-watch.ts";
+import { GROUP, WATCH_RULES_LABEL } from "../api/types.ts";
 import type { KubeObject } from "../model/object.ts";
 import { SEALED_SECRET_RESOURCE } from "../secrets/sealed/types.ts";
 import { commonLabels, CONTROLLER_NAME, type InstallOptions } from "./options.ts";

@@ -1,6 +1,6 @@
 import type { KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
-import { FIELD_MANAGER, type Owner } from "../apply/labels.ts";
+import { FIELD_MANAGER, type Owner } from "../model/ownership.ts";
 import { decodeInventory, emptyInventory, encodeInventory, type Inventory } from "./inventory.ts";
 
 const DATA_KEY = "inventory.json.gz";

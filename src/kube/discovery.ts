@@ -1,15 +1,9 @@
+import type { ResourceMapping } from "./resource-path.ts";
+export { resourcePath, type ResourceMapping } from "./resource-path.ts";
 import type { KubeClient } from "./client.ts";
 
 
 /** How to reach one kind of object: its plural resource name and whether it lives in namespaces. */
-export interface ResourceMapping {
-  group: string;
-  version: string;
-  kind: string;
-  resource: string;
-  namespaced: boolean;
-  verbs: string[];
-}
 
 interface AggregatedDiscovery {
   items?: Array<{
@@ -116,10 +110,4 @@ export class Discovery {
   }
 }
 
-/** The REST path of a collection or an object. */
-export function resourcePath(mapping: ResourceMapping, namespace?: string, name?: string): string {
-  const base = mapping.group ? `/apis/${mapping.group}/${mapping.version}` : `/api/${mapping.version}`;
-  const scoped = mapping.namespaced && namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${mapping.resource}` : `${base}/${mapping.resource}`;
-  return name ? `${scoped}/${encodeURIComponent(name)}` : scoped;
-}
 

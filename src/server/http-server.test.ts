@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import { test, type TestContext } from "node:test";
 import { pino } from "pino";
 import { createControllerServer } from "./http-server.ts";
-import { createControllerMetrics, type ControllerMetrics } from "./metrics.ts";
+import { createControllerMetrics, type ControllerMetrics } from "../controller/metrics.ts";
 import type { PushEvent } from "./push-payload.ts";
 import type { Receiver } from "./webhook-route.ts";
 import { signHmacSha256 } from "./webhook-signatures.ts";

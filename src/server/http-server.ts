@@ -1,12 +1,16 @@
 import { fastify, LogController, type FastifyRequest } from "fastify";
 import type { Logger } from "../util/logger.ts";
-import type { ControllerMetrics } from "./metrics.ts";
 import { registerSealingRoutes, type SealingRouteOptions } from "./sealing-routes.ts";
 import type { ControllerServer } from "./server-type.ts";
 import { registerWebhookRoute, type WebhookRouteOptions } from "./webhook-route.ts";
 
+/** What `/metrics` serves: a Prometheus registry (the controller's, see src/controller/metrics.ts). */
+export interface MetricsSource {
+  readonly registry: { metrics(): Promise<string>; readonly contentType: string };
+}
+
 export interface ControllerServerOptions extends WebhookRouteOptions, SealingRouteOptions {
-  metrics: ControllerMetrics;
+  metrics: MetricsSource;
   /** Also serve `/metrics` (default true); false when createMetricsServer serves it on a port of its own. */
   serveMetrics?: boolean;
   /** Whether the controller can do its work (caches synced, leader known); drives /readyz. */
@@ -37,7 +41,7 @@ export function createControllerServer(options: ControllerServerOptions): Contro
 }
 
 /** `/metrics` alone, for `fjord controller --metrics-bind-address`: a port that can be opened to Prometheus only. */
-export function createMetricsServer(options: { metrics: ControllerMetrics; logger: Logger }): ControllerServer {
+export function createMetricsServer(options: { metrics: MetricsSource; logger: Logger }): ControllerServer {
   const app = createServer(options.logger);
   registerMetricsRoute(app, options.metrics);
   return app;
@@ -74,7 +78,7 @@ function createServer(logger: Logger): ControllerServer {
   return app;
 }
 
-function registerMetricsRoute(app: ControllerServer, metrics: ControllerMetrics): void {
+function registerMetricsRoute(app: ControllerServer, metrics: MetricsSource): void {
   app.get("/metrics", async (_request, reply) => {
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);

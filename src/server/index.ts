@@ -1,9 +1,7 @@
 /** The controller's HTTP server: Git push webhooks, the sealing routes, Prometheus metrics and health probes. */
-export { createControllerServer, createMetricsServer, REQUEST_TIMEOUT_MS, type ControllerServerOptions } from "./http-server.ts";
+export { createControllerServer, createMetricsServer, REQUEST_TIMEOUT_MS, type ControllerServerOptions, type MetricsSource } from "./http-server.ts";
 export type { ControllerServer } from "./server-type.ts";
-export { createControllerMetrics, type ApplyAction, type ControllerMetrics, type GitFetchResult, type ObjectIdentity, type ReconcileResult } from "./metrics.ts";
 export type { PushEvent } from "./push-payload.ts";
-export { normaliseRepositoryUrl } from "./repository-url.ts";
 export { WEBHOOK_BODY_LIMIT, WEBHOOK_REFUSAL, type Receiver } from "./webhook-route.ts";
 export type { ReceiverType } from "./webhook-signatures.ts";
 export { MAX_SEALING_REQUESTS_IN_FLIGHT, SEALED_SECRET_BODY_LIMIT, type SealingRouteOptions } from "./sealing-routes.ts";

@@ -1,4 +1,4 @@
-import { normaliseRepositoryUrl } from "./repository-url.ts";
+import { normaliseRepositoryUrl } from "../git/repository-url.ts";
 import type { ReceiverType } from "./webhook-signatures.ts";
 import { JsonInputError, parseBoundedJson } from "../input/json.ts";
 

@@ -4,7 +4,7 @@ import { Writable } from "node:stream";
 import { test, type TestContext } from "node:test";
 import { pino } from "pino";
 import { createControllerServer } from "./http-server.ts";
-import { createControllerMetrics } from "./metrics.ts";
+import { createControllerMetrics } from "../controller/metrics.ts";
 import { MAX_SEALING_REQUESTS_IN_FLIGHT, SEALED_SECRET_BODY_LIMIT, type SealingRouteOptions } from "./sealing-routes.ts";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";

@@ -1,6 +1,6 @@
 import { ApplyEngine, type ApplyResult, type ChangeSetEntry, type ObjectState } from "../apply/engine.ts";
 import { SyncError } from "../apply/errors.ts";
-import type { Owner } from "../apply/labels.ts";
+import type { Owner } from "../model/ownership.ts";
 import { prune } from "../apply/prune.ts";
 import { waitForHealthy } from "../apply/wait.ts";
 import type { KubeClient } from "../kube/client.ts";

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
-import { ensureBinaries } from "../../src/testenv/ensure-binaries.ts";
+import { ensureBinaries } from "../../testenv/ensure-binaries.ts";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 

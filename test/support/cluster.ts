@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { after, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { ControlPlane } from "../../src/testenv/control-plane.ts";
+import { ControlPlane } from "../../testenv/control-plane.ts";
 
 export interface TestCluster {
   kubeconfigPath: string;

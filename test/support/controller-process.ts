@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { freePort } from "../../src/testenv/ports.ts";
+import { freePort } from "../../testenv/ports.ts";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 

@@ -15,9 +15,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import { createCertificateAuthority, issueCertificate } from "../../src/pki/x509.ts";
-import { ensureBinaries } from "../../src/testenv/ensure-binaries.ts";
-import { ManagedProcess } from "../../src/testenv/managed-process.ts";
-import { freePort } from "../../src/testenv/ports.ts";
+import { ensureBinaries } from "../../testenv/ensure-binaries.ts";
+import { ManagedProcess } from "../../testenv/managed-process.ts";
+import { freePort } from "../../testenv/ports.ts";
 
 export type RegistryMode = "anonymous" | "token" | "tls";
 

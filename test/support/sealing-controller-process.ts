@@ -10,8 +10,9 @@
  */
 import { pino } from "pino";
 import { KubeClient } from "../../src/kube/client.ts";
-import { startSealedSecrets } from "../../src/secrets/sealed/index.ts";
-import { createControllerMetrics, createControllerServer } from "../../src/server/index.ts";
+import { startSealedSecrets } from "../../src/controller/sealed-secrets/index.ts";
+import { createControllerMetrics } from "../../src/controller/metrics.ts";
+import { createControllerServer } from "../../src/server/index.ts";
 
 const [kubeconfig = "", namespace = "", keyBits = "4096"] = process.argv.slice(2);
 const client = KubeClient.load({ kubeconfig });

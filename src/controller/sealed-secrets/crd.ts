@@ -7,7 +7,7 @@ import { waitForEstablished } from "../../apply/crd-established.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { isNotFound, KubeApiError } from "../../kube/errors.ts";
 import type { KubeObject } from "../../model/object.ts";
-import { SEALED_SECRET_CRD_NAME, SEALED_SECRET_GROUP, SEALED_SECRET_KIND, SEALED_SECRET_RESOURCE, SEALED_SECRET_VERSION } from "./types.ts";
+import { SEALED_SECRET_CRD_NAME, SEALED_SECRET_GROUP, SEALED_SECRET_KIND, SEALED_SECRET_RESOURCE, SEALED_SECRET_VERSION } from "../../secrets/sealed/types.ts";
 
 const conditionSchema = {
   type: "object",

@@ -3,10 +3,10 @@ import type { KeyObject } from "node:crypto";
 import type { KubeClient } from "../../kube/client.ts";
 import { isNotFound, KubeApiError } from "../../kube/errors.ts";
 import type { Logger } from "../../util/logger.ts";
-import { InvalidObjectError, sealedSecretFromManifest } from "./objects.ts";
+import { InvalidObjectError, sealedSecretFromManifest } from "../../secrets/sealed/objects.ts";
 import { nextStatus, notOwnedMessage, ownershipOf, redactValues, sameSecret, updatedSecret, type SyncOutcome } from "./secret-sync.ts";
-import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret, type Secret } from "./types.ts";
-import { UnsealError } from "./unseal.ts";
+import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret, type Secret } from "../../secrets/sealed/types.ts";
+import { UnsealError } from "../../secrets/sealed/unseal.ts";
 
 export interface ReconcileContext {
   /** The controller's identity: reads SealedSecrets and writes their status. */

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { test, type TestContext } from "node:test";
-import { generateSealingKey } from "./certificate.ts";
+import { generateSealingKey } from "../../secrets/sealed/certificate.ts";
 import { DEFAULT_SEALING_WORK_LIMITS, SealingRequestError, SealingWorker, type SealingWorkLimits } from "./request-runner.ts";
-import { MAX_SEALED_VALUES } from "./requests.ts";
-import { sealSecret } from "./seal.ts";
-import type { SealedSecret, Secret } from "./types.ts";
+import { MAX_SEALED_VALUES } from "../../secrets/sealed/requests.ts";
+import { sealSecret } from "../../secrets/sealed/seal.ts";
+import type { SealedSecret, Secret } from "../../secrets/sealed/types.ts";
 
 // The two oldest are full-size: a value sealed with one of them costs a dozen RSA attempts, two of them RSA-4096.
 const keys = Promise.all(Array.from({ length: 12 }, (_, i) => generateSealingKey({ keySize: i < 10 ? 2048 : 4096 })));

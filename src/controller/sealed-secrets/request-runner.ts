@@ -7,7 +7,7 @@ import type { Worker } from "node:worker_threads";
 import { startModuleWorker, siblingModule } from "../../util/module-worker.ts";
 import { TokenBucket } from "../../util/token-bucket.ts";
 import type { WorkerRequest, WorkerResponse } from "./request-worker.ts";
-import type { SealingJob, SealingOutcome } from "./requests.ts";
+import type { SealingJob, SealingOutcome } from "../../secrets/sealed/requests.ts";
 
 export interface SealingWorkLimits {
   /** A job still running after this is abandoned: its worker is stopped and a fresh one started. */

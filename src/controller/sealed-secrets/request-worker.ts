@@ -3,7 +3,7 @@
  * SealingJob per message and answers with its outcome and the time it took.
  */
 import { parentPort } from "node:worker_threads";
-import { runSealingJob, type SealingJob, type SealingOutcome } from "./requests.ts";
+import { runSealingJob, type SealingJob, type SealingOutcome } from "../../secrets/sealed/requests.ts";
 
 export interface WorkerRequest {
   id: number;

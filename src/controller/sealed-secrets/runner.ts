@@ -8,15 +8,15 @@ import { KubeApiError } from "../../kube/errors.ts";
 import { watchUntil } from "../../kube/watch-until.ts";
 import type { KubeObject } from "../../model/object.ts";
 import type { Logger } from "../../util/logger.ts";
-import { WorkQueue } from "../../controller/queue.ts";
+import { WorkQueue } from "../queue.ts";
 import { ensureSealedSecretCrd } from "./crd.ts";
-import { SealingKeys } from "./key-manager.ts";
-import { MAX_TIMER_MS, rotationDelay } from "./keyring.ts";
+import { SealingKeys } from "../../secrets/sealed/key-manager.ts";
+import { MAX_TIMER_MS, rotationDelay } from "../../secrets/sealed/keyring.ts";
 import { reconcileSealedSecret, sealedSecretPath, type ReconcileContext, type SecretWriter } from "./reconciler.ts";
 import { DEFAULT_SEALING_WORK_LIMITS, SealingRequestError, SealingWorker, type SealingWorkLimits } from "./request-runner.ts";
-import type { SealingJob, SealingOutcome } from "./requests.ts";
-import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret, type Secret } from "./types.ts";
-import { UnsealError } from "./unseal.ts";
+import type { SealingJob, SealingOutcome } from "../../secrets/sealed/requests.ts";
+import { SEALED_SECRET_API_VERSION, SEALED_SECRET_RESOURCE, type SealedSecret, type Secret } from "../../secrets/sealed/types.ts";
+import { UnsealError } from "../../secrets/sealed/unseal.ts";
 
 export const DEFAULT_ROTATION_PERIOD_MS = 30 * 24 * 3600_000;
 /** Re-checks every SealedSecret this often, which restores a deleted or edited Secret. */

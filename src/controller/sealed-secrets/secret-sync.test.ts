@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { nextStatus, ownershipOf, redactValues, sameSecret, updatedSecret } from "./secret-sync.ts";
-import type { SealedSecret, Secret } from "./types.ts";
+import type { SealedSecret, Secret } from "../../secrets/sealed/types.ts";
 
 const sealed: SealedSecret = {
   apiVersion: "bitnami.com/v1alpha1",

@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { formatTime } from "../../api/conditions.ts";
-import { SEALED_SECRET_KIND, SYNCED_CONDITION, type SealedSecret, type SealedSecretCondition, type Secret } from "./types.ts";
+import { SEALED_SECRET_KIND, SYNCED_CONDITION, type SealedSecret, type SealedSecretCondition, type Secret } from "../../secrets/sealed/types.ts";
 
 export const MANAGED_ANNOTATION = "sealedsecrets.bitnami.com/managed";
 export const PATCH_ANNOTATION = "sealedsecrets.bitnami.com/patch";
