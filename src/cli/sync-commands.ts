@@ -136,7 +136,7 @@ function diffCommand(): Command {
           const discovery = new Discovery(client);
           const owner = { name: flags.name ?? defaultSyncName(flags.repo, flags.path), namespace: flags.namespace };
           const stored = await loadInventory(client, owner);
-          const plan = await new ApplyEngine(client, discovery).apply({ objects, owner, defaultNamespace: flags.namespace, previous: stored.inventory, dryRun: true, fullPlan: true });
+          const plan = await new ApplyEngine(client, discovery).diff({ objects, owner, defaultNamespace: flags.namespace, previous: stored.inventory }, { everyObject: true });
           const diffs: Array<{ object: string; action: string; diff: string }> = [];
           for (const state of plan.states) {
             if (state.action === "unchanged") continue;

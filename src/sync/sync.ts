@@ -1,8 +1,6 @@
-import { ApplyEngine, type ApplyResult, type ChangeSetEntry, type ObjectState } from "../apply/engine.ts";
+import { ApplyEngine, type ApplyResult, type ChangeSetEntry, type ObjectState, type PlanRequest } from "../apply/engine.ts";
 import { SyncError } from "../apply/errors.ts";
 import type { Owner } from "../model/ownership.ts";
-import { prune } from "../apply/prune.ts";
-import { waitForHealthy } from "../apply/wait.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { Discovery } from "../kube/discovery.ts";
 import { configMapInventoryStore, type InventoryStore } from "../inventory/configmap-store.ts";
@@ -48,17 +46,18 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
   const store = request.inventoryStore ?? configMapInventoryStore(request.client, request.owner);
   const stored = await store.load();
   const engine = new ApplyEngine(request.client, discovery);
-  const applied: ApplyResult = await engine.apply({
+  const planRequest: PlanRequest = {
     objects: request.objects,
     owner: request.owner,
     defaultNamespace: request.defaultNamespace,
     previous: stored.inventory,
-    ...(request.dryRun !== undefined ? { dryRun: request.dryRun } : {}),
     ...(request.force !== undefined ? { force: request.force } : {}),
     ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-    ...(request.dryRun ? {} : { reserve: (planned: Inventory) => store.reserve(planned, stored.revision) }),
     onProgress: progress,
-  });
+  };
+  const applied: ApplyResult = request.dryRun
+    ? await engine.diff(planRequest)
+    : await engine.applyAll({ ...planRequest, reserve: (planned: Inventory) => store.reserve(planned, stored.revision) });
   let inventory = applied.inventory;
   const changes = [...applied.changes];
 
@@ -77,7 +76,7 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
   const stale = staleEntries(stored.inventory, inventory);
   if (request.prune && stale.length > 0) {
     progress(`pruning ${stale.length} object(s) no longer in Git`);
-    const pruned = await prune(request.client, discovery, stale, request.owner, { ...(request.dryRun ? { dryRun: true } : {}) });
+    const pruned = await engine.prune(stale, request.owner, { ...(request.dryRun ? { dryRun: true } : {}) });
     changes.push(...pruned.changes);
     inventory = { entries: [...inventory.entries, ...pruned.remaining] };
     if (pruned.failures.length > 0) {
@@ -94,16 +93,12 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
 
   if (request.wait && !request.dryRun) {
     progress("waiting for objects to become ready");
-    await waitForHealthy(
-      request.client,
-      applied.states.map((state) => ({ ref: state.prepared.ref, mapping: state.mapping, source: state.prepared.rendered.source })),
-      {
-        timeoutMs: request.timeoutMs ?? 5 * 60_000,
-        owner: request.owner,
-        ...(request.signal ? { signal: request.signal } : {}),
-        onProgress: progress,
-      },
-    );
+    await engine.wait(applied.states, {
+      timeoutMs: request.timeoutMs ?? 5 * 60_000,
+      owner: request.owner,
+      ...(request.signal ? { signal: request.signal } : {}),
+      onProgress: progress,
+    });
   }
   return { changes, states: applied.states, inventory, ...(stored.revision ? { previousRevision: stored.revision } : {}) };
 }
