@@ -121,7 +121,7 @@ test("prune skips objects that opt out or that fjord did not create", async (t) 
     body: [{ op: "remove", path: "/metadata/labels/fjord.dev~1name" }],
     contentType: "application/json-patch+json",
   });
-  const result = await sync([], { prune: true });
+  const result = await sync([], { prune: true, allowEmpty: true });
   assert.deepEqual(result.changes.map((change) => [change.ref.name, change.action]).sort(), [["keep-me", "skipped"], ["taken-over", "skipped"]]);
   assert.ok(await exists(`/api/v1/namespaces/${namespace}/configmaps/keep-me`));
   assert.ok(await exists(`/api/v1/namespaces/${namespace}/configmaps/taken-over`));

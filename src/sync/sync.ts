@@ -6,6 +6,7 @@ import { Discovery } from "../kube/discovery.ts";
 import { configMapInventoryStore, type InventoryStore } from "../inventory/configmap-store.ts";
 import { encodeInventory, staleEntries, type Inventory } from "../inventory/inventory.ts";
 import type { RenderedObject } from "../model/object.ts";
+import { emptyRenderRefusal } from "./empty-render.ts";
 
 export interface SyncRequest {
   client: KubeClient;
@@ -22,6 +23,13 @@ export interface SyncRequest {
   timeoutMs?: number;
   dryRun?: boolean;
   force?: boolean;
+  /**
+   * Sync a render of no objects even though the inventory holds some (with prune, that deletes
+   * them all). Default false: such a sync fails with failure "empty" and changes nothing.
+   */
+  allowEmpty?: boolean;
+  /** The rendered path, named when an empty render is refused. */
+  path?: string;
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
@@ -38,13 +46,20 @@ export interface SyncResult {
  * One sync of rendered objects into a cluster: apply (validated first), record the
  * inventory, prune what left Git, wait for health. The inventory is written even when some
  * objects failed to apply, so nothing fjord created is ever forgotten; pruning only happens
- * after a fully successful apply.
+ * after a fully successful apply, and a render of no objects is refused unless allowEmpty.
  */
 export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
   const progress = request.onProgress ?? (() => {});
   const discovery = request.discovery ?? new Discovery(request.client);
   const store = request.inventoryStore ?? configMapInventoryStore(request.client, request.owner);
   const stored = await store.load();
+  const refusal = emptyRenderRefusal({
+    objects: request.objects.length,
+    inventoryEntries: stored.inventory.entries.length,
+    allowEmpty: request.allowEmpty === true,
+    ...(request.path !== undefined ? { path: request.path } : {}),
+  });
+  if (refusal) throw refusal;
   const engine = new ApplyEngine(request.client, discovery);
   const planRequest: PlanRequest = {
     objects: request.objects,
