@@ -129,11 +129,7 @@ export class ApplyEngine {
     const plan = await this.validate(desired, settings);
     const reservation = new InventoryReservation(request.reserve, reservationFor(plan.states, plan.deferred, desired.previous));
 
-    const first = await this.writeStage(
-      plan.states.filter((state) => state.prepared.stage === 1),
-      reservation,
-      settings,
-    );
+    const first = await this.writeStage(plan.states.filter((state) => state.prepared.stage === 1), reservation, settings);
     if (first.failures.length > 0) return applyResult(first.states, first.failures, desired.previous);
 
     await this.awaitNewKinds(first.states, plan.deferred, settings);
