@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { RenderError, render } from "../src/render/render.ts";
+import { RenderError, render, type RenderWarning } from "../src/render/render.ts";
 import { rejection } from "./support/assertions.ts";
 
 const fixtures = path.join(import.meta.dirname, "fixtures", "render");
@@ -108,4 +108,49 @@ test("symlinks are followed inside the repository and refused when they lead out
   const error = await renderFailure({ root, path: "apps" });
   assert.equal(error.code, "path-outside-root");
   assert.equal(error.file, "apps/leak.yaml");
+});
+
+test("files fjord does not render are named in a warning", async (t) => {
+  const root = await mkdtemp(path.join(tmpdir(), "fjord-render-unread-"));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const files: Record<string, string> = {
+    "app/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n",
+    "app/main.jsonnet": "local lib = import 'lib.libsonnet'; lib\n",
+    "app/lib.libsonnet": "{}\n",
+    "app/web/deploy.yml.tmpl": "kind: {{ .Kind }}\n",
+    "app/README.md": "# documentation is not a manifest\n",
+    "app/.hidden.jsonnet": "{}\n",
+    "app/vendor/skipped.jsonnet": "{}\n",
+  };
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(root, name)), { recursive: true });
+    await writeFile(path.join(root, name), text);
+  }
+  const warnings: RenderWarning[] = [];
+  const objects = await render({ root, path: "app", ignore: ["vendor/"], onWarning: (warning) => warnings.push(warning) });
+  assert.deepEqual(summary(objects), ["ConfigMap/settings app/config.yaml:1"]);
+  assert.deepEqual(warnings, [
+    {
+      code: "files-not-rendered",
+      file: "app",
+      message:
+        "3 files in app are not rendered (a plain directory is read for .yaml, .yml and .json files only): app/lib.libsonnet, app/main.jsonnet, app/web/deploy.yml.tmpl; " +
+        "commit their output as YAML, use a kustomization or chart, or add them to the ignore patterns",
+    },
+  ]);
+
+  const none: RenderWarning[] = [];
+  await render({ root: path.join(fixtures, "plain"), path: "apps", onWarning: (warning) => none.push(warning) });
+  assert.deepEqual(none, [], "a directory of manifests and notes.md has nothing to warn about");
+});
+
+test("attack: a file name with terminal escapes and line breaks is shown escaped in the warning", async (t) => {
+  const root = await mkdtemp(path.join(tmpdir(), "fjord-render-hostile-name-"));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  await writeFile(path.join(root, "evil\u001b[2K\rsynced: all good\n.jsonnet"), "{}\n");
+  const warnings: RenderWarning[] = [];
+  assert.deepEqual(await render({ root, path: ".", onWarning: (warning) => warnings.push(warning) }), []);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!.message, /evil\\u001b\[2K\\u000dsynced: all good\\u000a\.jsonnet/);
+  assert.ok(![...warnings[0]!.message].some((character) => character < " "), "no control character reaches a terminal or a status");
 });

@@ -290,3 +290,36 @@ test("--wait fails with exit code 4 naming a Deployment that never becomes ready
   assert.match(result.stderr, /timed out after 5s/);
   assert.match(result.stderr, /Deployment\.apps\/[^ ]+\/stuck \(stuck\.yaml:1\): InProgress/);
 });
+
+test("an empty render with objects in the inventory prunes nothing without allowEmpty", async (t) => {
+  const namespace = await createTestNamespace(cluster, t);
+  const repo = await repoWith({
+    "app/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: fast\n",
+    "app/web.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports: [{port: 80}]\n",
+  });
+  const args = ["sync", "--repo", git.repoUrl(repo), "--path", "app", "--namespace", namespace, "--prune"];
+  assert.equal((await fjord(args)).code, 0);
+  assert.deepEqual(await namespaceObjects(namespace), ["cm/settings", "svc/web"]);
+
+  // The commit a typo makes: the same objects, now in Jsonnet, which a plain directory does not render.
+  await git.commitFiles(
+    repo,
+    { "app/config.yaml": null, "app/web.yaml": null, "app/main.jsonnet": "local lib = import 'lib.libsonnet';\n[lib.settings, lib.web]\n", "app/lib.libsonnet": "{ settings: {}, web: {} }\n" },
+    { message: "move to jsonnet" },
+  );
+  const refused = await fjord(args);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /path app rendered no objects, but the inventory holds 2 object\(s\) applied before: refusing to sync; nothing was applied or pruned/);
+  assert.match(refused.stderr, /--allow-empty/);
+  assert.match(refused.stderr, /warning: 2 files in app are not rendered .*app\/lib\.libsonnet, app\/main\.jsonnet/, "the files it skipped are named");
+  assert.deepEqual(await namespaceObjects(namespace), ["cm/settings", "svc/web"], "nothing was pruned");
+
+  const json = await fjord([...args, "-o", "json"]);
+  assert.equal(json.code, 2);
+  assert.equal((JSON.parse(json.stdout) as { error: { failure: string } }).error.failure, "empty");
+
+  const allowed = await fjord([...args, "--allow-empty"]);
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.match(allowed.stdout, /2 deleted/);
+  assert.deepEqual(await namespaceObjects(namespace), [], "--allow-empty says emptying the path is meant");
+});

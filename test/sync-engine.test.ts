@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { SyncError } from "../src/apply/errors.ts";
 import { loadInventory } from "../src/inventory/configmap-store.ts";
 import { KubeClient } from "../src/kube/client.ts";
+import { Discovery } from "../src/kube/discovery.ts";
 import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject, RenderedObject } from "../src/model/object.ts";
 import { syncObjects, type SyncRequest } from "../src/sync/sync.ts";
@@ -57,13 +58,16 @@ test("the first sync creates everything; a second one changes nothing and writes
   assert.equal(client.counts.dryRunWrites - before.dryRunWrites, 0, "nothing needed a dry run");
 });
 
-test("a first sync dry-runs all but one new object: the one written first validates itself", async (t) => {
+test("a first sync of n new objects costs n dry runs and n applies, and reads none of them one by one", async (t) => {
   const { client, sync } = await setup(t);
+  const discovery = new Discovery(client);
+  await discovery.refresh();
   const before = { ...client.counts };
-  const result = await sync([rendered(configMap("a", {})), rendered(configMap("b", {})), rendered(deployment("web", 1), "web.yaml")]);
+  const result = await sync([rendered(configMap("a", {})), rendered(configMap("b", {})), rendered(deployment("web", 1), "web.yaml")], { discovery });
   assert.deepEqual(result.changes.map((change) => change.action), ["created", "created", "created"]);
-  assert.equal(client.counts.dryRunWrites - before.dryRunWrites, 2);
+  assert.equal(client.counts.dryRunWrites - before.dryRunWrites, 3, "every object is validated before anything is written");
   assert.equal(client.counts.writes - before.writes, 3 + 2, "three objects, and the inventory reserved before them and recorded after");
+  assert.equal(client.counts.reads - before.reads, 1, "only the inventory's GET: no LIST on a first sync, no GET per object");
 });
 
 test("an object that exists as desired but is missing from the inventory is reported unchanged (regression: bootstrap's second run said configured)", async (t) => {
@@ -73,7 +77,7 @@ test("an object that exists as desired but is missing from the inventory is repo
   const before = { ...client.counts };
   const result = await sync([rendered(configMap("a", { v: "1" }))]);
   assert.deepEqual(result.changes.map((change) => [change.ref.name, change.action, change.note]), [["a", "unchanged", undefined]]);
-  assert.equal(client.counts.dryRunWrites - before.dryRunWrites, 0, "what a GET returned already showed it unchanged");
+  assert.equal(client.counts.dryRunWrites - before.dryRunWrites, 1, "new to the inventory, so validated: the dry run and a GET show it unchanged");
   assert.equal(client.counts.writes - before.writes, 1, "only the inventory");
 });
 
@@ -117,7 +121,7 @@ test("prune skips objects that opt out or that fjord did not create", async (t) 
     body: [{ op: "remove", path: "/metadata/labels/fjord.dev~1name" }],
     contentType: "application/json-patch+json",
   });
-  const result = await sync([], { prune: true });
+  const result = await sync([], { prune: true, allowEmpty: true });
   assert.deepEqual(result.changes.map((change) => [change.ref.name, change.action]).sort(), [["keep-me", "skipped"], ["taken-over", "skipped"]]);
   assert.ok(await exists(`/api/v1/namespaces/${namespace}/configmaps/keep-me`));
   assert.ok(await exists(`/api/v1/namespaces/${namespace}/configmaps/taken-over`));
@@ -138,7 +142,7 @@ test("one schema-invalid object fails the sync with nothing applied", async (t) 
   assert.ok(!(await exists(`/api/v1/namespaces/${namespace}/configmaps/fine`)), "the valid object was not applied either");
 });
 
-test("an invalid object written without a dry run (the first new one) fails the sync with nothing applied", async (t) => {
+test("an invalid new object among valid ones fails the sync with nothing applied and the inventory as it was", async (t) => {
   const { client, namespace, sync, exists } = await setup(t);
   await sync([rendered(configMap("base", {}))]);
   const invalid = deployment("broken", 1);
@@ -229,7 +233,7 @@ test("an immutable field change is reported, and force recreates the object", as
   const recreated = await get(`/apis/batch/v1/namespaces/${namespace}/jobs/migrate`);
   assert.notEqual(recreated.metadata.uid, uid);
 
-  // The same for a Job fjord did not create (no dry run before its first write).
+  // The same for a Job fjord did not create (adopted: not listed, so its dry run is the first request).
   await client.request("POST", `/apis/batch/v1/namespaces/${namespace}/jobs`, { body: { ...job("registry.example/seed:1"), metadata: { name: "seed" } } });
   const seed = (image: string) => ({ ...job(image), metadata: { name: "seed" } });
   await assert.rejects(sync([rendered(seed("registry.example/seed:2"), "seed.yaml")]), /seed \(seed\.yaml:1\).*immutable field changed: set force/s);

@@ -55,6 +55,8 @@ export const ConditionReason = {
   BuildFailed: "BuildFailed",
   /** The server-side dry run refused an object; nothing was applied. */
   ValidationFailed: "ValidationFailed",
+  /** The revision rendered no objects while the inventory holds some, and allowEmpty is off; nothing was applied or pruned. */
+  EmptyRender: "EmptyRender",
   HealthCheckFailed: "HealthCheckFailed",
   DependencyNotReady: "DependencyNotReady",
   /** The source reference cannot be resolved (missing GitRepository, missing Secret). */

@@ -1,7 +1,10 @@
 import { describeRef, describeSource, type ObjectRef, type SourceLocation } from "../model/object.ts";
 
-/** Why a sync stopped; each maps to its own CLI exit code. */
-export type SyncFailure = "validation" | "apply" | "health" | "source" | "render";
+/**
+ * Why a sync stopped; each maps to a CLI exit code. "empty": the revision rendered no objects
+ * while the inventory holds some, and allowEmpty was not given (nothing was changed).
+ */
+export type SyncFailure = "validation" | "apply" | "health" | "source" | "render" | "empty";
 
 export const EXIT_CODES: Record<SyncFailure | "ok" | "error", number> = {
   ok: 0,
@@ -11,6 +14,8 @@ export const EXIT_CODES: Record<SyncFailure | "ok" | "error", number> = {
   health: 4,
   source: 5,
   render: 6,
+  // Like a validation failure, the commit is refused and nothing was changed.
+  empty: 2,
 };
 
 export interface ObjectProblem {

@@ -3,7 +3,7 @@ import type { Discovery, ResourceMapping } from "../kube/discovery.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { deletionOrder, type InventoryEntry } from "../inventory/inventory.ts";
 import { mapLimit } from "../util/map-limit.ts";
-import type { ChangeSetEntry } from "./engine.ts";
+import type { ChangeSetEntry } from "./change-set.ts";
 import type { ObjectProblem } from "./errors.ts";
 import { PRUNE_ANNOTATION, isOwnedBy, type Owner } from "../model/ownership.ts";
 import { deleteObject, getObject } from "./server-side-apply.ts";
@@ -13,6 +13,12 @@ export interface PruneResult {
   /** Entries whose delete failed: they stay in the inventory so a later sync retries them. */
   remaining: InventoryEntry[];
   failures: ObjectProblem[];
+}
+
+export interface PruneOptions {
+  /** Ask the server to delete with dryRun=All: report, delete nothing. */
+  dryRun?: boolean;
+  concurrency?: number;
 }
 
 async function mappingFor(discovery: Discovery, entry: InventoryEntry): Promise<ResourceMapping | undefined> {
@@ -27,7 +33,7 @@ async function mappingFor(discovery: Discovery, entry: InventoryEntry): Promise<
  * Namespaces, CRDs). Never deletes an object without this owner's labels (fjord did not
  * create it) or one annotated `fjord.dev/prune: disabled`.
  */
-export async function prune(client: KubeClient, discovery: Discovery, stale: InventoryEntry[], owner: Owner, options: { dryRun?: boolean; concurrency?: number } = {}): Promise<PruneResult> {
+export async function prune(client: KubeClient, discovery: Discovery, stale: InventoryEntry[], owner: Owner, options: PruneOptions = {}): Promise<PruneResult> {
   const result: PruneResult = { changes: [], remaining: [], failures: [] };
   for (const stage of deletionOrder(stale)) {
     await mapLimit(stage, options.concurrency ?? 16, async (entry) => {

@@ -1,6 +1,7 @@
 import { styleText } from "node:util";
 import type { ChangeSetEntry } from "../apply/engine.ts";
 import { describeRef } from "../model/object.ts";
+import type { RenderWarning } from "../render/render.ts";
 
 export type OutputFormat = "text" | "json";
 
@@ -42,16 +43,30 @@ export function summarize(changes: readonly ChangeSetEntry[]): string {
   return parts.length ? parts.join(", ") : "nothing to apply";
 }
 
+/** One line for stderr: `warning: <message>`. */
+export function formatWarning(warning: RenderWarning, color = useColor(process.stderr)): string {
+  return `${paint("yellow", "warning:", color)} ${warning.message}`;
+}
+
 /**
  * A one-line progress indicator on stderr for terminals; elsewhere (CI logs) each step is
  * printed once as a plain line, so logs stay readable.
  */
-export function createProgress(enabled: boolean): { update: (message: string) => void; stop: () => void } {
-  if (!enabled) return { update: () => {}, stop: () => {} };
+export interface Progress {
+  update: (message: string) => void;
+  /** A line that stays (a warning), printed whether or not progress is shown. */
+  note: (line: string) => void;
+  stop: () => void;
+}
+
+export function createProgress(enabled: boolean): Progress {
   const stream = process.stderr;
+  const note = (line: string) => stream.write(`${line}\n`);
+  if (!enabled) return { update: () => {}, note, stop: () => {} };
   if (!stream.isTTY) {
     let last = "";
     return {
+      note,
       update: (message) => {
         // Repeated wait messages would flood a log; print only when the step changes.
         const step = message.split(":")[0] ?? message;
@@ -74,6 +89,10 @@ export function createProgress(enabled: boolean): { update: (message: string) =>
   return {
     update: (message) => {
       current = message;
+      draw();
+    },
+    note: (line) => {
+      stream.write(`\r\x1b[K${line}\n`);
       draw();
     },
     stop: () => {

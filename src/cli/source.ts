@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { Option, type Command } from "commander";
 import { checkout, type GitAuth, type GitRef, type Revision } from "../git/index.ts";
-import { render } from "../render/render.ts";
+import { render, type RenderWarning } from "../render/render.ts";
 import { loadAgeIdentitiesFromEnvironment, parseAgeIdentities } from "../secrets/sops/index.ts";
 import type { RenderedObject } from "../model/object.ts";
 import { parseDuration } from "../util/duration.ts";
@@ -120,11 +120,12 @@ async function decryptionIdentities(flags: SourceFlags): Promise<string[]> {
   return parseAgeIdentities(await readFile(flags.decryptionKeyFile, "utf8"), flags.decryptionKeyFile);
 }
 
-export async function renderSource(source: OpenedSource, flags: SourceFlags): Promise<RenderedObject[]> {
+export async function renderSource(source: OpenedSource, flags: SourceFlags, onWarning?: (warning: RenderWarning) => void): Promise<RenderedObject[]> {
   const identities = await decryptionIdentities(flags);
   return render({
     root: source.root,
     path: flags.path,
+    ...(onWarning ? { onWarning } : {}),
     ...(identities.length > 0 ? { decryption: { identities } } : {}),
     ...(flags.allowRemoteBases ? { allowRemoteBases: true } : {}),
     helm: {

@@ -10,9 +10,10 @@ import { KubeClient } from "../kube/client.ts";
 import { Discovery, resourcePath } from "../kube/discovery.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { describeRef, type KubeObject } from "../model/object.ts";
+import type { RenderWarning } from "../render/render.ts";
 import { syncObjects } from "../sync/sync.ts";
 import { parseDuration } from "../util/duration.ts";
-import { createProgress, formatChangeSet, paint, summarize, useColor, type OutputFormat } from "./output.ts";
+import { createProgress, formatChangeSet, formatWarning, paint, summarize, useColor, type OutputFormat } from "./output.ts";
 import { addSourceOptions, describeRevision, openSource, renderSource, type SourceFlags } from "./source.ts";
 
 interface ClusterFlags {
@@ -57,6 +58,11 @@ async function run(output: OutputFormat, body: () => Promise<number>): Promise<v
   }
 }
 
+/** Render warnings go to stderr, so stdout stays the manifests, the diff or the JSON report. */
+function printWarning(warning: RenderWarning): void {
+  process.stderr.write(`${formatWarning(warning)}\n`);
+}
+
 function syncCommand(): Command {
   const command = new Command("sync").description("apply one path of a Git repository to the cluster (server-side apply, validated first)");
   addSourceOptions(command);
@@ -66,9 +72,10 @@ function syncCommand(): Command {
     .option("--timeout <duration>", "how long --wait waits", "5m")
     .option("--dry-run", "validate against the server and show what would change, changing nothing")
     .option("--force", "recreate objects whose immutable fields changed")
+    .option("--allow-empty", "sync even when the path renders no objects and the inventory holds some (with --prune: delete them all)")
     .option("--concurrency <n>", "parallel API requests", "16")
     .option("-v, --verbose", "also list unchanged objects");
-  return command.action(async (flags: SourceFlags & ClusterFlags & { prune?: boolean; wait?: boolean; timeout: string; dryRun?: boolean; force?: boolean; concurrency: string; verbose?: boolean }) =>
+  return command.action(async (flags: SourceFlags & ClusterFlags & { prune?: boolean; wait?: boolean; timeout: string; dryRun?: boolean; force?: boolean; allowEmpty?: boolean; concurrency: string; verbose?: boolean }) =>
     run(flags.output, async () => {
       const progress = createProgress(flags.output === "text");
       const started = Date.now();
@@ -81,7 +88,7 @@ function syncCommand(): Command {
       });
       try {
         progress.update(`rendering ${flags.path}`);
-        const objects = await renderSource(source, flags).catch((error: unknown) => {
+        const objects = await renderSource(source, flags, (warning) => progress.note(formatWarning(warning))).catch((error: unknown) => {
           throw new SyncError("render", error instanceof Error ? error.message : String(error));
         });
         const client = clientFor(flags);
@@ -97,6 +104,8 @@ function syncCommand(): Command {
           timeoutMs: parseDuration(flags.timeout),
           dryRun: flags.dryRun === true,
           force: flags.force === true,
+          allowEmpty: flags.allowEmpty === true,
+          path: flags.path,
           concurrency: Number(flags.concurrency),
           onProgress: (message) => progress.update(message),
         }).finally(() => {
@@ -128,7 +137,7 @@ function diffCommand(): Command {
         throw new SyncError("source", error instanceof Error ? error.message : String(error));
       });
       try {
-        const objects = await renderSource(source, flags).catch((error: unknown) => {
+        const objects = await renderSource(source, flags, printWarning).catch((error: unknown) => {
           throw new SyncError("render", error instanceof Error ? error.message : String(error));
         });
         const client = clientFor(flags);
@@ -136,7 +145,7 @@ function diffCommand(): Command {
           const discovery = new Discovery(client);
           const owner = { name: flags.name ?? defaultSyncName(flags.repo, flags.path), namespace: flags.namespace };
           const stored = await loadInventory(client, owner);
-          const plan = await new ApplyEngine(client, discovery).apply({ objects, owner, defaultNamespace: flags.namespace, previous: stored.inventory, dryRun: true, fullPlan: true });
+          const plan = await new ApplyEngine(client, discovery).diff({ objects, owner, defaultNamespace: flags.namespace, previous: stored.inventory }, { everyObject: true });
           const diffs: Array<{ object: string; action: string; diff: string }> = [];
           for (const state of plan.states) {
             if (state.action === "unchanged") continue;
@@ -192,7 +201,7 @@ function buildCommand(): Command {
         throw new SyncError("source", error instanceof Error ? error.message : String(error));
       });
       try {
-        const objects = await renderSource(source, flags).catch((error: unknown) => {
+        const objects = await renderSource(source, flags, printWarning).catch((error: unknown) => {
           throw new SyncError("render", error instanceof Error ? error.message : String(error));
         });
         if (flags.output === "json") process.stdout.write(`${JSON.stringify({ apiVersion: "v1", kind: "List", items: objects.map((item) => item.object) }, null, 2)}\n`);

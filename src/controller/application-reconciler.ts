@@ -44,6 +44,7 @@ const REASON_FOR: Record<SyncFailure, string> = {
   health: ConditionReason.HealthCheckFailed,
   source: ConditionReason.ArtifactFailed,
   render: ConditionReason.BuildFailed,
+  empty: ConditionReason.EmptyRender,
 };
 
 export interface ApplicationReconcileOptions {

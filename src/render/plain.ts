@@ -9,6 +9,7 @@ import { readObjects } from "./manifest-objects.ts";
 import { isPackageFile } from "./package-files.ts";
 import { isInside, joinRelative, realPathIfExists, relativeToRoot, type RenderDirectory } from "./paths.ts";
 import { RenderBudget } from "./render-budget.ts";
+import { isDocumentation, noteUnrendered, unrenderedFilesWarning, type RenderWarning, type UnrenderedFiles } from "./warnings.ts";
 
 const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
@@ -19,6 +20,8 @@ interface Walk {
   /** Real paths of directories already walked, so symlink loops end. */
   seen: Set<string>;
   files: string[];
+  /** Files skipped for their extension (documentation aside), named in a warning. */
+  unrendered: UnrenderedFiles;
 }
 
 /** Byte order, as Go's filepath.Walk (and so `kubectl apply -R`) visits entries; never locale order. */
@@ -64,24 +67,38 @@ async function walkDirectory(walk: Walk, absolute: string, real: string, relativ
       });
     } else if (MANIFEST_EXTENSIONS.has(path.extname(entry.name).toLowerCase())) {
       walk.files.push(childAbsolute);
+    } else if (!isDocumentation(entry.name)) {
+      noteUnrendered(walk.unrendered, joinRelative(walk.top.dirRel, childRelative));
     }
   }
 }
 
+async function scanPlainDirectory(dir: RenderDirectory, ignore: readonly string[]): Promise<Walk> {
+  const walk: Walk = { rootReal: dir.rootReal, top: dir, ignore: compileIgnorePatterns(ignore), seen: new Set(), files: [], unrendered: { count: 0, names: [] } };
+  await walkDirectory(walk, dir.dirReal, dir.dirReal, "");
+  return walk;
+}
+
 /** The manifest files of a plain directory, in the order they are applied. */
 export async function listManifestFiles(dir: RenderDirectory, ignore: readonly string[]): Promise<string[]> {
-  const walk: Walk = { rootReal: dir.rootReal, top: dir, ignore: compileIgnorePatterns(ignore), seen: new Set(), files: [] };
-  await walkDirectory(walk, dir.dirReal, dir.dirReal, "");
-  return walk.files;
+  return (await scanPlainDirectory(dir, ignore)).files;
 }
 
 /**
  * A directory of plain manifests: every .yaml, .yml and .json file below it (dot-files and
  * ignored paths left out), each document one object, lists flattened. Sizes are checked before
- * any file is read, and files are parsed one at a time.
+ * any file is read, and files are parsed one at a time. Other files (documentation aside) are
+ * named in one warning: a directory of Jsonnet or templates must not look like an empty one.
  */
-export async function renderPlainDirectory(dir: RenderDirectory, ignore: readonly string[], budget: RenderBudget = new RenderBudget()): Promise<RenderedObject[]> {
-  const files = await listManifestFiles(dir, ignore);
+export async function renderPlainDirectory(
+  dir: RenderDirectory,
+  ignore: readonly string[],
+  budget: RenderBudget = new RenderBudget(),
+  onWarning: (warning: RenderWarning) => void = () => {},
+): Promise<RenderedObject[]> {
+  const { files, unrendered } = await scanPlainDirectory(dir, ignore);
+  const warning = unrenderedFilesWarning(dir.dirRel, unrendered);
+  if (warning) onWarning(warning);
   // Sources name the file by where it sits in the checkout, not where a symlink leads.
   const shown = files.map((absolute) => joinRelative(dir.dirRel, relativeToRoot(dir.dirReal, absolute)));
   const sizes = await Promise.all(files.map(async (absolute) => (await stat(absolute)).size));

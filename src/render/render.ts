@@ -14,8 +14,10 @@ import { resolveRenderDirectory } from "./paths.ts";
 import { renderPlainDirectory } from "./plain.ts";
 import { assertSymlinksConfined } from "./symlink-guard.ts";
 import { DEFAULT_RENDER_LIMITS, RenderBudget } from "./render-budget.ts";
+import type { RenderWarning } from "./warnings.ts";
 
 export { RenderError, type RenderErrorCode } from "./errors.ts";
+export type { RenderWarning, RenderWarningCode } from "./warnings.ts";
 export type { HelmSettings } from "./helm.ts";
 export type { DecryptionSettings } from "./decryption.ts";
 
@@ -46,6 +48,11 @@ export interface RenderOptions {
    * done once per root and remembered. Leave unset for a working directory someone may edit.
    */
   immutableRoot?: boolean;
+  /**
+   * Told what the render skipped without failing (files of a plain directory it does not read),
+   * so a caller can show it: the CLI on stderr, the controller on the Application's status.
+   */
+  onWarning?: (warning: RenderWarning) => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -81,7 +88,7 @@ async function renderTree(options: RenderOptions, budget: RenderBudget): Promise
   } else if (await hasChart(dir.dirReal)) {
     objects = await renderHelmChart({ dir, helmBinary: options.helmBinary ?? "helm", timeoutMs, settings: options.helm ?? {}, budget });
   } else {
-    objects = await renderPlainDirectory(dir, options.ignore ?? [], budget);
+    objects = await renderPlainDirectory(dir, options.ignore ?? [], budget, options.onWarning);
   }
   assertNoDuplicates(objects);
   return objects;

@@ -1,13 +1,12 @@
-import { ApplyEngine, type ApplyResult, type ChangeSetEntry, type ObjectState } from "../apply/engine.ts";
+import { ApplyEngine, type ApplyResult, type ChangeSetEntry, type ObjectState, type PlanRequest } from "../apply/engine.ts";
 import { SyncError } from "../apply/errors.ts";
 import type { Owner } from "../model/ownership.ts";
-import { prune } from "../apply/prune.ts";
-import { waitForHealthy } from "../apply/wait.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { Discovery } from "../kube/discovery.ts";
 import { configMapInventoryStore, type InventoryStore } from "../inventory/configmap-store.ts";
 import { encodeInventory, staleEntries, type Inventory } from "../inventory/inventory.ts";
 import type { RenderedObject } from "../model/object.ts";
+import { emptyRenderRefusal } from "./empty-render.ts";
 
 export interface SyncRequest {
   client: KubeClient;
@@ -24,6 +23,13 @@ export interface SyncRequest {
   timeoutMs?: number;
   dryRun?: boolean;
   force?: boolean;
+  /**
+   * Sync a render of no objects even though the inventory holds some (with prune, that deletes
+   * them all). Default false: such a sync fails with failure "empty" and changes nothing.
+   */
+  allowEmpty?: boolean;
+  /** The rendered path, named when an empty render is refused. */
+  path?: string;
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
@@ -40,25 +46,33 @@ export interface SyncResult {
  * One sync of rendered objects into a cluster: apply (validated first), record the
  * inventory, prune what left Git, wait for health. The inventory is written even when some
  * objects failed to apply, so nothing fjord created is ever forgotten; pruning only happens
- * after a fully successful apply.
+ * after a fully successful apply, and a render of no objects is refused unless allowEmpty.
  */
 export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
   const progress = request.onProgress ?? (() => {});
   const discovery = request.discovery ?? new Discovery(request.client);
   const store = request.inventoryStore ?? configMapInventoryStore(request.client, request.owner);
   const stored = await store.load();
+  const refusal = emptyRenderRefusal({
+    objects: request.objects.length,
+    inventoryEntries: stored.inventory.entries.length,
+    allowEmpty: request.allowEmpty === true,
+    ...(request.path !== undefined ? { path: request.path } : {}),
+  });
+  if (refusal) throw refusal;
   const engine = new ApplyEngine(request.client, discovery);
-  const applied: ApplyResult = await engine.apply({
+  const planRequest: PlanRequest = {
     objects: request.objects,
     owner: request.owner,
     defaultNamespace: request.defaultNamespace,
     previous: stored.inventory,
-    ...(request.dryRun !== undefined ? { dryRun: request.dryRun } : {}),
     ...(request.force !== undefined ? { force: request.force } : {}),
     ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-    ...(request.dryRun ? {} : { reserve: (planned: Inventory) => store.reserve(planned, stored.revision) }),
     onProgress: progress,
-  });
+  };
+  const applied: ApplyResult = request.dryRun
+    ? await engine.diff(planRequest)
+    : await engine.applyAll({ ...planRequest, reserve: (planned: Inventory) => store.reserve(planned, stored.revision) });
   let inventory = applied.inventory;
   const changes = [...applied.changes];
 
@@ -77,7 +91,7 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
   const stale = staleEntries(stored.inventory, inventory);
   if (request.prune && stale.length > 0) {
     progress(`pruning ${stale.length} object(s) no longer in Git`);
-    const pruned = await prune(request.client, discovery, stale, request.owner, { ...(request.dryRun ? { dryRun: true } : {}) });
+    const pruned = await engine.prune(stale, request.owner, { ...(request.dryRun ? { dryRun: true } : {}) });
     changes.push(...pruned.changes);
     inventory = { entries: [...inventory.entries, ...pruned.remaining] };
     if (pruned.failures.length > 0) {
@@ -94,16 +108,12 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
 
   if (request.wait && !request.dryRun) {
     progress("waiting for objects to become ready");
-    await waitForHealthy(
-      request.client,
-      applied.states.map((state) => ({ ref: state.prepared.ref, mapping: state.mapping, source: state.prepared.rendered.source })),
-      {
-        timeoutMs: request.timeoutMs ?? 5 * 60_000,
-        owner: request.owner,
-        ...(request.signal ? { signal: request.signal } : {}),
-        onProgress: progress,
-      },
-    );
+    await engine.wait(applied.states, {
+      timeoutMs: request.timeoutMs ?? 5 * 60_000,
+      owner: request.owner,
+      ...(request.signal ? { signal: request.signal } : {}),
+      onProgress: progress,
+    });
   }
   return { changes, states: applied.states, inventory, ...(stored.revision ? { previousRevision: stored.revision } : {}) };
 }
