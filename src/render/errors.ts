@@ -3,6 +3,8 @@
  * says where (file and line, relative to the repository), what, and what the user can do,
  * because a GitOps error is read by someone looking at a Git repository, not at fjord.
  */
+import { displayName, displayText } from "../util/display-text.ts";
+
 export type RenderErrorCode =
   | "path-missing"
   | "path-outside-root"
@@ -51,14 +53,16 @@ export class RenderError extends Error {
   }
 }
 
+/** Files, problems and tool output often quote names from Git: nothing in them may rewrite a terminal or a status line. */
 function formatMessage(problem: string, details: RenderErrorDetails): string {
-  let where = details.file ?? "";
+  let where = displayName(details.file ?? "");
   if (where && details.line !== undefined) {
     where += `:${details.line}`;
     if (details.column !== undefined) where += `:${details.column}`;
   }
-  const lines = [where ? `${where}: ${problem}` : problem];
-  if (details.output) lines.push(...details.output.split("\n").map((line) => `  | ${line}`));
+  const shown = displayText(problem);
+  const lines = [where ? `${where}: ${shown}` : shown];
+  if (details.output) lines.push(...details.output.split("\n").map((line) => `  | ${displayText(line)}`));
   if (details.fix) lines.push(`  fix: ${details.fix}`);
   return lines.join("\n");
 }

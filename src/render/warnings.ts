@@ -3,6 +3,7 @@
  * up on a terminal and in an Application's status, and file names come from Git, so every
  * name is escaped and cut, and a warning names a bounded number of them.
  */
+import { displayName } from "../util/display-text.ts";
 
 export type RenderWarningCode = "files-not-rendered";
 
@@ -43,17 +44,9 @@ export function noteUnrendered(files: UnrenderedFiles, name: string): void {
   if (files.names.length < MAX_NAMED_FILES) files.names.push(name);
 }
 
-/**
- * Control characters (C0, DEL, C1), line and paragraph separators and bidirectional overrides
- * would let a file name rewrite a terminal line or a status message: shown as \u escapes.
- */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
 /** A file name from Git as it may be shown to a person. */
 export function showFileName(name: string): string {
-  const escaped = name.replace(UNSAFE_CHARACTERS, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  return escaped.length > MAX_SHOWN_NAME_CHARS ? `${escaped.slice(0, MAX_SHOWN_NAME_CHARS - 3)}...` : escaped;
+  return displayName(name, MAX_SHOWN_NAME_CHARS);
 }
 
 /** One warning for every file of a plain directory that was not rendered, or none. */
