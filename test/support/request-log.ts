@@ -13,7 +13,7 @@ export interface LoggedRequest {
   /** A watch stream: true while it is open. */
   watch: boolean;
   open: boolean;
-  /** A request (not a watch) whose answer has arrived. */
+  /** A request (not a watch) answered with success. */
   answered: boolean;
 }
 
@@ -37,11 +37,9 @@ export function logRequests(real: KubeClient): RequestLog {
       if (property === "requestWithStatus") {
         return async (method: string, path: string, options: RequestOptions = {}) => {
           const entry = record(method, path, options.query, false);
-          try {
-            return await target.requestWithStatus(method, path, options);
-          } finally {
-            entry.answered = true;
-          }
+          const answer = await target.requestWithStatus(method, path, options);
+          entry.answered = true;
+          return answer;
         };
       }
       if (property === "request") {
