@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import { installCustomResourceDefinitions } from "../src/controller/crd-install.ts";
-import { API_VERSION, APPLICATION_KIND, GIT_REPOSITORY_KIND, GROUP, VERSION } from "../src/api/types.ts";
+import { API_VERSION, APPLICATION_KIND, GIT_REPOSITORY_KIND, GROUP, HISTORY_LIMIT, VERSION } from "../src/api/types.ts";
 import type { Application, GitRepository } from "../src/api/types.ts";
+import { PUSH_HISTORY_LIMIT, type ImagePolicy, type ImageRepository, type ImageUpdateAutomation } from "../src/api/image-types.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { KubeApiError } from "../src/kube/errors.ts";
 import type { KubeObject } from "../src/model/object.ts";
@@ -235,4 +236,165 @@ test("discovery lists the short names and the fjord category", async (t) => {
   assert.deepEqual(byName.get("applications")?.shortNames, ["fapp"]);
   assert.deepEqual(byName.get("applications")?.categories, ["fjord"]);
   assert.ok(byName.has("applications/status") && byName.has("gitrepositories/status"));
+});
+
+const imageRepository = (spec: Record<string, unknown> = {}): KubeObject => ({
+  apiVersion: API_VERSION,
+  kind: "ImageRepository",
+  metadata: { generateName: "app-" },
+  spec: { image: "ghcr.io/example/app", ...spec },
+});
+
+const imagePolicy = (spec: Record<string, unknown> = {}): KubeObject => ({
+  apiVersion: API_VERSION,
+  kind: "ImagePolicy",
+  metadata: { generateName: "app-" },
+  spec: { imageRepositoryRef: { name: "app" }, policy: { semver: { range: ">=1.0.0" } }, ...spec },
+});
+
+const imageUpdateAutomation = (spec: Record<string, unknown> = {}): KubeObject => ({
+  apiVersion: API_VERSION,
+  kind: "ImageUpdateAutomation",
+  metadata: { generateName: "app-" },
+  spec: { sourceRef: { kind: GIT_REPOSITORY_KIND, name: "platform" }, git: { commit: { author: { name: "fjord", email: "fjord@example.com" } } }, update: { path: "./clusters/prod" }, ...spec },
+});
+
+test("valid image automation objects are accepted and the server fills in the defaults", async (t) => {
+  const { create } = await setup(t);
+  const repository = await create<ImageRepository>("imagerepositories", imageRepository());
+  assert.equal(repository.spec.interval, "5m");
+  assert.equal(repository.spec.timeout, "60s");
+  const withEverything = await create<ImageRepository>(
+    "imagerepositories",
+    imageRepository({ image: "registry.example:5000/team/app", secretRef: { name: "pull" }, certSecretRef: { name: "ca" }, insecure: false, exclusionList: ["^.*\\.sig$"], suspend: true }),
+  );
+  assert.equal(withEverything.spec.image, "registry.example:5000/team/app");
+
+  const semver = await create<ImagePolicy>("imagepolicies", imagePolicy());
+  assert.equal(semver.spec.digestReflectionPolicy, "Never");
+  const alphabetical = await create<ImagePolicy>(
+    "imagepolicies",
+    imagePolicy({ policy: { alphabetical: {} }, filterTags: { pattern: "^main-(?P<ts>[0-9]+)$", extract: "$ts" }, imageRepositoryRef: { name: "app", namespace: "images" } }),
+  );
+  assert.equal(alphabetical.spec.policy.alphabetical?.order, "asc");
+  const numerical = await create<ImagePolicy>("imagepolicies", imagePolicy({ policy: { numerical: { order: "desc" } }, glob: "main-*", digestReflectionPolicy: "Always" }));
+  assert.equal(numerical.spec.policy.numerical?.order, "desc");
+
+  const automation = await create<ImageUpdateAutomation>("imageupdateautomations", imageUpdateAutomation({ update: undefined }));
+  assert.equal(automation.spec.interval, "5m");
+  assert.deepEqual(automation.spec.update, { path: "./", strategy: "Setters" });
+  const explicit = await create<ImageUpdateAutomation>(
+    "imageupdateautomations",
+    imageUpdateAutomation({ git: { checkout: { ref: { branch: "main" } }, push: { branch: "image-updates" }, commit: { author: { name: "fjord", email: "fjord@example.com" }, messageTemplate: "{{changes}}" } } }),
+  );
+  assert.equal(explicit.spec.git.push?.branch, "image-updates");
+  assert.equal(explicit.spec.update.path, "./clusters/prod");
+});
+
+test("invalid ImageRepositories are refused with a message naming the field", async (t) => {
+  const { create } = await setup(t);
+  const cases: Array<[string, KubeObject, RegExp]> = [
+    ["an image with a tag", imageRepository({ image: "ghcr.io/example/app:1.0" }), /spec\.image.*should match/],
+    ["an image with a digest", imageRepository({ image: `ghcr.io/example/app@sha256:${"a".repeat(64)}` }), /spec\.image.*should match/],
+    ["an empty image", imageRepository({ image: "" }), /spec\.image.*should be at least 1 chars long/],
+    ["a very long image", imageRepository({ image: `ghcr.io/${"a".repeat(520)}` }), /spec\.image: Too long: may not be (longer than|more than) 512/],
+    ["no image", imageRepository({ image: undefined }), /spec\.image: Required value/],
+    ["a bad interval", imageRepository({ interval: "5 minutes" }), /spec\.interval.*should match/],
+    ["a bad timeout", imageRepository({ timeout: "60" }), /spec\.timeout.*should match/],
+    ["a secretRef name that spells a path", imageRepository({ secretRef: { name: "../team-b/pull" } }), /spec\.secretRef\.name.*should match/],
+    ["a certSecretRef without a name", imageRepository({ certSecretRef: {} }), /spec\.certSecretRef\.name: Required value/],
+    ["insecure as a string", imageRepository({ insecure: "yes" }), /spec\.insecure: Invalid value: "string": spec\.insecure in body must be of type boolean/],
+    ["an empty exclusion pattern", imageRepository({ exclusionList: [""] }), /spec\.exclusionList\[0\].*should be at least 1 chars long/],
+    ["26 exclusion patterns", imageRepository({ exclusionList: Array.from({ length: 26 }, (_, i) => `^x${i}$`) }), /spec\.exclusionList: Too many: 26: must have at most 25 items/],
+  ];
+  for (const [what, object, expected] of cases) assert.match(await refusal(() => create("imagerepositories", object)), expected, what);
+});
+
+test("invalid ImagePolicies are refused with a message naming the field", async (t) => {
+  const { create } = await setup(t);
+  const cases: Array<[string, KubeObject, RegExp]> = [
+    ["no ordering", imagePolicy({ policy: {} }), /spec\.policy: Invalid value: .*policy must set exactly one of semver, alphabetical or numerical/],
+    ["two orderings", imagePolicy({ policy: { semver: { range: "1.x" }, numerical: {} } }), /policy must set exactly one of semver, alphabetical or numerical/],
+    ["no policy", imagePolicy({ policy: undefined }), /spec\.policy: Required value/],
+    ["semver without a range", imagePolicy({ policy: { semver: {} } }), /spec\.policy\.semver\.range: Required value/],
+    ["an unknown order", imagePolicy({ policy: { alphabetical: { order: "up" } } }), /spec\.policy\.alphabetical\.order: Unsupported value: "up": supported values: "asc", "desc"/],
+    ["extract without a pattern", imagePolicy({ filterTags: { extract: "$ts" } }), /spec\.filterTags: Invalid value: .*filterTags\.extract needs filterTags\.pattern/],
+    ["no repository", imagePolicy({ imageRepositoryRef: undefined }), /spec\.imageRepositoryRef: Required value/],
+    ["a repository namespace that is not a name", imagePolicy({ imageRepositoryRef: { name: "app", namespace: "../other" } }), /spec\.imageRepositoryRef\.namespace.*should match/],
+    ["an empty glob", imagePolicy({ glob: "" }), /spec\.glob.*should be at least 1 chars long/],
+    ["an unknown digest reflection", imagePolicy({ digestReflectionPolicy: "Sometimes" }), /spec\.digestReflectionPolicy: Unsupported value: "Sometimes"/],
+  ];
+  for (const [what, object, expected] of cases) assert.match(await refusal(() => create("imagepolicies", object)), expected, what);
+});
+
+test("invalid ImageUpdateAutomations are refused with a message naming the field", async (t) => {
+  const { create } = await setup(t);
+  const author = { name: "fjord", email: "fjord@example.com" };
+  const cases: Array<[string, KubeObject, RegExp]> = [
+    ["another source kind", imageUpdateAutomation({ sourceRef: { kind: "OCIRepository", name: "platform" } }), /spec\.sourceRef\.kind: Unsupported value: "OCIRepository": supported values: "GitRepository"/],
+    ["no source", imageUpdateAutomation({ sourceRef: undefined }), /spec\.sourceRef: Required value/],
+    ["no commit author", imageUpdateAutomation({ git: { commit: {} } }), /spec\.git\.commit\.author: Required value/],
+    ["an author without an email", imageUpdateAutomation({ git: { commit: { author: { name: "fjord" } } } }), /spec\.git\.commit\.author\.email: Required value/],
+    ["an empty push branch", imageUpdateAutomation({ git: { commit: { author }, push: { branch: "" } } }), /spec\.git\.push\.branch.*should be at least 1 chars long/],
+    ["a checkout without a branch", imageUpdateAutomation({ git: { commit: { author }, checkout: { ref: {} } } }), /spec\.git\.checkout\.ref\.branch: Required value/],
+    ["a message template over 4 KiB", imageUpdateAutomation({ git: { commit: { author, messageTemplate: "x".repeat(4097) } } }), /spec\.git\.commit\.messageTemplate: Too long: may not be (longer than|more than) 4096/],
+    ["an absolute update path", imageUpdateAutomation({ update: { path: "/etc" } }), /spec\.update\.path: Invalid value: .*update\.path must be relative to the repository root/],
+    ["an update path leaving the repository", imageUpdateAutomation({ update: { path: "apps/../../secrets" } }), /update\.path must not contain '\.\.' segments/],
+    ["another strategy", imageUpdateAutomation({ update: { strategy: "Replace" } }), /spec\.update\.strategy: Unsupported value: "Replace": supported values: "Setters"/],
+    ["a bad interval", imageUpdateAutomation({ interval: "hourly" }), /spec\.interval.*should match/],
+  ];
+  for (const [what, object, expected] of cases) assert.match(await refusal(() => create("imageupdateautomations", object)), expected, what);
+});
+
+test("status histories are bounded: the server keeps no more entries than the controller writes", async (t) => {
+  const { client, collection, create } = await setup(t);
+  const status = (path: string, body: unknown) => client.request("PATCH", `${path}/status`, { body, contentType: "application/merge-patch+json" });
+  const at = "2026-01-02T03:04:05Z";
+
+  await create("applications", application());
+  const appPath = `${collection("applications")}/shop`;
+  const sync = { revision: `main@sha1:${"d".repeat(40)}`, startedAt: at, finishedAt: at, result: "Succeeded", summary: { created: 0, configured: 0, deleted: 0, unchanged: 1 } };
+  await status(appPath, { status: { history: Array.from({ length: HISTORY_LIMIT }, () => sync) } });
+  assert.match(await refusal(() => status(appPath, { status: { history: Array.from({ length: HISTORY_LIMIT + 1 }, () => sync) } })), new RegExp(`status\\.history: Too many: ${HISTORY_LIMIT + 1}: must have at most ${HISTORY_LIMIT} items`));
+  assert.match(await refusal(() => status(appPath, { status: { history: [{ ...sync, result: "Maybe" }] } })), /status\.history\[0\]\.result: Unsupported value: "Maybe"/);
+
+  const automation = await create<ImageUpdateAutomation>("imageupdateautomations", imageUpdateAutomation());
+  const automationPath = `${collection("imageupdateautomations")}/${automation.metadata.name ?? ""}`;
+  const push = { commit: "e".repeat(40), branch: "main", pushedAt: at };
+  await status(automationPath, { status: { history: Array.from({ length: PUSH_HISTORY_LIMIT }, () => push) } });
+  assert.match(
+    await refusal(() => status(automationPath, { status: { history: Array.from({ length: PUSH_HISTORY_LIMIT + 1 }, () => push) } })),
+    new RegExp(`status\\.history: Too many: ${PUSH_HISTORY_LIMIT + 1}: must have at most ${PUSH_HISTORY_LIMIT} items`),
+  );
+});
+
+test("every fjord CRD is structural and Established, with short names that do not clash with Flux's", async (t) => {
+  const { client } = await setup(t);
+  const crds = await client.request<{ items: Array<KubeObject & { spec: { names: { shortNames?: string[] } }; status?: { conditions?: Array<{ type: string; status: string }> } }> }>(
+    "GET",
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+  );
+  const ours = new Map(crds.items.filter((crd) => crd.metadata.name?.endsWith(`.${GROUP}`)).map((crd) => [crd.metadata.name ?? "", crd]));
+  assert.deepEqual([...ours.keys()].sort(), [
+    `applications.${GROUP}`,
+    `gitrepositories.${GROUP}`,
+    `imagepolicies.${GROUP}`,
+    `imagerepositories.${GROUP}`,
+    `imageupdateautomations.${GROUP}`,
+  ]);
+  const flux = new Set(["gitrepo", "ks", "imagerepo", "imagepolicy", "imageupdateauto", "imgrepo", "imgpol", "imgupd", "app", "apps"]);
+  for (const [name, crd] of ours) {
+    const conditions = new Map((crd.status?.conditions ?? []).map((condition) => [condition.type, condition.status]));
+    assert.equal(conditions.get("Established"), "True", name);
+    assert.equal(conditions.get("NonStructuralSchema"), undefined, `${name} has a structural schema`);
+    for (const shortName of crd.spec.names.shortNames ?? []) assert.ok(!flux.has(shortName), `${name}: ${shortName} is Flux's or Argo CD's`);
+  }
+  const discovery = await client.request<{ resources: Array<{ name: string; shortNames?: string[]; categories?: string[] }> }>("GET", `/apis/${GROUP}/${VERSION}`);
+  const byName = new Map(discovery.resources.map((resource) => [resource.name, resource]));
+  assert.deepEqual(byName.get("imagerepositories")?.shortNames, ["fimagerepo"]);
+  assert.deepEqual(byName.get("imagepolicies")?.shortNames, ["fimagepolicy"]);
+  assert.deepEqual(byName.get("imageupdateautomations")?.shortNames, ["fimageupdate"]);
+  for (const resource of ["gitrepositories", "applications", "imagerepositories", "imagepolicies", "imageupdateautomations"]) {
+    assert.deepEqual(byName.get(resource)?.categories, ["fjord"], `kubectl get fjord lists ${resource}`);
+  }
 });

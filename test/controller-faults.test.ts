@@ -2,7 +2,7 @@
 // mid-sync, and two replicas with leader election. Each test runs its own controller
 // process(es), scoped by label to the objects the test creates.
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test, type TestContext } from "node:test";
@@ -71,10 +71,17 @@ async function createApp(namespace: string, suite: string, url: string, spec: Re
 const configMaps = (from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${String(from + i).padStart(3, "0")}\ndata:\n  index: "${from + i}"\n`).join("---\n");
 
-async function configMapNames(namespace: string): Promise<string[]> {
-  const list = await client.request<{ items: KubeObject[] }>("GET", `/api/v1/namespaces/${namespace}/configmaps`, { query: { labelSelector: "fjord.dev/name=app" } });
-  return list.items.map((item) => item.metadata.name ?? "").sort();
+async function appConfigMaps(namespace: string): Promise<Array<KubeObject & { data?: Record<string, string> }>> {
+  const list = await client.request<{ items: Array<KubeObject & { data?: Record<string, string> }> }>("GET", `/api/v1/namespaces/${namespace}/configmaps`, { query: { labelSelector: "fjord.dev/name=app" } });
+  return list.items.sort((a, b) => (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""));
 }
+
+async function configMapNames(namespace: string): Promise<string[]> {
+  return (await appConfigMaps(namespace)).map((item) => item.metadata.name ?? "");
+}
+
+const cmName = (index: number) => `cm-${String(index).padStart(3, "0")}`;
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 test("Git unreachable: the source says so, and nothing applied is pruned or changed", async (t) => {
   const namespace = await createTestNamespace(await useCluster(), t);
@@ -117,28 +124,41 @@ test("a controller killed (SIGKILL) in the middle of a sync converges on restart
   await createApp(namespace, "faults-kill", git.repoUrl("killed"));
   await eventually(async () => isReady(await get(`${api(namespace)}/applications/app`)), { timeoutMs: 60_000 });
 
+  const firstRevision = (await get<Application>(`${api(namespace)}/applications/app`))?.status?.lastAppliedRevision;
+
   // The next commit drops 0-49 and adds 100-399; the controller dies as soon as it starts writing.
   const second = await git.commitFiles("killed", { "app/cms.yaml": configMaps(50, 400) }, { message: "shift" });
   const firstWrite = watchUntil(client, { path: `/api/v1/namespaces/${namespace}/configmaps`, signal: AbortSignal.timeout(60_000) }, (objects, change) => change?.type === "ADDED" && objects.size > 0);
   await requestReconcile(client, `${api(namespace)}/gitrepositories/source`);
   await firstWrite;
   await first.stop("SIGKILL");
+
+  // The fault landed mid-sync: with the process gone, the cluster holds a sync half done.
   const partial = await configMapNames(namespace);
-  t.diagnostic(`when killed: ${partial.length} ConfigMaps (of 100 before and 350 wanted)`);
+  const added = range(100, 400).map(cmName).filter((name) => partial.includes(name));
+  t.diagnostic(`when killed: ${added.length} of the 300 new ConfigMaps written`);
+  assert.ok(added.length > 0 && added.length < 300, `killed while applying: ${added.length} of 300 new ConfigMaps written`);
+  assert.deepEqual(range(0, 100).map(cmName).filter((name) => !partial.includes(name)), [], "nothing pruned yet");
+  const killed = await get<Application>(`${api(namespace)}/applications/app`);
+  assert.equal(killed?.status?.lastAppliedRevision, firstRevision, "the new revision was not recorded as applied");
+  // The reservation: every object of the new commit was in the inventory before the first was written.
+  assert.equal(killed?.status?.inventory?.entries.length, 400, "the old 100 and the 300 about to be created");
 
   await controller(t, "faults-kill", "second");
   const app = await eventually(async () => {
     const current = await get<Application>(`${api(namespace)}/applications/app`);
     return current?.status?.lastAppliedRevision === `main@sha1:${second}` && isReady(current) ? current : undefined;
   }, { timeoutMs: 120_000 });
-  const names = await configMapNames(namespace);
-  assert.equal(names.length, 350);
-  assert.equal(names[0], "cm-050");
-  assert.equal(names.at(-1), "cm-399");
-  assert.equal(app.status?.inventory?.entries.length, 350);
-  const sample = await get(`/api/v1/namespaces/${namespace}/configmaps/cm-250`);
-  assert.equal((sample?.data as Record<string, string>).index, "250");
+  // Exactly the commit: no object lost, none left over, every one with its content.
+  const converged = await appConfigMaps(namespace);
+  assert.deepEqual(converged.map((item) => item.metadata.name), range(50, 400).map(cmName));
+  assert.deepEqual(converged.filter((item) => item.data?.index !== String(Number((item.metadata.name ?? "").slice(3)))).map((item) => item.metadata.name), []);
+  assert.deepEqual(app.status?.inventory?.entries.map((entry) => entry.id.split("_")[1]).sort(), range(50, 400).map(cmName));
 });
+
+interface LeaseObject extends KubeObject {
+  spec?: { holderIdentity?: string; acquireTime?: string; leaseTransitions?: number };
+}
 
 test("two replicas: only the leader acts; when it dies, the other takes over", async (t) => {
   const namespace = await createTestNamespace(await useCluster(), t);
@@ -148,24 +168,52 @@ test("two replicas: only the leader acts; when it dies, the other takes over", a
   await git.commitFiles("replicas", { "app/cms.yaml": configMaps(0, 1) }, { message: "one" });
   const election = ["--leader-elect", "--leader-election-namespace", namespace];
   const a = await controller(t, "faults-ha", "a", [...election, "--identity", "replica-a"]);
-  const lease = await eventually(() => get<{ spec?: { holderIdentity?: string } } & KubeObject>(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/fjord-controller`).then((current) => (current?.spec?.holderIdentity ? current : undefined)), {
-    timeoutMs: 30_000,
-  });
+  const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/fjord-controller`;
+  const lease = await eventually(() => get<LeaseObject>(leasePath).then((current) => (current?.spec?.holderIdentity ? current : undefined)), { timeoutMs: 30_000 });
   assert.equal(lease.spec?.holderIdentity, "replica-a");
-  const b = await controller(t, "faults-ha", "b", [...election, "--identity", "replica-b"]);
+  await controller(t, "faults-ha", "b", [...election, "--identity", "replica-b"]);
 
   await createApp(namespace, "faults-ha", git.repoUrl("replicas"));
-  await eventually(async () => isReady(await get(`${api(namespace)}/applications/app`)), { timeoutMs: 60_000 });
-  const follower = await readFile(b.logFile, "utf8");
-  assert.doesNotMatch(follower, /"msg":"reconciled"/, "the follower never reconciles");
-  assert.match(await readFile(a.logFile, "utf8"), /"msg":"reconciled"/);
+  const appPath = `${api(namespace)}/applications/app`;
+  const sourcePath = `${api(namespace)}/gitrepositories/source`;
+  await eventually(async () => isReady(await get(appPath)), { timeoutMs: 60_000 });
 
-  // Leader loss: replica-a dies without releasing the lease; replica-b waits it out and takes over.
+  // Leader loss: replica-a dies without releasing the lease, and there is work to do at once: a
+  // new commit and a request to fetch it. Until replica-b holds the lease, it is only a
+  // follower and must leave everything as it is.
   await a.stop("SIGKILL");
   const next = await git.commitFiles("replicas", { "app/cms.yaml": configMaps(0, 2) }, { message: "two" });
-  await requestReconcile(client, `${api(namespace)}/gitrepositories/source`);
-  await eventually(async () => (await get<Application>(`${api(namespace)}/applications/app`))?.status?.lastAppliedRevision === `main@sha1:${next}`, { timeoutMs: 90_000 });
-  const holder = await get<{ spec?: { holderIdentity?: string } } & KubeObject>(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/fjord-controller`);
-  assert.equal(holder?.spec?.holderIdentity, "replica-b");
+  const request = await requestReconcile(client, sourcePath);
+  const [appBefore, sourceBefore, configMapsBefore] = [await get<Application>(appPath), await get<GitRepository>(sourcePath), await configMapNames(namespace)];
+  let followerChecks = 0;
+  const takenOver = await eventually(
+    async () => {
+      // Read the objects first, then the lease: if the lease still names replica-a, replica-b
+      // was a follower when the objects were read.
+      const [app, source, names] = [await get<Application>(appPath), await get<GitRepository>(sourcePath), await configMapNames(namespace)];
+      const current = await get<LeaseObject>(leasePath);
+      if (current?.spec?.holderIdentity === "replica-b") return current;
+      assert.equal(current?.spec?.holderIdentity, "replica-a");
+      assert.equal(app?.metadata.resourceVersion, appBefore?.metadata.resourceVersion, "the follower wrote nothing to the Application");
+      assert.deepEqual(source?.status, sourceBefore?.status, "the follower did not fetch");
+      assert.notEqual(source?.status?.lastHandledReconcileAt, request);
+      assert.deepEqual(names, configMapsBefore, "the follower applied nothing");
+      followerChecks++;
+      return undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  t.diagnostic(`checked ${followerChecks} times while replica-b followed`);
+  assert.ok(followerChecks > 0, "replica-b was seen as a follower with work waiting");
+  assert.equal(takenOver.spec?.leaseTransitions, (lease.spec?.leaseTransitions ?? 0) + 1);
+
+  // Then replica-b leads and does the work: the sync of the new commit started after it took the lease.
+  const app = await eventually(async () => {
+    const current = await get<Application>(appPath);
+    return current?.status?.lastAppliedRevision === `main@sha1:${next}` ? current : undefined;
+  }, { timeoutMs: 90_000 });
+  const sync = app.status?.history?.find((record) => record.revision === `main@sha1:${next}`);
+  assert.ok(sync && Date.parse(sync.startedAt) >= Date.parse(takenOver.spec?.acquireTime ?? ""), `synced at ${sync?.startedAt}, lease taken at ${takenOver.spec?.acquireTime}`);
+  assert.equal((await get<GitRepository>(sourcePath))?.status?.lastHandledReconcileAt, request);
   assert.deepEqual(await configMapNames(namespace), ["cm-000", "cm-001"]);
 });

@@ -1,19 +1,20 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { parse, stringify } from "yaml";
 import { LeaderElector, type LeaderElectionOptions } from "../src/controller/leader-election.ts";
 import type { Lease } from "../src/controller/leader-election-lease.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { createTestNamespace, eventually, useCluster, type TestCluster } from "./support/cluster.ts";
+import { logRequests } from "./support/request-log.ts";
+import { kubeconfigFor, startTcpRelay } from "./support/tcp-relay.ts";
 
 const LEASE = "fjord-controller";
 // Short enough for tests, in the ratio a real deployment uses: retry < renew deadline < lease.
 const timing = { leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.5 };
+/** Tries of a standby spanning more than a lease duration (one try per retry period). */
+const TRIES_PAST_A_LEASE = timing.leaseDurationSeconds / timing.retryPeriodSeconds + 2;
 
 interface Candidate {
   identity: string;
@@ -21,14 +22,18 @@ interface Candidate {
   startedAt?: number;
   stoppedAt?: number;
   leadingSignal?: AbortSignal;
+  /** How many times it has read the lease (each try to take it or renew it reads it first). */
+  reads: () => number;
   stop: () => void;
   done: Promise<void>;
 }
 
 function candidate(t: TestContext, client: KubeClient, namespace: string, identity: string, extra: Partial<LeaderElectionOptions> = {}): Candidate {
   const controller = new AbortController();
-  const self: Partial<Candidate> = { identity, stop: () => controller.abort() };
-  const elector = new LeaderElector(client, {
+  const log = logRequests(client);
+  const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${LEASE}`;
+  const self: Partial<Candidate> = { identity, stop: () => controller.abort(), reads: () => log.to("GET", leasePath).filter((request) => request.answered).length };
+  const elector = new LeaderElector(log.client, {
     namespace,
     name: LEASE,
     identity,
@@ -57,53 +62,39 @@ async function readLease(client: KubeClient, namespace: string): Promise<Lease> 
 async function clientFor(cluster: TestCluster, t: TestContext, server?: string): Promise<KubeClient> {
   let kubeconfig = cluster.kubeconfigPath;
   if (server) {
-    const config = parse(await readFile(kubeconfig, "utf8")) as { clusters: { cluster: { server: string } }[] };
-    for (const entry of config.clusters) entry.cluster.server = server;
     const dir = await mkdtemp(path.join(os.tmpdir(), "fjord-leader-election-"));
     t.after(() => rm(dir, { recursive: true, force: true }));
-    kubeconfig = path.join(dir, "kubeconfig");
-    await writeFile(kubeconfig, stringify(config), { mode: 0o600 });
+    kubeconfig = await kubeconfigFor(kubeconfig, server, dir);
   }
   const client = KubeClient.load({ kubeconfig });
   t.after(() => client.close());
   return client;
 }
 
-/**
- * A TCP relay to the API server that can be cut: once partitioned, bytes in either direction
- * are dropped and new connections hang, the way a lost network route looks to a client
- * (requests time out rather than fail fast).
- */
-async function partitionableRelay(t: TestContext, target: URL): Promise<{ server: string; partition: () => void }> {
-  let partitioned = false;
-  const sockets = new Set<net.Socket>();
-  const relay = net.createServer((downstream) => {
-    sockets.add(downstream);
-    downstream.on("close", () => sockets.delete(downstream));
-    downstream.on("error", () => undefined);
-    if (partitioned) return;
-    const upstream = net.connect(Number(target.port), target.hostname);
-    sockets.add(upstream);
-    upstream.on("close", () => sockets.delete(upstream));
-    upstream.on("error", () => downstream.destroy());
-    downstream.on("data", (chunk) => partitioned || upstream.write(chunk));
-    upstream.on("data", (chunk) => partitioned || downstream.write(chunk));
-    downstream.on("end", () => upstream.end());
-    upstream.on("end", () => downstream.end());
-  });
-  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
-  t.after(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => relay.close(resolve));
-  });
-  const { port } = relay.address() as net.AddressInfo;
-  return { server: `${target.protocol}//127.0.0.1:${port}`, partition: () => (partitioned = true) };
-}
-
 /** eventually() polls promises; these checks are synchronous. */
 const resolved = <T>(value: T) => Promise.resolve(value);
 
 const leaders = (candidates: Candidate[]) => candidates.filter((entry) => entry.elector.isLeader);
+
+/**
+ * Until `standby` has read the lease `tries` more times, checking `invariant` all along: a
+ * stretch measured in the standby's own attempts, not in wall time, so a slow machine
+ * lengthens it instead of cutting it short.
+ */
+async function throughTries(standby: Candidate, tries: number, invariant: () => void): Promise<void> {
+  const from = standby.reads();
+  await eventually(
+    () => {
+      invariant();
+      return resolved(standby.reads() - from >= tries);
+    },
+    { timeoutMs: 30_000, intervalMs: 50 },
+  );
+  invariant();
+}
+
+/** Until `standby` has read the lease at least once: it has seen the leader's record and counts from it. */
+const seenTheLease = (standby: Candidate) => eventually(() => resolved(standby.reads() >= 1), { timeoutMs: 10_000, intervalMs: 20 });
 
 test("of two candidates on one lease exactly one leads, and the lease names it", async (t) => {
   const cluster = await useCluster();
@@ -112,12 +103,10 @@ test("of two candidates on one lease exactly one leads, and the lease names it",
   const candidates = [candidate(t, client, namespace, "alpha"), candidate(t, client, namespace, "beta")];
 
   const leader = await eventually(() => resolved(leaders(candidates)[0]), { timeoutMs: 10_000, intervalMs: 50 });
-  // Several retry periods of both candidates trying: the standby must never take over.
-  for (let check = 0; check < 10; check++) {
-    assert.deepEqual(leaders(candidates).map((entry) => entry.identity), [leader.identity]);
-    await sleep(200);
-  }
   const standby = candidates.find((entry) => entry !== leader);
+  assert.ok(standby);
+  // The standby tries for longer than a lease lasts, while the leader renews: it must never take over.
+  await throughTries(standby, TRIES_PAST_A_LEASE, () => assert.deepEqual(leaders(candidates).map((entry) => entry.identity), [leader.identity]));
   assert.equal(standby?.startedAt, undefined, "the standby never started leading");
 
   const lease = await readLease(client, namespace);
@@ -136,8 +125,7 @@ test("a leader that stops gracefully releases the lease and the standby leads wi
   const first = candidate(t, client, namespace, "first");
   await eventually(() => resolved(first.elector.isLeader), { timeoutMs: 10_000, intervalMs: 50 });
   const second = candidate(t, client, namespace, "second");
-  await sleep(1_000);
-  assert.equal(second.elector.isLeader, false);
+  await throughTries(second, 2, () => assert.equal(second.elector.isLeader, false));
 
   first.stop();
   await first.done;
@@ -160,7 +148,7 @@ test("a leader that dies without releasing is replaced once its lease expires", 
   const crashing = candidate(t, client, namespace, "crashing", { releaseOnStop: false });
   await eventually(() => resolved(crashing.elector.isLeader), { timeoutMs: 10_000, intervalMs: 50 });
   const standby = candidate(t, client, namespace, "standby");
-  await sleep(700);
+  await seenTheLease(standby);
 
   crashing.stop();
   await crashing.done;
@@ -182,11 +170,11 @@ test("a partitioned leader stops leading by its renew deadline, before the stand
   const cluster = await useCluster();
   const namespace = await createTestNamespace(cluster, t);
   const direct = await clientFor(cluster, t);
-  const relay = await partitionableRelay(t, new URL(direct.server));
+  const relay = await startTcpRelay(t, new URL(direct.server));
   const isolated = candidate(t, await clientFor(cluster, t, relay.server), namespace, "isolated");
   await eventually(() => resolved(isolated.elector.isLeader), { timeoutMs: 10_000, intervalMs: 50 });
   const standby = candidate(t, direct, namespace, "standby");
-  await sleep(700);
+  await seenTheLease(standby);
 
   const renewedAt = Date.parse((await readLease(direct, namespace)).spec?.renewTime ?? "");
   relay.partition();
@@ -218,12 +206,11 @@ test("a standby does not take a lease being renewed by a leader whose clock is a
   await eventually(() => resolved(leader.elector.isLeader), { timeoutMs: 10_000, intervalMs: 50 });
   const standby = candidate(t, client, namespace, "standby");
 
-  // Well past a lease duration of the standby watching a renewTime that looks an hour stale.
-  for (let check = 0; check < 25; check++) {
-    assert.equal(standby.elector.isLeader, false, `the standby took over after ${check * 200} ms`);
+  // Past a lease duration of the standby watching a renewTime that looks an hour stale.
+  await throughTries(standby, TRIES_PAST_A_LEASE, () => {
+    assert.equal(standby.elector.isLeader, false, `the standby took over after ${standby.reads()} reads`);
     assert.equal(leader.elector.isLeader, true);
-    await sleep(200);
-  }
+  });
   assert.equal(standby.startedAt, undefined);
   const lease = await readLease(client, namespace);
   assert.equal(lease.spec?.holderIdentity, "behind");
@@ -238,7 +225,7 @@ test("a dead leader's lease with a renewTime an hour ahead is taken over a lease
   const crashing = candidate(t, client, namespace, "ahead", { releaseOnStop: false, wallClock: () => Date.now() + hour });
   await eventually(() => resolved(crashing.elector.isLeader), { timeoutMs: 10_000, intervalMs: 50 });
   const standby = candidate(t, client, namespace, "standby");
-  await sleep(700);
+  await seenTheLease(standby);
 
   crashing.stop();
   await crashing.done;

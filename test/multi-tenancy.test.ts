@@ -34,6 +34,7 @@ import { createLogger } from "../src/util/logger.ts";
 import { eventually, useCluster } from "./support/cluster.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
 import { requestReconcile } from "./support/reconcile-request.ts";
+import { logRequests } from "./support/request-log.ts";
 import { applyAsAdmin, deleteAsAdmin, serviceAccountClient, serviceAccountMay, waitUntilAllowed, withClusterNamesSuffixed } from "./support/rbac.ts";
 
 const SUITE = "multi-tenancy";
@@ -357,7 +358,9 @@ interface EventItem {
 test("a team-a Application applies with its ServiceAccount; drift on a Deployment is reverted at once, a Secret it manages at the next sync", async (t) => {
   const labels = { "fjord.dev/test-suite": SUITE };
   const stop = new AbortController();
-  const running = runController({ client: controller, logger, cacheDir, watchLabelSelector: `fjord.dev/test-suite=${SUITE}`, tenancy: new Tenancy() }, stop.signal);
+  // What the controller asks the API server, so the test can wait for its drift watch to be open.
+  const requests = logRequests(controller);
+  const running = runController({ client: requests.client, logger, cacheDir, watchLabelSelector: `fjord.dev/test-suite=${SUITE}`, tenancy: new Tenancy() }, stop.signal);
   t.after(async () => {
     stop.abort();
     await running;
@@ -406,14 +409,21 @@ test("a team-a Application applies with its ServiceAccount; drift on a Deploymen
   assert.equal(notWatched.length, 1, JSON.stringify(notWatched));
   assert.match(notWatched[0]?.message ?? "", /its secrets are not watched, so they are reverted at the next sync \(every 1h\).*may not list Secrets outside its own namespace/);
 
-  // `kubectl scale`: reverted by the shared watch, as the ServiceAccount.
-  await new Promise((resolve) => setTimeout(resolve, 2000));
+  // `kubectl scale`: reverted by the shared watch, as the ServiceAccount. A scale write carries
+  // no time, so it is only seen as drift by a watch that listed the Deployment before it.
+  const driftWatch = (collection: string) => requests.requests.filter((request) => request.watch && request.path === collection && request.query?.labelSelector === "fjord.dev/name");
+  await eventually(() => Promise.resolve(driftWatch("/apis/apps/v1/deployments").some((request) => request.open)), { timeoutMs: 20_000 });
+  const scaled = Date.now();
   await admin.request("PATCH", `${deploymentPath}/scale`, { query: { fieldManager: "kubectl-scale" }, body: { spec: { replicas: 5 } }, contentType: "application/merge-patch+json" });
   await eventually(async () => ((await get<{ spec: { replicas: number } }>(deploymentPath))?.spec.replicas === 2 ? true : undefined), { timeoutMs: 20_000 });
+  const revertMs = Date.now() - scaled;
 
-  // A deleted Secret stays deleted until the next sync, which restores it.
+  // A deleted Secret stays deleted until the next sync, which restores it. The controller never
+  // even asked for Secrets cluster-wide, so nothing can tell it of the deletion...
+  assert.deepEqual(requests.requests.filter((request) => request.path === "/api/v1/secrets"), [], "Secrets are neither listed nor watched");
   await admin.request("DELETE", secretPath);
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  // ...and indeed twice the time the watched revert just took passes without a restore.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(500, 2 * revertMs)));
   assert.equal(await get(secretPath), undefined, "not watched, so not restored at once");
   await requestReconcile(admin, appPath);
   await eventually(async () => (await get(secretPath)) !== undefined, { timeoutMs: 30_000, describe });

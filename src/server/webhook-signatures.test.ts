@@ -15,8 +15,13 @@ function assertInvalid(check: SignatureCheck, reason: RegExp): void {
   }
 }
 
-test("signHmacSha256 is sha256=<hex HMAC-SHA256 of the body>", () => {
-  assert.equal(signHmacSha256(SECRET, BODY), `sha256=${hmac("sha256", SECRET, BODY)}`);
+test("signHmacSha256 signs as GitHub does (the example in GitHub's webhook documentation)", () => {
+  // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries#testing-the-webhook-payload-validation
+  assert.equal(signHmacSha256("It's a Secret to Everybody", "Hello, World!"), "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+  assert.deepEqual(
+    verifyWebhookSignature("github", "It's a Secret to Everybody", { "x-hub-signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17" }, Buffer.from("Hello, World!")),
+    { valid: true },
+  );
 });
 
 test("GitHub: X-Hub-Signature-256 must be the body's HMAC-SHA256 under the secret", () => {
