@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { classifyPush, commitAndPush, GitPushError } from "../src/git/push.ts";
 import { rejection } from "./support/assertions.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
+import { startSilentServer } from "./support/silent-server.ts";
 
 const execFileAsync = promisify(execFile);
 const TOKEN = "push-test-token-7f3a9c";
@@ -296,6 +297,49 @@ describe("commitAndPush", () => {
       GitPushError,
     );
     assert.equal(error.code, "aborted");
+  });
+
+  test("an abort while the server hangs ends the push within a second and kills git", async (t) => {
+    const silent = await startSilentServer();
+    t.after(() => silent.close());
+    const abort = new AbortController();
+    const pending = commitAndPush({ url: `http://127.0.0.1:${silent.port}/repo.git`, branch: "main", auth, author, message: "m", timeoutMs: 30_000, signal: abort.signal, edit: () => Promise.resolve([]) });
+    await silent.connected(10_000);
+    const aborted = Date.now();
+    abort.abort();
+    const error = await rejection(pending, GitPushError);
+    assert.equal(error.code, "aborted");
+    assert.ok(Date.now() - aborted < 1000, `took ${Date.now() - aborted} ms after the abort`);
+    assert.match(error.message, /^fetching http:\/\/127\.0\.0\.1:\d+\/repo\.git \(branch "main"\) was cancelled$/);
+    await silent.allClosed(1000);
+  });
+
+  test("an edit can change the tree with git itself: reverting an earlier commit, retried on a moved tip like any edit", async () => {
+    const name = await newRepo();
+    const bad = await server.commitFiles(name, { "app.yaml": "image: app:2.0.0-broken\n" }, { message: "bad release" });
+    let calls = 0;
+    const result = await commitAndPush({
+      url: server.repoUrl(name),
+      branch: "main",
+      auth,
+      author,
+      message: `Revert "bad release"`,
+      edit: async (_dir, workTree) => {
+        calls += 1;
+        // Someone else pushes meanwhile on the first attempt: the revert is redone on their tip.
+        if (calls === 1) await server.commitFiles(name, { "other.yaml": "x: 2\n" }, { message: "unrelated" });
+        // The clone is shallow: the commit to revert and its parent come on demand.
+        assert.equal(await workTree.fetch(bad, 2), bad);
+        await workTree.git(["revert", "--no-commit", bad]);
+        return (await workTree.git(["diff", "--cached", "--name-only", "-z"])).split("\0").filter(Boolean);
+      },
+    });
+    assert.equal(calls, 2);
+    assert.equal(result.attempts, 2);
+    assert.deepEqual(result.changedFiles, ["app.yaml"]);
+    assert.equal(await show(name, "main", "app.yaml"), "image: app:1.0.0\n");
+    assert.equal(await show(name, "main", "other.yaml"), "x: 2\n", "the other push is kept");
+    assert.equal((await git(["--git-dir", bare(name), "log", "-1", "--format=%s", "main"])).trim(), `Revert "bad release"`);
   });
 });
 
