@@ -340,6 +340,28 @@ describe("commitAndPush", () => {
     assert.equal(await show(name, "main", "app.yaml"), "image: app:1.0.0\n");
     assert.equal(await show(name, "main", "other.yaml"), "x: 2\n", "the other push is kept");
     assert.equal((await git(["--git-dir", bare(name), "log", "-1", "--format=%s", "main"])).trim(), `Revert "bad release"`);
+
+    // In a caller's clone, fetching for the edit leaves it whole (not shallow) and leaves no refs of fjord's behind.
+    const again = await server.commitFiles(name, { "app.yaml": "image: app:3.0.0-broken\n" }, { message: "bad again" });
+    const clone = join(await tempDir(), "clone");
+    await git(["clone", "--quiet", server.fileUrl(name), clone]);
+    await server.commitFiles(name, { "other.yaml": "x: 3\n" }, { message: "ahead of the clone" });
+    await commitAndPush({
+      url: server.repoUrl(name),
+      branch: "main",
+      auth,
+      author,
+      workdir: clone,
+      message: "Revert again",
+      edit: async (_dir, workTree) => {
+        await workTree.fetch(again, 2);
+        await workTree.git(["revert", "--no-commit", again]);
+        return ["app.yaml"];
+      },
+    });
+    assert.equal(await show(name, "main", "app.yaml"), "image: app:1.0.0\n");
+    assert.equal((await git(["rev-parse", "--is-shallow-repository"], clone)).trim(), "false");
+    assert.equal((await git(["for-each-ref", "refs/fjord"], clone)).trim(), "");
   });
 });
 

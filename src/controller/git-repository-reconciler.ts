@@ -12,8 +12,7 @@ import {
   type GitRepository,
   type GitRepositoryStatus,
 } from "../api/types.ts";
-import { isGitCancellation } from "../git/errors.ts";
-import { resolveRevision, type Revision } from "../git/index.ts";
+import { isGitCancellation, resolveRevision, type Revision } from "../git/index.ts";
 import { splitCredentials } from "../git/redact.ts";
 import { remoteUrlProblem } from "../git/remote-url.ts";
 import type { KubeClient } from "../kube/client.ts";

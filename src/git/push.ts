@@ -13,6 +13,8 @@ const DEFAULT_TIMEOUT_MS = 120_000;
 const DEFAULT_MAX_ATTEMPTS = 5;
 /** Where the fetched branch tip is kept while working; in a user's clone it is deleted afterwards. */
 const BASE_REF = "refs/fjord/push-base";
+/** Where WorkTree.fetch keeps what an edit fetched, likewise. */
+const EDIT_REF = "refs/fjord/push-edit";
 
 export interface CommitAndPushOptions {
   url: string;
@@ -214,7 +216,9 @@ class Push {
         await this.#backoff();
       }
     } finally {
-      if (this.#userClone) await this.session.tidy(["update-ref", "-d", BASE_REF], { cwd: this.#repo });
+      if (this.#userClone) {
+        for (const ref of [BASE_REF, EDIT_REF]) await this.session.tidy(["update-ref", "-d", ref], { cwd: this.#repo });
+      }
     }
   }
 
@@ -359,10 +363,11 @@ class Push {
       dir: this.#repo,
       git: (args) => this.session.runOk(args, "editing", { in: place }),
       fetch: async (revision, depth = 1) => {
-        const ref = `${BASE_REF}-edit`;
-        const fetched = await this.session.fetch(place, [`--depth=${Math.max(1, Math.floor(depth))}`], [`+${revision}:${ref}`]);
+        // As for the base: a user's clone keeps its full history.
+        const options = this.#userClone ? [] : [`--depth=${Math.max(1, Math.floor(depth))}`];
+        const fetched = await this.session.fetch(place, options, [`+${revision}:${EDIT_REF}`]);
         if (fetched.code !== 0) throw this.session.failure(fetched, "fetching");
-        const commit = await this.session.revParseCommit(place, ref, "fetching");
+        const commit = await this.session.revParseCommit(place, EDIT_REF, "fetching");
         if (commit === undefined) throw this.session.error("commit-not-found", `${revision} in ${this.session.url} is not a commit`);
         return commit;
       },
