@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { classifyPush, commitAndPush, GitPushError } from "../src/git/push.ts";
 import { rejection } from "./support/assertions.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
+import { startSilentServer } from "./support/silent-server.ts";
 
 const execFileAsync = promisify(execFile);
 const TOKEN = "push-test-token-7f3a9c";
@@ -296,6 +297,71 @@ describe("commitAndPush", () => {
       GitPushError,
     );
     assert.equal(error.code, "aborted");
+  });
+
+  test("an abort while the server hangs ends the push within a second and kills git", async (t) => {
+    const silent = await startSilentServer();
+    t.after(() => silent.close());
+    const abort = new AbortController();
+    const pending = commitAndPush({ url: `http://127.0.0.1:${silent.port}/repo.git`, branch: "main", auth, author, message: "m", timeoutMs: 30_000, signal: abort.signal, edit: () => Promise.resolve([]) });
+    await silent.connected(10_000);
+    const aborted = Date.now();
+    abort.abort();
+    const error = await rejection(pending, GitPushError);
+    assert.equal(error.code, "aborted");
+    assert.ok(Date.now() - aborted < 1000, `took ${Date.now() - aborted} ms after the abort`);
+    assert.match(error.message, /^fetching http:\/\/127\.0\.0\.1:\d+\/repo\.git \(branch "main"\) was cancelled$/);
+    await silent.allClosed(1000);
+  });
+
+  test("an edit can change the tree with git itself: reverting an earlier commit, retried on a moved tip like any edit", async () => {
+    const name = await newRepo();
+    const bad = await server.commitFiles(name, { "app.yaml": "image: app:2.0.0-broken\n" }, { message: "bad release" });
+    let calls = 0;
+    const result = await commitAndPush({
+      url: server.repoUrl(name),
+      branch: "main",
+      auth,
+      author,
+      message: `Revert "bad release"`,
+      edit: async (_dir, workTree) => {
+        calls += 1;
+        // Someone else pushes meanwhile on the first attempt: the revert is redone on their tip.
+        if (calls === 1) await server.commitFiles(name, { "other.yaml": "x: 2\n" }, { message: "unrelated" });
+        // The clone is shallow: the commit to revert and its parent come on demand.
+        assert.equal(await workTree.fetch(bad, 2), bad);
+        await workTree.git(["revert", "--no-commit", bad]);
+        return (await workTree.git(["diff", "--cached", "--name-only", "-z"])).split("\0").filter(Boolean);
+      },
+    });
+    assert.equal(calls, 2);
+    assert.equal(result.attempts, 2);
+    assert.deepEqual(result.changedFiles, ["app.yaml"]);
+    assert.equal(await show(name, "main", "app.yaml"), "image: app:1.0.0\n");
+    assert.equal(await show(name, "main", "other.yaml"), "x: 2\n", "the other push is kept");
+    assert.equal((await git(["--git-dir", bare(name), "log", "-1", "--format=%s", "main"])).trim(), `Revert "bad release"`);
+
+    // In a caller's clone, fetching for the edit leaves it whole (not shallow) and leaves no refs of fjord's behind.
+    const again = await server.commitFiles(name, { "app.yaml": "image: app:3.0.0-broken\n" }, { message: "bad again" });
+    const clone = join(await tempDir(), "clone");
+    await git(["clone", "--quiet", server.fileUrl(name), clone]);
+    await server.commitFiles(name, { "other.yaml": "x: 3\n" }, { message: "ahead of the clone" });
+    await commitAndPush({
+      url: server.repoUrl(name),
+      branch: "main",
+      auth,
+      author,
+      workdir: clone,
+      message: "Revert again",
+      edit: async (_dir, workTree) => {
+        await workTree.fetch(again, 2);
+        await workTree.git(["revert", "--no-commit", again]);
+        return ["app.yaml"];
+      },
+    });
+    assert.equal(await show(name, "main", "app.yaml"), "image: app:1.0.0\n");
+    assert.equal((await git(["rev-parse", "--is-shallow-repository"], clone)).trim(), "false");
+    assert.equal((await git(["for-each-ref", "refs/fjord"], clone)).trim(), "");
   });
 });
 

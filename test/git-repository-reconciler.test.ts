@@ -28,12 +28,15 @@ after(async () => {
   await rm(cacheDir, { recursive: true, force: true });
 });
 
-async function createSource(namespace: string, name: string, url: string, token: string): Promise<GitRepository> {
+async function createSource(namespace: string, name: string, url: string, token: string, extra: Partial<GitRepository["spec"]> = {}): Promise<GitRepository> {
   await client.request("POST", `/api/v1/namespaces/${namespace}/secrets`, { body: { metadata: { name: `${name}-auth` }, stringData: { bearerToken: token } } });
   return client.request<GitRepository>("POST", `/apis/fjord.dev/v1alpha1/namespaces/${namespace}/gitrepositories`, {
-    body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name }, spec: { url, ref: { branch: "main" }, secretRef: { name: `${name}-auth` } } },
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name }, spec: { url, ref: { branch: "main" }, secretRef: { name: `${name}-auth` }, ...extra } },
   });
 }
+
+const setIgnore = (namespace: string, name: string, ignore: string) =>
+  client.request<GitRepository>("PATCH", `/apis/fjord.dev/v1alpha1/namespaces/${namespace}/gitrepositories/${name}`, { body: { spec: { ignore } }, contentType: "application/merge-patch+json" });
 
 const read = (namespace: string, name: string) => client.request<GitRepository>("GET", `/apis/fjord.dev/v1alpha1/namespaces/${namespace}/gitrepositories/${name}`);
 
@@ -108,4 +111,69 @@ test("revisions are written the way Flux writes them", () => {
   assert.equal(artifactRevision({ ref: "refs/tags/v1.2.0", commit: sha }), `v1.2.0@sha1:${sha}`);
   assert.equal(artifactRevision({ ref: sha, commit: sha }), `sha1:${sha}`);
   assert.equal(artifactRevision({ ref: "refs/pull/7/head", commit: sha }), `refs/pull/7/head@sha1:${sha}`);
+});
+
+test("spec.ignore is recorded with the artifact; new rules for the same commit are a new artifact", async (t) => {
+  const namespace = await createTestNamespace(await useCluster(), t);
+  await git.createRepo(`gr-${namespace}`);
+  const sha = await git.commitFiles(`gr-${namespace}`, { "a.yaml": "kind: ConfigMap\n" }, { message: "one" });
+  const source = await createSource(namespace, "app", git.repoUrl(`gr-${namespace}`), TOKEN, { ignore: "secret-stuff/\n*.tmpl" });
+  await reconcileGitRepository(client, source, { cacheDir });
+  const first = (await read(namespace, "app")).status?.artifact;
+  assert.equal(first?.revision, `main@sha1:${sha}`);
+  assert.equal(first?.ignore, "secret-stuff/\n*.tmpl");
+
+  await setIgnore(namespace, "app", "*.tmpl");
+  await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir });
+  const second = (await read(namespace, "app")).status?.artifact;
+  assert.equal(second?.revision, first?.revision);
+  assert.equal(second?.ignore, "*.tmpl");
+
+  // No rules any more: nothing is left out.
+  await client.request("PATCH", `/apis/fjord.dev/v1alpha1/namespaces/${namespace}/gitrepositories/app`, { body: { spec: { ignore: null } }, contentType: "application/merge-patch+json" });
+  await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir });
+  const third = (await read(namespace, "app")).status?.artifact;
+  assert.equal(third?.revision, first?.revision);
+  assert.equal(third?.ignore, undefined);
+});
+
+test("a spec.ignore line that cannot be used is Ready=False naming the line, stalled, and the last artifact stays", async (t) => {
+  const namespace = await createTestNamespace(await useCluster(), t);
+  await git.createRepo(`gr-${namespace}`);
+  const sha = await git.commitFiles(`gr-${namespace}`, { "a.yaml": "kind: ConfigMap\n" }, { message: "one" });
+  const source = await createSource(namespace, "app", git.repoUrl(`gr-${namespace}`), TOKEN, { ignore: "secret-stuff/" });
+  await reconcileGitRepository(client, source, { cacheDir });
+
+  // An inverted range is no pattern RE2 accepts.
+  await setIgnore(namespace, "app", "secret-stuff/\n# fine so far\n[z-a].yaml\n*.tmpl");
+  const outcome = await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir });
+  assert.deepEqual(outcome, { ready: false }, "nothing to retry until the spec changes");
+  const status = (await read(namespace, "app")).status;
+  const ready = status?.conditions?.find((condition) => condition.type === "Ready");
+  assert.equal(ready?.status, "False");
+  assert.equal(ready?.reason, "IgnoreInvalid");
+  assert.match(ready?.message ?? "", /^spec\.ignore line 3: ignore pattern "\[z-a\]\.yaml" cannot be used: .*; fix or remove the line$/);
+  assert.equal(status?.conditions?.find((condition) => condition.type === "Stalled")?.status, "True");
+  assert.equal(status?.artifact?.revision, `main@sha1:${sha}`);
+  assert.equal(status?.artifact?.ignore, "secret-stuff/", "the artifact keeps the rules it was made with");
+
+  // Too many patterns (the API server refuses a longer text; this many short lines fit in it).
+  await setIgnore(namespace, "app", Array.from({ length: 300 }, (_, index) => `f${index}`).join("\n"));
+  await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir });
+  const tooMany = (await read(namespace, "app")).status?.conditions?.find((condition) => condition.type === "Ready");
+  assert.equal(tooMany?.reason, "IgnoreInvalid");
+  assert.match(tooMany?.message ?? "", /spec\.ignore has 300 patterns, more than the limit of 256/);
+
+  // Fixed: fetching resumes and the stall is over.
+  await setIgnore(namespace, "app", "*.tmpl");
+  assert.equal((await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir })).ready, true);
+  const fixed = (await read(namespace, "app")).status;
+  assert.equal(fixed?.conditions?.find((condition) => condition.type === "Stalled"), undefined);
+  assert.equal(fixed?.artifact?.ignore, "*.tmpl");
+});
+
+test("the API server refuses a spec.ignore longer than 16 KiB", async (t) => {
+  const namespace = await createTestNamespace(await useCluster(), t);
+  await assert.rejects(createSource(namespace, "big", git.repoUrl("whatever"), TOKEN, { ignore: "a".repeat(16 * 1024 + 1) }), /spec\.ignore: Too long: may not be (longer than|more than) 16384/);
+  await createSource(namespace, "fits", git.repoUrl("whatever"), TOKEN, { ignore: "a".repeat(16 * 1024) });
 });

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -12,6 +12,7 @@ import { checkout, GitSourceError, resolveRevision, type GitSourceOptions } from
 import { startGitServer, type GitServer } from "./support/git-server.ts";
 import { generateKeyPair, startSshServer, type SshServer } from "./support/ssh-server.ts";
 import { rejection } from "./support/assertions.ts";
+import { startSilentServer } from "./support/silent-server.ts";
 
 const scratchDirs: string[] = [];
 async function cacheDir(): Promise<string> {
@@ -181,6 +182,38 @@ describe("unreachable servers", () => {
   });
 });
 
+describe("cancellation", () => {
+  test("shutdown does not wait for a hanging git: an aborted signal ends a checkout or resolution within a second, killing git", async (t) => {
+    const silent = await startSilentServer();
+    t.after(() => silent.close());
+    const url = `http://user:pw-never-shown@127.0.0.1:${silent.port}/repo.git`;
+    for (const operation of [checkout, resolveRevision]) {
+      const abort = new AbortController();
+      const pending = operation({ url, cacheDir: await cacheDir(), timeoutMs: 30_000, signal: abort.signal });
+      // git is waiting for the server's answer (the smart-HTTP ref advertisement) when the signal fires.
+      await silent.connected(10_000);
+      const aborted = Date.now();
+      abort.abort(new Error("controller stopping"));
+      const error = await rejectsWith(pending, "aborted");
+      const elapsed = Date.now() - aborted;
+      assert.ok(elapsed < 1000, `${operation.name} took ${elapsed} ms after the abort`);
+      assert.match(error.message, new RegExp(`^fetching http://127\\.0\\.0\\.1:${silent.port}/repo\\.git \\(default branch\\) was cancelled$`));
+      assert.ok(!everythingShown(error).includes("pw-never-shown"));
+      // The connection closes only when git's HTTP helper, a grandchild, is gone.
+      await silent.allClosed(1000);
+    }
+  });
+
+  test("an already aborted signal starts no git at all", async (t) => {
+    const silent = await startSilentServer();
+    t.after(() => silent.close());
+    const abort = new AbortController();
+    abort.abort();
+    await rejectsWith(checkout({ url: `http://127.0.0.1:${silent.port}/repo.git`, cacheDir: await cacheDir(), signal: abort.signal }), "aborted");
+    await assert.rejects(silent.connected(200), "git never connected");
+  });
+});
+
 describe("SSH", () => {
   let server: GitServer;
   let ssh: SshServer;
@@ -266,33 +299,4 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/** Accepts connections and never says a word, like a server behind a black-holing firewall. */
-async function startSilentServer(): Promise<{ port: number; allClosed(withinMs: number): Promise<void>; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let accepted = 0;
-  const server: Server = createServer((socket) => {
-    accepted += 1;
-    sockets.add(socket);
-    socket.on("error", () => undefined);
-    socket.on("close", () => sockets.delete(socket));
-    // Read (and ignore) the request: a paused socket never notices the client hanging up.
-    socket.resume();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    async allClosed(withinMs) {
-      const deadline = Date.now() + withinMs;
-      while (sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.ok(accepted > 0, "git connected");
-      assert.equal(sockets.size, 0, "git's connection is still open");
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { checkout, confinedPath, GitSourceError, resolveRevision, type GitSourceOptions } from "../src/git/index.ts";
+import { compileIgnorePatterns } from "../src/render/ignore-patterns.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
 import { rejection } from "./support/assertions.ts";
 
@@ -52,6 +53,8 @@ interface TreeCommit {
   files?: Record<string, string>;
   /** path -> link target, committed as symlinks */
   symlinks?: Record<string, string>;
+  /** Files whose names are bytes that are not UTF-8 (git allows any but NUL and `/`); their directories must exist. */
+  byteNamedFiles?: { path: Buffer; content: string }[];
   author?: { name: string; email: string };
   /** e.g. "2024-05-06T07:08:09+02:00" */
   date?: string;
@@ -73,6 +76,7 @@ async function commitTree(server: GitServer, scratch: Scratch, name: string, com
     await mkdir(dirname(join(work, path)), { recursive: true });
     await symlink(target, join(work, path));
   }
+  for (const { path, content } of commit.byteNamedFiles ?? []) await writeFile(Buffer.concat([Buffer.from(`${work}/`), path]), content);
   const env: Record<string, string> = {};
   if (commit.author) Object.assign(env, { GIT_AUTHOR_NAME: commit.author.name, GIT_AUTHOR_EMAIL: commit.author.email });
   if (commit.date) Object.assign(env, { GIT_AUTHOR_DATE: commit.date, GIT_COMMITTER_DATE: commit.date });
@@ -443,6 +447,61 @@ describe("checkout contents", () => {
     await result.dispose();
     await assert.rejects(lstat(result.dir), { code: "ENOENT" });
     await result.dispose();
+  });
+});
+
+describe("ignore", () => {
+  before(async () => {
+    await server.createRepo("ignored");
+    await commitTree(server, scratch, "ignored", {
+      message: "with things to leave out",
+      files: {
+        "app/deploy.yaml": "kind: ConfigMap\n",
+        "app/config.tmpl": "{{ .Values }}\n",
+        "secret-stuff/key.yaml": "kind: Secret\n",
+        "deep/secret-stuff/key.yaml": "kind: Secret\n",
+        "keep/secret-stuff.yaml": "kind: ConfigMap\n",
+      },
+      symlinks: { "secret-stuff/link": "../app/deploy.yaml", "app/escape.tmpl": "/etc/passwd" },
+      byteNamedFiles: [{ path: Buffer.from("secret-stuff/k\xffy.yaml", "latin1"), content: "kind: Secret\n" }],
+    });
+  });
+
+  async function files(dir: string, below = ""): Promise<string[]> {
+    const found: string[] = [];
+    for (const entry of await readdir(join(dir, below), { withFileTypes: true })) {
+      const relative = below ? `${below}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) found.push(...(await files(dir, relative)));
+      else found.push(relative);
+    }
+    return found.sort();
+  }
+
+  test("files and directories the ignore matches are never written, whatever their names; the cache still has them", async () => {
+    const cacheDir = await scratch.dir("fjord-git-cache-");
+    const ignored = await checkout(await options("ignored", { cacheDir, ignore: compileIgnorePatterns(["secret-stuff/", "*.tmpl"]) }));
+    try {
+      assert.deepEqual(await files(ignored.dir), ["app/deploy.yaml", "keep/secret-stuff.yaml"]);
+    } finally {
+      await ignored.dispose();
+    }
+    // The same commit from the same cache, without an ignore: everything is there.
+    const whole = await checkout(await options("ignored", { cacheDir }));
+    try {
+      assert.equal(whole.commit, ignored.commit);
+      assert.equal((await files(whole.dir)).length, 8);
+    } finally {
+      await whole.dispose();
+    }
+  });
+
+  test("as in git, nothing below an ignored directory can be taken back with !", async () => {
+    const result = await checkout(await options("ignored", { ignore: compileIgnorePatterns(["/*", "!/app/", "secret-stuff/", "!secret-stuff/key.yaml"]) }));
+    try {
+      assert.deepEqual(await files(result.dir), ["app/config.tmpl", "app/deploy.yaml", "app/escape.tmpl"]);
+    } finally {
+      await result.dispose();
+    }
   });
 });
 

@@ -44,6 +44,7 @@ import {
   DNS_SUBDOMAIN_PATTERN,
 } from "./schema.ts";
 import { REMOTE_URL_PATTERN } from "../git/remote-url.ts";
+import { MAX_SOURCE_IGNORE_CHARACTERS, MAX_SOURCE_IGNORE_PATTERNS } from "../input/limits.ts";
 
 export const GIT_REPOSITORY_CRD_NAME = `${GIT_REPOSITORY_RESOURCE}.${GROUP}`;
 export const APPLICATION_CRD_NAME = `${APPLICATION_RESOURCE}.${GROUP}`;
@@ -78,7 +79,10 @@ const gitRepositorySpec = object(
     secretRef: object({ name: secretName("Secret name.") }, ["name"], {
       description: "A Secret in the same namespace: username + password, bearerToken, or identity + known_hosts.",
     }),
-    ignore: string("gitignore-style lines; matching files are left out."),
+    ignore: string(
+      `gitignore lines (as in Flux); matching files and directories are left out of the artifact, so no Application sees them. At most ${MAX_SOURCE_IGNORE_PATTERNS} patterns.`,
+      { maxLength: MAX_SOURCE_IGNORE_CHARACTERS },
+    ),
     suspend: { type: "boolean", description: "Stop fetching; the last artifact stays." },
   },
   ["url"],
@@ -102,6 +106,7 @@ const gitRepositoryStatus = object({
       date: timestamp("Author date."),
       message: string("Commit message."),
       lastUpdateTime: timestamp("When the artifact was last fetched or confirmed current."),
+      ignore: string("spec.ignore when this artifact was recorded; its trees leave out what it matches.", { maxLength: MAX_SOURCE_IGNORE_CHARACTERS }),
     },
     ["revision", "commit", "lastUpdateTime"],
   ),

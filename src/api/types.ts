@@ -63,6 +63,8 @@ export const ConditionReason = {
   SourceNotFound: "SourceNotFound",
   /** A GitRepository URL the controller may not use (a local path, a remote helper), as Flux names it. */
   URLInvalid: "URLInvalid",
+  /** A GitRepository `spec.ignore` line that cannot be used, or too many of them. */
+  IgnoreInvalid: "IgnoreInvalid",
   Progressing: "Progressing",
   Suspended: "Suspended",
 } as const;
@@ -103,7 +105,11 @@ export interface GitRepositorySpec {
    * `bearerToken` (HTTPS token), or `identity` + `known_hosts` (SSH private key and host keys).
    */
   secretRef?: LocalObjectReference;
-  /** gitignore-style lines; matching files are left out of the artifact. */
+  /**
+   * gitignore lines (Flux's format); matching files and directories are left out of the
+   * artifact, so no Application rendering from this source sees them. At most
+   * MAX_SOURCE_IGNORE_CHARACTERS characters and MAX_SOURCE_IGNORE_PATTERNS patterns.
+   */
   ignore?: string;
   /** Stop fetching; the last artifact stays. */
   suspend?: boolean;
@@ -120,6 +126,8 @@ export interface Artifact {
   message: string;
   /** When the controller last fetched this artifact (or confirmed it is current). */
   lastUpdateTime: string;
+  /** The source's `spec.ignore` when this artifact was recorded: its trees leave out what it matches. Absent: nothing is left out. */
+  ignore?: string;
 }
 
 export interface GitRepositoryStatus {

@@ -29,6 +29,7 @@ import { parseDuration } from "../util/duration.ts";
 import { statusInventoryStore, toStatusEntries } from "./application-status-inventory.ts";
 import { handledRequest } from "../api/reconcile-request.ts";
 import type { ArtifactStore } from "./artifact-store.ts";
+import { artifactTreeKey, compileSourceIgnore } from "./source-ignore.ts";
 import type { EventRecorder } from "./events.ts";
 import { waitForHealthChecks } from "./health-checks.ts";
 import type { ReconcileOutcome } from "./git-repository-reconciler.ts";
@@ -176,19 +177,25 @@ export async function reconcileApplication(client: KubeClient, app: Application,
     artifactMeta = { author: artifact.author, message: artifact.message };
 
     const auth = source.spec.secretRef ? await loadGitAuth(client, sourceNamespace, source.spec.secretRef.name) : undefined;
-    const open = () =>
-      checkout({
-        url: source.spec.url,
-        ref: { commit: artifact.commit },
-        ...(auth ? { auth } : {}),
-        timeoutMs: parseDuration(source.spec.timeout),
-        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-      }).catch((error: unknown) => {
+    // The tree leaves out what the source's ignore rules (recorded with the artifact) match.
+    const open = async (signal: AbortSignal | undefined) => {
+      try {
+        return await checkout({
+          url: source.spec.url,
+          ref: { commit: artifact.commit },
+          ...(auth ? { auth } : {}),
+          timeoutMs: parseDuration(source.spec.timeout),
+          ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+          ...(artifact.ignore !== undefined ? { ignore: compileSourceIgnore(artifact.ignore) } : {}),
+          ...(signal ? { signal } : {}),
+        });
+      } catch (error) {
         throw new SyncError("source", error instanceof Error ? error.message : String(error));
-      });
+      }
+    };
     const opened = options.artifacts
-      ? await options.artifacts.acquire(`${sourceNamespace}/${source.metadata.name}`, artifact.commit, open)
-      : await open().then((tree) => ({ dir: tree.dir, release: () => void tree.dispose().catch(() => undefined) }));
+      ? await options.artifacts.acquire(`${sourceNamespace}/${source.metadata.name}`, artifactTreeKey(artifact), open, options.signal)
+      : await open(options.signal).then((tree) => ({ dir: tree.dir, release: () => void tree.dispose().catch(() => undefined) }));
     let changes: ChangeSetEntry[];
     try {
       const decryption = app.spec.decryption ? { identities: await loadAgeIdentities(client, namespace, app.spec.decryption.secretRef.name) } : undefined;

@@ -51,3 +51,67 @@ test("a failed checkout is not remembered", async () => {
   const artifact = await store.acquire("ns/source", "c1", () => Promise.resolve(fakeCheckout("c1", [])));
   assert.equal(artifact.dir, "/trees/c1");
 });
+
+/** A checkout that finishes only when told to, or rejects when its signal fires (as git's does). */
+function pendingCheckout(commit: string, disposed: string[] = []) {
+  let finish = () => {};
+  let signal: AbortSignal | undefined;
+  const open = (given: AbortSignal) => {
+    signal = given;
+    return new Promise<Checkout>((resolve, reject) => {
+      finish = () => resolve(fakeCheckout(commit, disposed));
+      given.addEventListener("abort", () => reject(new Error("git killed")), { once: true });
+    });
+  };
+  return { open, finish: () => finish(), cancelled: () => signal?.aborted === true };
+}
+
+test("a caller whose signal fires stops waiting at once; the shared checkout goes on for the others", async () => {
+  const store = new ArtifactStore();
+  const pending = pendingCheckout("c1");
+  const superseded = new AbortController();
+  const first = store.acquire("ns/source", "c1", pending.open, superseded.signal);
+  const second = store.acquire("ns/source", "c1", pending.open, new AbortController().signal);
+  superseded.abort(new Error("superseded by revision main@sha1:c2"));
+  await assert.rejects(first, /superseded by revision/);
+  assert.equal(pending.cancelled(), false, "the other caller still wants the tree");
+  pending.finish();
+  assert.equal((await second).dir, "/trees/c1");
+});
+
+test("when every caller has given up, the checkout is cancelled and not remembered", async () => {
+  const store = new ArtifactStore();
+  const pending = pendingCheckout("c1");
+  const callers = [new AbortController(), new AbortController()];
+  const waits = callers.map((caller) => store.acquire("ns/source", "c1", pending.open, caller.signal));
+  callers[0]!.abort();
+  assert.equal(pending.cancelled(), false);
+  callers[1]!.abort();
+  assert.equal(pending.cancelled(), true);
+  await Promise.all(waits.map((wait) => assert.rejects(wait)));
+  // The next reconcile opens it afresh.
+  const artifact = await store.acquire("ns/source", "c1", () => Promise.resolve(fakeCheckout("c1", [])));
+  assert.equal(artifact.dir, "/trees/c1");
+});
+
+test("a caller without a signal keeps a checkout alive that the others gave up on", async () => {
+  const store = new ArtifactStore();
+  const pending = pendingCheckout("c1");
+  const gaveUp = new AbortController();
+  const patient = store.acquire("ns/source", "c1", pending.open);
+  const impatient = store.acquire("ns/source", "c1", pending.open, gaveUp.signal);
+  gaveUp.abort();
+  await assert.rejects(impatient);
+  assert.equal(pending.cancelled(), false);
+  pending.finish();
+  assert.equal((await patient).dir, "/trees/c1");
+});
+
+test("close cancels checkouts still running", async () => {
+  const store = new ArtifactStore();
+  const pending = pendingCheckout("c1");
+  const waiting = store.acquire("ns/source", "c1", pending.open);
+  await store.close();
+  assert.equal(pending.cancelled(), true);
+  await assert.rejects(waiting, /git killed/);
+});

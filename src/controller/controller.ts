@@ -14,6 +14,7 @@ import { watchUntil } from "../kube/watch-until.ts";
 import type { KubeObject } from "../model/object.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import { normaliseRepositoryUrl } from "../git/repository-url.ts";
+import { artifactIdentity } from "./source-ignore.ts";
 import type { Logger } from "../util/logger.ts";
 import { Discovery } from "../kube/discovery.ts";
 import { reconcileApplication } from "./application-reconciler.ts";
@@ -182,18 +183,19 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     if (imageKind) {
       outcome = await imageKind.reconcile(object, keySignal);
     } else if (kind === GIT_REPOSITORY_KIND) {
-      const before = (object as GitRepository).status?.artifact?.revision;
-      outcome = await reconcileGitRepository(client, object as GitRepository, { events, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+      const before = artifactIdentity((object as GitRepository).status?.artifact);
+      outcome = await reconcileGitRepository(client, object as GitRepository, { events, signal: keySignal, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
       options.metrics?.recordGitFetch(outcome.ready ? "success" : "failure", Number(process.hrtime.bigint() - started) / 1e9);
       const current = await client.request<GitRepository>("GET", objectPath(resource, namespace, name)).catch(() => undefined);
       // The Applications queued below read their source from this cache: it must hold the new artifact already.
       if (current) remember(sources, key, current);
-      const after = current?.status?.artifact?.revision;
+      // A new commit, or new ignore rules for the same one: either way the Applications' trees change.
+      const after = artifactIdentity(current?.status?.artifact);
       if (after && after !== before) {
         for (const app of applications.values()) {
           if (app.spec.sourceRef.name !== name || (app.spec.sourceRef.namespace ?? app.metadata.namespace) !== namespace) continue;
           const appKey = keyOf(APPLICATION_KIND, app);
-          syncs.supersede(appKey, new Error(`superseded by revision ${after}`));
+          syncs.supersede(appKey, new Error(`superseded by revision ${current?.status?.artifact?.revision ?? after}`));
           queue.add(appKey);
         }
       }

@@ -12,13 +12,14 @@ import {
   type GitRepository,
   type GitRepositoryStatus,
 } from "../api/types.ts";
-import { resolveRevision, type Revision } from "../git/index.ts";
+import { isGitCancellation, resolveRevision, type Revision } from "../git/index.ts";
 import { splitCredentials } from "../git/redact.ts";
 import { remoteUrlProblem } from "../git/remote-url.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { parseDuration } from "../util/duration.ts";
 import { handledRequest } from "../api/reconcile-request.ts";
 import type { EventRecorder } from "./events.ts";
+import { artifactIdentity, sourceIgnoreProblem } from "./source-ignore.ts";
 import { loadGitAuth } from "./source-credentials.ts";
 
 export interface ReconcileOutcome {
@@ -37,7 +38,7 @@ export function artifactRevision(revision: Pick<Revision, "ref" | "commit">): st
   return name ? `${name}@sha1:${revision.commit}` : `sha1:${revision.commit}`;
 }
 
-function artifactOf(revision: Revision, now: Date): Artifact {
+function artifactOf(revision: Revision, now: Date, ignore: string | undefined): Artifact {
   return {
     revision: artifactRevision(revision),
     commit: revision.commit,
@@ -45,6 +46,7 @@ function artifactOf(revision: Revision, now: Date): Artifact {
     date: revision.date,
     message: revision.message,
     lastUpdateTime: formatTime(now),
+    ...(ignore !== undefined ? { ignore } : {}),
   };
 }
 
@@ -54,13 +56,15 @@ function statusPath(repository: GitRepository): string {
 
 /**
  * One reconcile of a GitRepository: resolve its ref to a commit on the remote (through the
- * local cache) and record it as the artifact. A failure never clears the last good artifact,
- * so Applications keep running what they had; the Ready condition says what went wrong.
+ * local cache) and record it as the artifact, with the ignore rules its trees are made with. A
+ * failure never clears the last good artifact, so Applications keep running what they had; the
+ * Ready condition says what went wrong. When `signal` fires (the controller stops), git is killed
+ * and the reconcile rejects without writing status: nothing failed.
  */
 export async function reconcileGitRepository(
   client: KubeClient,
   repository: GitRepository,
-  options: { cacheDir?: string; now?: () => Date; events?: EventRecorder } = {},
+  options: { cacheDir?: string; now?: () => Date; events?: EventRecorder; signal?: AbortSignal } = {},
 ): Promise<ReconcileOutcome> {
   const now = options.now ?? (() => new Date());
   const { generation, name, namespace, uid } = repository.metadata;
@@ -77,17 +81,23 @@ export async function reconcileGitRepository(
     return { ready: status.conditions?.some((condition) => condition.type === ConditionType.Ready && condition.status === "True") ?? false };
   }
 
-  // The CRD refuses such URLs; an object stored under an older CRD still must not read the controller's disk.
-  const urlProblem = remoteUrlProblem(splitCredentials(repository.spec.url).url);
-  if (urlProblem !== undefined) {
-    const message = `spec.url: ${urlProblem}`;
-    let conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "False", reason: ConditionReason.URLInvalid, message }, generation, now());
-    conditions = setCondition(removeCondition(conditions, ConditionType.Reconciling), { type: ConditionType.Stalled, status: "True", reason: ConditionReason.URLInvalid, message }, generation, now());
+  // Bad input a retry cannot fix: stalled until the spec changes; the last artifact stays.
+  const stall = async (reason: string, message: string): Promise<ReconcileOutcome> => {
+    let conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "False", reason, message }, generation, now());
+    conditions = setCondition(removeCondition(conditions, ConditionType.Reconciling), { type: ConditionType.Stalled, status: "True", reason, message }, generation, now());
     await write({ ...status, observedGeneration: generation, conditions });
-    if (previousReady?.status !== "False" || previousReady.message !== message) await options.events?.record(subject, "Warning", ConditionReason.URLInvalid, message);
+    if (previousReady?.status !== "False" || previousReady.message !== message) await options.events?.record(subject, "Warning", reason, message);
     // Nothing to retry: a new spec is a new reconcile.
     return { ready: false };
-  }
+  };
+
+  // The CRD refuses such URLs; an object stored under an older CRD still must not read the controller's disk.
+  const urlProblem = remoteUrlProblem(splitCredentials(repository.spec.url).url);
+  if (urlProblem !== undefined) return stall(ConditionReason.URLInvalid, `spec.url: ${urlProblem}`);
+  const { ignore } = repository.spec;
+  // Rules already recorded with the artifact were checked when they were recorded.
+  const ignoreProblem = ignore === status.artifact?.ignore ? undefined : sourceIgnoreProblem(ignore);
+  if (ignoreProblem !== undefined) return stall(ConditionReason.IgnoreInvalid, ignoreProblem);
 
   const interval = parseDuration(repository.spec.interval);
   try {
@@ -98,21 +108,26 @@ export async function reconcileGitRepository(
       ...(auth ? { auth } : {}),
       timeoutMs: parseDuration(repository.spec.timeout),
       ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     });
-    const artifact = artifactOf(revision, now());
+    const artifact = artifactOf(revision, now(), ignore);
     let conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "True", reason: ConditionReason.ReconciliationSucceeded, message: `stored artifact for revision '${artifact.revision}'` }, generation, now());
     conditions = removeCondition(removeCondition(conditions, ConditionType.Reconciling), ConditionType.Stalled);
-    // Keep lastUpdateTime when the commit did not change, so the status only moves when Git does.
-    const unchanged = status.artifact?.revision === artifact.revision;
-    await write({ observedGeneration: generation, conditions, artifact: unchanged && status.artifact ? status.artifact : artifact });
+    // Keep lastUpdateTime when neither the commit nor the ignore rules changed, so the status only moves when they do.
+    const unchanged = artifactIdentity(status.artifact) === artifactIdentity(artifact);
+    // The status is merge-patched: rules no longer set must be deleted from the stored artifact.
+    const recorded = unchanged && status.artifact ? status.artifact : { ...artifact, ...(artifact.ignore === undefined && status.artifact?.ignore !== undefined ? { ignore: null } : {}) };
+    await write({ observedGeneration: generation, conditions, artifact: recorded as Artifact });
     if (!unchanged) {
       const subjectLine = artifact.message.split("\n")[0] ?? "";
-      await options.events?.record(subject, "Normal", "NewArtifact", `stored artifact for commit '${subjectLine}' (${artifact.revision}) by ${artifact.author}`);
+      const what = status.artifact?.revision === artifact.revision ? `artifact for revision '${artifact.revision}' with the new spec.ignore` : `artifact for commit '${subjectLine}' (${artifact.revision}) by ${artifact.author}`;
+      await options.events?.record(subject, "Normal", "NewArtifact", `stored ${what}`);
     } else if (previousReady?.status === "False") {
       await options.events?.record(subject, "Normal", ConditionReason.ReconciliationSucceeded, `fetching works again; artifact ${artifact.revision}`);
     }
     return { ready: true, requeueAfterMs: interval };
   } catch (error) {
+    if (isGitCancellation(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);
     const conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "False", reason: ConditionReason.ArtifactFailed, message }, generation, now());
     await write({ ...status, observedGeneration: generation, conditions });

@@ -1,23 +1,9 @@
-import { mkdir, realpath, rm } from "node:fs/promises";
-import path from "node:path";
 import { withDirectoryLock } from "../util/dir-lock.ts";
-import { makePrivateTempDir } from "../util/private-temp.ts";
-import { cacheLocation, defaultGitCacheDir, ensureCacheRepository, removeStaleGitLocks } from "./cache.ts";
-import { GitSourceError, classifyGitFailure, stderrSummary, type GitSourceErrorCode } from "./errors.ts";
-import { prepareGitEnvironment, type GitEnvironment } from "./git-environment.ts";
-import { runGit, type GitResult } from "./git-process.ts";
-import { redactText, splitCredentials } from "./redact.ts";
-import { remoteUrlProblem } from "./remote-url.ts";
-import {
-  describeRequest,
-  parseLsRemote,
-  pickSemverTag,
-  sampleList,
-  semverTags,
-  toRefRequest,
-  type RefRequest,
-  type RemoteRef,
-} from "./refs.ts";
+import { cacheLocation, defaultGitCacheDir, ensureCacheRepository, removeStaleGitLocks, type CacheLocation } from "./cache.ts";
+import { classifyGitFailure, GitSourceError } from "./errors.ts";
+import { describeRequest, pickSemverTag, sampleList, semverTags, toRefRequest, type RefRequest, type RemoteRef } from "./refs.ts";
+import { GitSession, remoteTarget } from "./session.ts";
+import { materializeTree } from "./tree.ts";
 import type { Checkout, GitSourceOptions, Revision } from "./types.ts";
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -30,21 +16,22 @@ const CACHE_REFS = "refs/fjord/";
  * outside the cache.
  */
 export async function resolveRevision(options: GitSourceOptions): Promise<Revision> {
-  return withGitOperation(options, (operation) => operation.run((revision) => Promise.resolve(revision)));
+  return withSourceFetch(options, (fetch) => fetch.run((revision) => Promise.resolve(revision)));
 }
 
-/** Like resolveRevision, and also writes the commit's files into a fresh directory. */
+/** Like resolveRevision, and also writes the commit's files (less those `options.ignore` matches) into a fresh directory. */
 export async function checkout(options: GitSourceOptions): Promise<Checkout> {
-  return withGitOperation(options, (operation) =>
-    operation.run(async (revision) => ({ ...revision, ...(await operation.materialize(revision.commit)) })),
+  return withSourceFetch(options, (fetch) =>
+    fetch.run(async (revision) => ({ ...revision, ...(await materializeTree(fetch.session, fetch.cache.repository, revision.commit, options.ignore)) })),
   );
 }
 
-async function withGitOperation<T>(options: GitSourceOptions, body: (operation: GitOperation) => Promise<T>): Promise<T> {
-  const { url, credentials } = splitCredentials(options.url);
-  if (url.startsWith("-")) throw new GitSourceError("unreachable", `"${url}" is not a repository URL`, url);
-  const refused = options.allowLocal ? undefined : remoteUrlProblem(url);
-  if (refused !== undefined) throw new GitSourceError("unsupported-url", refused, url);
+type SourceSession = GitSession<GitSourceError>;
+
+async function withSourceFetch<T>(options: GitSourceOptions, body: (fetch: SourceFetch) => Promise<T>): Promise<T> {
+  const target = remoteTarget(options.url, options.allowLocal === true);
+  if (target.problem) throw new GitSourceError(target.problem.code, target.problem.message, target.url);
+  const { url } = target;
   let request: RefRequest;
   try {
     request = toRefRequest(options.ref);
@@ -52,14 +39,15 @@ async function withGitOperation<T>(options: GitSourceOptions, body: (operation: 
     if (error instanceof GitSourceError) throw new GitSourceError(error.code, `${error.message} (repository ${url})`, url);
     throw error;
   }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const environment = await prepareGitEnvironment(url, options.auth, credentials, { allowLocal: options.allowLocal === true });
-  try {
-    const operation = new GitOperation(url, request, environment, Date.now() + timeoutMs, timeoutMs, options);
-    return await body(operation);
-  } finally {
-    await environment.dispose();
-  }
+  const what = describeRequest(request);
+  const sessionOptions = {
+    ...(options.auth ? { auth: options.auth } : {}),
+    allowLocal: options.allowLocal === true,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  const voice = { what, error: (code: GitSourceError["code"], message: string) => new GitSourceError(code, message, url, what) };
+  return GitSession.use(target, sessionOptions, voice, (session) => body(new SourceFetch(session, request, options)));
 }
 
 /** Where the wanted commit was found on the server. */
@@ -72,21 +60,22 @@ interface Located {
   commit: string;
 }
 
-/** One checkout or resolution: the URL, the request, git's environment and a deadline shared by every git command. */
-class GitOperation {
-  readonly #cache;
-  readonly #refLabel: string;
+/** One resolution of a ref through the bare-repository cache of its URL. */
+class SourceFetch {
+  readonly cache: CacheLocation;
+  readonly #place;
 
   constructor(
-    readonly url: string,
+    readonly session: SourceSession,
     readonly request: RefRequest,
-    readonly environment: GitEnvironment,
-    readonly deadline: number,
-    readonly timeoutMs: number,
     readonly options: GitSourceOptions,
   ) {
-    this.#cache = cacheLocation(options.cacheDir ?? defaultGitCacheDir(), url);
-    this.#refLabel = describeRequest(request);
+    this.cache = cacheLocation(options.cacheDir ?? defaultGitCacheDir(), session.url);
+    this.#place = { gitDir: this.cache.repository };
+  }
+
+  get url(): string {
+    return this.session.url;
   }
 
   /**
@@ -104,52 +93,32 @@ class GitOperation {
     });
   }
 
-  /** Writes the commit's tree into a new directory; its own index keeps the cache untouched. Call inside run(). */
-  async materialize(commit: string): Promise<Pick<Checkout, "dir" | "dispose">> {
-    // Private and unguessable: a build of another tenant's repository must not find this tree.
-    const base = await makePrivateTempDir("checkout");
-    const dispose = () => rm(base, { recursive: true, force: true, maxRetries: 3 });
-    try {
-      const dir = path.join(base, "files");
-      await mkdir(dir);
-      const env = { ...this.environment.env, GIT_INDEX_FILE: path.join(base, "index") };
-      const repo = this.#cache.repository;
-      await this.#gitOk(["--git-dir", repo, "read-tree", commit], "checking out", env);
-      await this.#gitOk(["--git-dir", repo, "--work-tree", dir, "checkout-index", "--all", "--force"], "checking out", env);
-      await rm(path.join(base, "index"), { force: true });
-      return { dir: await realpath(dir), dispose };
-    } catch (error) {
-      await dispose();
-      throw error;
-    }
-  }
-
   #withCache<T>(fn: () => Promise<T>): Promise<T> {
     const progress = this.options.progress ?? (() => undefined);
-    return withDirectoryLock(this.#cache.lock, progress, async () => {
-      await ensureCacheRepository(this.#cache.repository, async (directory) => {
-        await this.#gitOk(["init", "--quiet", "--bare", "--template=", directory], "creating the cache for");
-        await this.#gitOk(["--git-dir", directory, "config", "fjord.url", this.url], "creating the cache for");
+    return withDirectoryLock(this.cache.lock, progress, async () => {
+      // Another holder of the lock may have been cancelled along with this operation.
+      this.session.throwIfAborted("fetching");
+      await ensureCacheRepository(this.cache.repository, async (directory) => {
+        await this.session.runOk(["init", "--quiet", "--bare", "--template=", directory], "creating the cache for");
+        await this.session.runOk(["config", "fjord.url", this.url], "creating the cache for", { in: { gitDir: directory } });
       });
-      await removeStaleGitLocks(this.#cache.repository);
+      await removeStaleGitLocks(this.cache.repository);
       return fn();
     });
   }
 
   async #locate(): Promise<Located> {
-    const request = this.request;
+    const { request, session, url } = this;
     switch (request.kind) {
       case "default": {
-        const { refs, symrefs } = await this.#lsRemote(["--symref", "--", this.url, "HEAD"]);
+        const { refs, symrefs } = await session.lsRemote(["--symref"], ["HEAD"]);
         const head = refs.get("HEAD");
-        if (!head) {
-          throw this.#error("ref-not-found", `${this.url} has no default branch (its HEAD points nowhere); is the repository empty?`);
-        }
+        if (!head) throw session.error("ref-not-found", `${url} has no default branch (its HEAD points nowhere); is the repository empty?`);
         const branch = symrefs.get("HEAD");
         return { ref: branch ?? "HEAD", fetch: branch ?? "HEAD", commit: head.commit };
       }
       case "ref": {
-        const { refs } = await this.#lsRemote(["--", this.url, request.ref, `${request.ref}^{}`]);
+        const { refs } = await session.lsRemote([], [request.ref, `${request.ref}^{}`]);
         const found = refs.get(request.ref);
         if (!found) throw await this.#refNotFound(request);
         return { ref: request.ref, fetch: request.ref, commit: found.commit };
@@ -157,24 +126,24 @@ class GitOperation {
       case "short": {
         const branch = `refs/heads/${request.name}`;
         const tag = `refs/tags/${request.name}`;
-        const { refs } = await this.#lsRemote(["--", this.url, branch, tag, `${tag}^{}`]);
+        const { refs } = await session.lsRemote([], [branch, tag, `${tag}^{}`]);
         const found = [refs.get(branch), refs.get(tag)].filter((ref) => ref !== undefined);
         if (found.length > 1) {
-          throw this.#error("ref-not-found", `"${request.name}" is both a branch and a tag in ${this.url}; name one as refs/heads/${request.name} or refs/tags/${request.name}`);
+          throw session.error("ref-not-found", `"${request.name}" is both a branch and a tag in ${url}; name one as refs/heads/${request.name} or refs/tags/${request.name}`);
         }
         const [only] = found;
-        if (!only) throw this.#error("ref-not-found", `no branch or tag named "${request.name}" in ${this.url}`);
+        if (!only) throw session.error("ref-not-found", `no branch or tag named "${request.name}" in ${url}`);
         return { ref: only.name, fetch: only.name, commit: only.commit };
       }
       case "semver": {
-        const { refs } = await this.#lsRemote(["--tags", "--", this.url]);
+        const { refs } = await session.lsRemote(["--tags"]);
         const found = pickSemverTag(refs.values(), request.range);
         if (!found) throw this.#noSemverMatch(request.range, [...refs.values()]);
         return { ref: found.name, fetch: found.name, commit: found.commit };
       }
       case "commit": {
         // The answer is not needed, only that the server lets these credentials in.
-        await this.#lsRemote(["--", this.url, request.branch === undefined ? "HEAD" : `refs/heads/${request.branch}`]);
+        await session.lsRemote([], [request.branch === undefined ? "HEAD" : `refs/heads/${request.branch}`]);
         return {
           ref: request.branch === undefined ? request.commit : `refs/heads/${request.branch}`,
           fetch: request.commit,
@@ -188,15 +157,15 @@ class GitOperation {
   async #ensureCommit(located: Located): Promise<string> {
     const localRef = cacheRefFor(located.fetch);
     if (await this.#hasCommit(located.commit)) {
-      await this.#gitOk(["--git-dir", this.#cache.repository, "update-ref", localRef, located.commit], "updating the cache for");
+      await this.session.runOk(["update-ref", localRef, located.commit], "updating the cache for", { in: this.#place });
       return located.commit;
     }
     if (this.request.kind === "commit") return this.#fetchCommit(this.request.commit, this.request.branch);
 
-    const fetched = await this.#fetch(["--depth=1"], [`+${located.fetch}:${localRef}`]);
-    if (fetched.code !== 0) throw this.#gitError(fetched, "fetching");
-    const commit = await this.#revParseCommit(localRef);
-    if (!commit) throw this.#error("ref-not-found", `${located.fetch} in ${this.url} does not lead to a commit (${this.#refLabel})`);
+    const fetched = await this.session.fetch(this.#place, ["--depth=1"], [`+${located.fetch}:${localRef}`]);
+    if (fetched.code !== 0) throw this.session.failure(fetched, "fetching");
+    const commit = await this.session.revParseCommit(this.#place, localRef, "reading the cache for");
+    if (!commit) throw this.session.error("ref-not-found", `${located.fetch} in ${this.url} does not lead to a commit (${describeRequest(this.request)})`);
     return commit;
   }
 
@@ -206,57 +175,34 @@ class GitOperation {
    * full history and looks for the commit there.
    */
   async #fetchCommit(commit: string, branch: string | undefined): Promise<string> {
+    const { session } = this;
     const localRef = cacheRefFor(commit);
-    const direct = await this.#fetch(["--depth=1"], [`+${commit}:${localRef}`]);
+    const direct = await session.fetch(this.#place, ["--depth=1"], [`+${commit}:${localRef}`]);
     if (direct.code !== 0) {
       const { code } = classifyGitFailure(direct.stderr);
-      if (code === "auth-failed" || code === "unreachable" || code === "host-key-mismatch") throw this.#gitError(direct, "fetching");
+      if (code === "auth-failed" || code === "unreachable" || code === "host-key-mismatch") throw session.failure(direct, "fetching");
       const refspec = branch === undefined ? `+refs/heads/*:${CACHE_REFS}heads/*` : `+refs/heads/${branch}:${CACHE_REFS}heads/${branch}`;
-      const shallow = await this.#git(["--git-dir", this.#cache.repository, "rev-parse", "--is-shallow-repository"], "reading the cache for");
+      const shallow = await session.run(["rev-parse", "--is-shallow-repository"], "reading the cache for", { in: this.#place });
       const deepen = shallow.stdout.trim() === "true" ? ["--unshallow"] : [];
-      const fallback = await this.#fetch(deepen, [refspec]);
+      const fallback = await session.fetch(this.#place, deepen, [refspec]);
       if (fallback.code !== 0) {
-        const failure = classifyGitFailure(fallback.stderr);
-        if (failure.code !== "ref-not-found") throw this.#gitError(fallback, "fetching");
-        throw this.#error("commit-not-found", `commit ${commit} not found in ${this.url}: branch "${branch ?? ""}" does not exist`);
+        if (classifyGitFailure(fallback.stderr).code !== "ref-not-found") throw session.failure(fallback, "fetching");
+        throw session.error("commit-not-found", `commit ${commit} not found in ${this.url}: branch "${branch ?? ""}" does not exist`);
       }
       if (!(await this.#hasCommit(commit))) {
         const where = branch === undefined ? "any branch" : `branch "${branch}"`;
-        throw this.#error("commit-not-found", `commit ${commit} not found in ${this.url}: the server does not know it and it is not in the history of ${where}`);
+        throw session.error("commit-not-found", `commit ${commit} not found in ${this.url}: the server does not know it and it is not in the history of ${where}`);
       }
-      await this.#gitOk(["--git-dir", this.#cache.repository, "update-ref", localRef, commit], "updating the cache for");
+      await session.runOk(["update-ref", localRef, commit], "updating the cache for", { in: this.#place });
     }
-    const found = await this.#revParseCommit(localRef);
-    if (found !== commit) throw this.#error("commit-not-found", `${commit} in ${this.url} is not a commit`);
+    const found = await session.revParseCommit(this.#place, localRef, "reading the cache for");
+    if (found !== commit) throw session.error("commit-not-found", `${commit} in ${this.url} is not a commit`);
     return commit;
-  }
-
-  #fetch(options: string[], refspecs: string[]): Promise<GitResult> {
-    // No tags (they would pull in history), no FETCH_HEAD (shared by concurrent fetches), no submodules.
-    return this.#git(
-      [
-        "--git-dir",
-        this.#cache.repository,
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        "--no-write-fetch-head",
-        "--no-recurse-submodules",
-        ...options,
-        "--",
-        this.url,
-        ...refspecs,
-      ],
-      "fetching",
-    );
   }
 
   async #describe(ref: string, commit: string): Promise<Revision> {
     const format = "%an%x00%ae%x00%aI%x00%B";
-    const log = await this.#gitOk(
-      ["--git-dir", this.#cache.repository, "log", "-1", "--no-show-signature", `--format=${format}`, commit, "--"],
-      "reading the cache for",
-    );
+    const log = await this.session.runOk(["log", "-1", "--no-show-signature", `--format=${format}`, commit, "--"], "reading the cache for", { in: this.#place });
     const [name = "", email = "", date = "", ...message] = log.split("\0");
     return {
       url: this.url,
@@ -269,31 +215,19 @@ class GitOperation {
   }
 
   async #hasCommit(commit: string): Promise<boolean> {
-    return (await this.#revParseCommit(commit)) === commit;
-  }
-
-  async #revParseCommit(revision: string): Promise<string | undefined> {
-    const result = await this.#git(
-      ["--git-dir", this.#cache.repository, "rev-parse", "--verify", "--quiet", "--end-of-options", `${revision}^{commit}`],
-      "reading the cache for",
-    );
-    return result.code === 0 ? result.stdout.trim() : undefined;
-  }
-
-  async #lsRemote(args: string[]) {
-    return parseLsRemote(await this.#gitOk(["ls-remote", ...args], "fetching"));
+    return (await this.session.revParseCommit(this.#place, commit, "reading the cache for")) === commit;
   }
 
   async #refNotFound(request: Extract<RefRequest, { kind: "ref" }>): Promise<GitSourceError> {
     let seen = "";
     if (request.listing !== "none") {
       // Only on this error path: a second listing, to show what does exist.
-      const { refs } = await this.#lsRemote([request.listing === "branches" ? "--heads" : "--tags", "--", this.url]);
+      const { refs } = await this.session.lsRemote([request.listing === "branches" ? "--heads" : "--tags"]);
       const prefix = request.listing === "branches" ? "refs/heads/" : "refs/tags/";
       const names = [...refs.keys()].map((name) => name.slice(prefix.length)).sort();
       seen = names.length === 0 ? `; the repository has no ${request.listing}` : `; ${request.listing} seen: ${sampleList(names)}`;
     }
-    return this.#error("ref-not-found", `${request.label} not found in ${this.url}${seen}`);
+    return this.session.error("ref-not-found", `${request.label} not found in ${this.url}${seen}`);
   }
 
   #noSemverMatch(range: string, refs: RemoteRef[]): GitSourceError {
@@ -303,61 +237,13 @@ class GitOperation {
     if (refs.length === 0) seen = "the repository has no tags";
     else if (versions.length === 0) seen = `no tag is a semantic version (tags seen: ${sampleList(others.sort())})`;
     else seen = `version tags seen: ${sampleList(versions)}${others.length > 0 ? ` (and ${others.length} other tags)` : ""}`;
-    return this.#error("no-semver-match", `no tag in ${this.url} matches semver range "${range}"; ${seen}`);
-  }
-
-  /** Runs git within the operation's deadline; a timeout becomes a GitSourceError here. */
-  async #git(args: string[], activity: string, env = this.environment.env): Promise<GitResult> {
-    const result = await runGit(args, { env, deadline: this.deadline });
-    if (result.timedOut) {
-      throw this.#error("timeout", `timed out after ${formatSeconds(this.timeoutMs)} ${activity} ${this.url} (${this.#refLabel})`);
-    }
-    return result;
-  }
-
-  async #gitOk(args: string[], activity: string, env = this.environment.env): Promise<string> {
-    const result = await this.#git(args, activity, env);
-    if (result.code !== 0) throw this.#gitError(result, activity);
-    return result.stdout;
-  }
-
-  #gitError(result: GitResult, activity: string): GitSourceError {
-    const { code, hint, evidence } = classifyGitFailure(result.stderr);
-    let said = evidence ?? (stderrSummary(result.stderr) || `exit code ${result.code}`);
-    if (/terminal prompts disabled/.test(said)) {
-      // git asks for a user name after a 401 even when it sent credentials: say what happened.
-      said = this.environment.sendsHttpCredentials ? "the server rejected the credentials given (HTTP 401)" : "the server requires credentials and none were given";
-    } else if (/^Load key/.test(said)) {
-      said = "ssh could not load the private key; it must be an unencrypted key in OpenSSH or PEM format";
-    }
-    const fingerprint = /^\s*(SHA256:[A-Za-z0-9+/=]+)/m.exec(result.stderr)?.[1];
-    if (code === "host-key-mismatch" && fingerprint) said += ` (the server's key is ${fingerprint})`;
-    const what = FAILURE_HEADLINES[code] ?? `git failed ${activity}`;
-    return this.#error(code, `${what} ${this.url} (${this.#refLabel}): ${said}${hint ? `; ${hint}` : ""}`);
-  }
-
-  /** Every message passes through redaction, whatever git printed into it. */
-  #error(code: GitSourceErrorCode, message: string): GitSourceError {
-    return new GitSourceError(code, redactText(message, this.environment.secrets), this.url, this.#refLabel);
+    return this.session.error("no-semver-match", `no tag in ${this.url} matches semver range "${range}"; ${seen}`);
   }
 }
-
-/** How a message about a failed git command starts, by the code its stderr maps to. */
-const FAILURE_HEADLINES: Partial<Record<GitSourceErrorCode, string>> = {
-  "auth-failed": "authentication failed for",
-  "host-key-mismatch": "SSH host key verification failed for",
-  unreachable: "cannot reach",
-  "ref-not-found": "ref not found in",
-};
 
 /** The cache's own name for what was fetched: refs/heads/main -> refs/fjord/heads/main; a SHA -> refs/fjord/commits/<sha>. */
 function cacheRefFor(fetched: string): string {
   if (fetched.startsWith("refs/")) return CACHE_REFS + fetched.slice("refs/".length);
   if (fetched === "HEAD") return `${CACHE_REFS}HEAD`;
   return `${CACHE_REFS}commits/${fetched}`;
-}
-
-function formatSeconds(ms: number): string {
-  const seconds = ms / 1000;
-  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`;
 }

@@ -10,24 +10,68 @@ export type GitSourceErrorCode =
   | "path-escape"
   /** A URL the caller may not use: a local path or a remote helper where only remote URLs are allowed. */
   | "unsupported-url"
+  /** The caller's AbortSignal fired (shutdown, a newer revision): git was killed, nothing more runs. */
+  | "aborted"
   /** git failed in a way none of the above explains; the message carries git's own words. */
   | "git-failed";
 
+export type GitPushErrorCode =
+  | GitSourceErrorCode
+  /** The server refused the update for a reason other than a race: a protected branch, a hook. */
+  | "push-rejected"
+  /** Every attempt lost a race against other pushes to the branch. */
+  | "push-conflict"
+  /** The local clone given as workdir cannot be used as it is (uncommitted changes, local commits). */
+  | "workdir-unusable";
+
 /**
- * The one error the Git source throws. `code` is stable for programs to branch on; the message
- * is for people and names the URL (never with credentials) and the ref.
+ * What every operation of the git layer throws. `code` is stable for programs to branch on; the
+ * message is for people, names the URL (never with credentials) and has been through redaction.
  */
-export class GitSourceError extends Error {
-  override readonly name = "GitSourceError";
+export class GitError extends Error {
+  override readonly name: string = "GitError";
 
   constructor(
-    readonly code: GitSourceErrorCode,
+    readonly code: GitPushErrorCode,
     message: string,
     readonly url?: string,
-    readonly ref?: string,
   ) {
     super(message);
   }
+}
+
+/** A checkout or resolution failed; `ref` says what was asked for (`branch "main"`). */
+export class GitSourceError extends GitError {
+  override readonly name = "GitSourceError";
+  declare readonly code: GitSourceErrorCode;
+
+  constructor(code: GitSourceErrorCode, message: string, url?: string, readonly ref?: string) {
+    super(code, message, url);
+  }
+}
+
+/** commitAndPush failed (the edit's own failures excepted). */
+export class GitPushError extends GitError {
+  override readonly name = "GitPushError";
+  declare readonly code: GitPushErrorCode;
+  declare readonly url: string;
+
+  constructor(
+    code: GitPushErrorCode,
+    message: string,
+    url: string,
+    readonly branch: string,
+    readonly attempts: number,
+    /** What the remote said (its `remote:` lines and the rejection reason), redacted. */
+    readonly remoteMessage?: string,
+  ) {
+    super(code, message, url);
+  }
+}
+
+/** True when a git operation ended because its AbortSignal fired, not because anything failed. */
+export function isGitCancellation(error: unknown): error is GitError {
+  return error instanceof GitError && error.code === "aborted";
 }
 
 interface StderrRule {
@@ -102,4 +146,27 @@ function meaningfulLines(stderr: string): string[] {
       .map((line) => line.replace(/^@+\s*|\s*@+$/g, "").trim())
       .filter((line) => line !== "" && !BOILERPLATE.test(line))
   );
+}
+
+export interface ExplainedFailure extends GitFailure {
+  /** What went wrong, in git's words where they are clear and in fjord's where they are not. */
+  said: string;
+}
+
+/**
+ * Turns a failed git command into words for a message. git's own line is kept, except where it
+ * misleads: after a 401 git asks for a user name (prompts are off, so it says "terminal prompts
+ * disabled") even when it sent credentials, and ssh's "Load key" error does not say what is wrong.
+ */
+export function explainGitFailure(stderr: string, exitCode: number, sendsHttpCredentials: boolean): ExplainedFailure {
+  const failure = classifyGitFailure(stderr);
+  let said = failure.evidence ?? (stderrSummary(stderr) || `exit code ${exitCode}`);
+  if (/terminal prompts disabled|could not read (Username|Password)/i.test(said)) {
+    said = sendsHttpCredentials ? "the server rejected the credentials given (HTTP 401)" : "the server requires credentials and none were given";
+  } else if (/^Load key/.test(said)) {
+    said = "ssh could not load the private key; it must be an unencrypted key in OpenSSH or PEM format";
+  }
+  const fingerprint = /^\s*(SHA256:[A-Za-z0-9+/=]+)/m.exec(stderr)?.[1];
+  if (failure.code === "host-key-mismatch" && fingerprint) said += ` (the server's key is ${fingerprint})`;
+  return { ...failure, said };
 }

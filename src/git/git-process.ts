@@ -3,6 +3,8 @@ import { spawn } from "node:child_process";
 export interface GitResult {
   code: number;
   stdout: string;
+  /** Standard output as git wrote it: paths in it need not be UTF-8. */
+  stdoutBytes: Buffer;
   stderr: string;
   timedOut: boolean;
   /** Set when `signal` aborted the command (its process tree is killed, as on a timeout). */
@@ -14,7 +16,10 @@ export interface RunOptions {
   /** Epoch milliseconds after which the command's whole process tree is killed. */
   deadline: number;
   cwd?: string;
+  /** Kills the command's whole process tree at once when it fires, as a timeout does. */
   signal?: AbortSignal;
+  /** Written to git's standard input, which is then closed; without it git reads end-of-file at once. */
+  input?: string | Buffer;
 }
 
 /**
@@ -28,19 +33,22 @@ export function runGit(args: readonly string[], options: RunOptions): Promise<Gi
   return new Promise((resolve, reject) => {
     const remaining = options.deadline - Date.now();
     if (remaining <= 0) {
-      resolve({ code: -1, stdout: "", stderr: "", timedOut: true });
+      resolve({ code: -1, stdout: "", stdoutBytes: Buffer.alloc(0), stderr: "", timedOut: true });
       return;
     }
     if (options.signal?.aborted) {
-      resolve({ code: -1, stdout: "", stderr: "", timedOut: false, aborted: true });
+      resolve({ code: -1, stdout: "", stdoutBytes: Buffer.alloc(0), stderr: "", timedOut: false, aborted: true });
       return;
     }
     const child = spawn("git", args, {
       cwd: options.cwd,
       env: options.env,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
       detached: true,
     });
+    // git may exit (killed, or failing) before reading everything: its exit code tells, not EPIPE.
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(options.input);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
@@ -66,9 +74,11 @@ export function runGit(args: readonly string[], options: RunOptions): Promise<Gi
     child.once("close", (code, signal) => {
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
+      const stdoutBytes = Buffer.concat(stdout);
       resolve({
         code: code ?? (signal ? 128 : -1),
-        stdout: Buffer.concat(stdout).toString("utf8"),
+        stdout: stdoutBytes.toString("utf8"),
+        stdoutBytes,
         stderr: Buffer.concat(stderr).toString("utf8"),
         timedOut,
         ...(aborted ? { aborted } : {}),

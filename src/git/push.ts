@@ -2,17 +2,19 @@ import { mkdir, realpath, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { makePrivateTempDir } from "../util/private-temp.ts";
 import { confinedPath } from "./confined-path.ts";
-import { classifyGitFailure, GitSourceError, stderrSummary, type GitSourceErrorCode } from "./errors.ts";
-import { prepareGitEnvironment, type GitEnvironment } from "./git-environment.ts";
-import { runGit, type GitResult } from "./git-process.ts";
-import { redactText, splitCredentials } from "./redact.ts";
-import { remoteUrlProblem } from "./remote-url.ts";
+import { GitPushError, GitSourceError, stderrSummary, type GitPushErrorCode, type GitSourceErrorCode } from "./errors.ts";
+import type { GitResult } from "./git-process.ts";
+import { GitSession, remoteTarget, type CommandOptions } from "./session.ts";
 import type { GitAuth } from "./types.ts";
+
+export { GitPushError, type GitPushErrorCode } from "./errors.ts";
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 const DEFAULT_MAX_ATTEMPTS = 5;
 /** Where the fetched branch tip is kept while working; in a user's clone it is deleted afterwards. */
 const BASE_REF = "refs/fjord/push-base";
+/** Where WorkTree.fetch keeps what an edit fetched, likewise. */
+const EDIT_REF = "refs/fjord/push-edit";
 
 export interface CommitAndPushOptions {
   url: string;
@@ -22,8 +24,12 @@ export interface CommitAndPushOptions {
   auth?: GitAuth;
   author: { name: string; email: string };
   message: string | ((changedFiles: string[]) => string);
-  /** Given a fresh checkout of the branch tip, edits files; returns the repo-relative paths it changed (empty: nothing to commit). Called again after a lost race. */
-  edit: (workdir: string) => Promise<string[]>;
+  /**
+   * Given a fresh checkout of the branch tip, changes files; returns the repo-relative paths it
+   * changed (empty: nothing to commit). Called again on the new tip after a lost race. Edits that
+   * are tree operations rather than text edits (a revert of an earlier commit) use `workTree`.
+   */
+  edit: (workdir: string, workTree: WorkTree) => Promise<string[]>;
   /** Attempts in all, the first included (default 5). */
   maxAttempts?: number;
   /** Budget for the whole operation, every attempt included (default 120 000). */
@@ -56,31 +62,20 @@ export interface CommitAndPushResult {
   createdBranch?: true;
 }
 
-export type GitPushErrorCode =
-  | GitSourceErrorCode
-  /** The server refused the update for a reason other than a race: a protected branch, a hook. */
-  | "push-rejected"
-  /** Every attempt lost a race against other pushes to the branch. */
-  | "push-conflict"
-  /** The local clone given as workdir cannot be used as it is (uncommitted changes, local commits). */
-  | "workdir-unusable"
-  | "aborted";
-
-/** The error commitAndPush throws for everything but the edit's own failures; messages never hold credentials. */
-export class GitPushError extends Error {
-  override readonly name = "GitPushError";
-
-  constructor(
-    readonly code: GitPushErrorCode,
-    message: string,
-    readonly url: string,
-    readonly branch: string,
-    readonly attempts: number,
-    /** What the remote said (its `remote:` lines and the rejection reason), redacted. */
-    readonly remoteMessage?: string,
-  ) {
-    super(message);
-  }
+/**
+ * git in the clone an edit works on, within the operation's deadline, AbortSignal and isolated
+ * environment: what an edit needs beyond writing files, such as reverting an earlier commit.
+ */
+export interface WorkTree {
+  /** The clone's directory (the edit's first argument). */
+  readonly dir: string;
+  /** Runs git in the clone (`revert --no-commit <sha>`, `diff --cached --name-only`); a failure throws GitPushError. Returns standard output. */
+  git(args: readonly string[]): Promise<string>;
+  /**
+   * Fetches a commit (a SHA, or a ref of the remote) with `depth` commits of history, since the
+   * clone holds only the branch tip: a revert needs the commit and its parent (depth 2). Returns the commit's SHA.
+   */
+  fetch(revision: string, depth?: number): Promise<string>;
 }
 
 /** How one push ended, read from `git push --porcelain` and git's stderr. */
@@ -131,33 +126,42 @@ function remoteLines(stderr: string): string[] {
  * Commits what `edit` changes on top of the branch tip and pushes it, never forcing: when
  * another push wins the race, the tip is fetched again, the edit re-run on it and the push
  * retried, a bounded number of times with a short backoff. Only the files `edit` reports are
- * committed. Runs the real git CLI with fjord's isolated environment (credentials through the
- * environment, never on a command line).
+ * committed. git runs in a GitSession: fjord's isolated environment (credentials through the
+ * environment, never on a command line), one deadline for every attempt, and `signal`.
  */
 export async function commitAndPush(options: CommitAndPushOptions): Promise<CommitAndPushResult> {
-  const { url, credentials } = splitCredentials(options.url);
+  const target = remoteTarget(options.url, options.allowLocal === true);
+  const { url } = target;
   const pushBranch = options.pushBranch ?? options.branch;
-  const failEarly = (message: string) => new GitPushError("invalid-ref", message, url, pushBranch, 0);
-  if (url.startsWith("-")) throw new GitPushError("unreachable", `"${url}" is not a repository URL`, url, pushBranch, 0);
-  const refused = options.allowLocal ? undefined : remoteUrlProblem(url);
-  if (refused !== undefined) throw new GitPushError("unsupported-url", refused, url, pushBranch, 0);
+  if (target.problem) throw new GitPushError(target.problem.code, target.problem.message, url, pushBranch, 0);
   for (const name of new Set([options.branch, pushBranch])) {
-    if (!isBranchName(name)) throw failEarly(`"${name}" is not a valid branch name`);
+    if (!isBranchName(name)) throw new GitPushError("invalid-ref", `"${name}" is not a valid branch name`, url, pushBranch, 0);
   }
   if (options.createBranch && options.workdir !== undefined) {
     // Starting a branch from nothing empties the work tree, which a caller's clone must never suffer.
     throw new GitPushError("workdir-unusable", "createBranch needs a fresh clone; it cannot be combined with workdir", url, pushBranch, 0);
   }
   const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS));
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-
-  const environment = await prepareGitEnvironment(url, options.auth, credentials, { allowLocal: options.allowLocal === true });
+  const sessionOptions = {
+    ...(options.auth ? { auth: options.auth } : {}),
+    allowLocal: options.allowLocal === true,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  let push: Push | undefined;
+  const voice = {
+    what: `branch "${pushBranch}"`,
+    // Errors carry the attempt they happened in.
+    error: (code: GitSourceErrorCode, message: string) => new GitPushError(code, message, url, pushBranch, push?.attempt ?? 0),
+  };
   const scratch = await makePrivateTempDir("push");
   try {
-    const session = new PushSession(url, options, pushBranch, environment, scratch, Date.now() + timeoutMs, timeoutMs);
-    return await session.run(maxAttempts);
+    return await GitSession.use(target, sessionOptions, voice, (session) => {
+      push = new Push(session, options, pushBranch, scratch);
+      return push.run(maxAttempts);
+    });
   } finally {
-    await Promise.all([environment.dispose(), rm(scratch, { recursive: true, force: true, maxRetries: 3 })]);
+    await rm(scratch, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 
@@ -179,20 +183,18 @@ function isBranchName(name: string): boolean {
   );
 }
 
-class PushSession {
-  #attempt = 0;
+/** One commitAndPush: its attempts, in a fresh scratch clone or the caller's own. */
+class Push {
+  attempt = 0;
   #repo = "";
   /** Whether the repository is the caller's clone, which must be left as intact as possible. */
   readonly #userClone: boolean;
 
   constructor(
-    readonly url: string,
+    readonly session: GitSession<GitPushError>,
     readonly options: CommitAndPushOptions,
     readonly pushBranch: string,
-    readonly environment: GitEnvironment,
     readonly scratch: string,
-    readonly deadline: number,
-    readonly timeoutMs: number,
   ) {
     this.#userClone = options.workdir !== undefined;
   }
@@ -201,20 +203,22 @@ class PushSession {
     this.#repo = this.#userClone ? await this.#openWorkdir(this.options.workdir ?? ".") : await this.#initScratch();
     try {
       for (;;) {
-        this.#attempt += 1;
+        this.attempt += 1;
         const outcome = await this.#attemptOnce();
         if ("result" in outcome) return outcome.result;
-        if (this.#attempt >= maxAttempts) {
+        if (this.attempt >= maxAttempts) {
           throw this.#error(
             "push-conflict",
-            `could not push to ${this.#where()}: the branch kept moving (${outcome.reason}) through ${this.#attempt} attempts; nothing was forced, try again`,
+            `could not push to ${this.#where()}: the branch kept moving (${outcome.reason}) through ${this.attempt} attempts; nothing was forced, try again`,
           );
         }
-        this.options.progress?.(`${this.#where()} moved while pushing (${outcome.reason}); fetching it and editing again (attempt ${this.#attempt + 1} of ${maxAttempts})`);
+        this.options.progress?.(`${this.#where()} moved while pushing (${outcome.reason}); fetching it and editing again (attempt ${this.attempt + 1} of ${maxAttempts})`);
         await this.#backoff();
       }
     } finally {
-      if (this.#userClone) await runGit(["update-ref", "-d", BASE_REF], { env: this.environment.env, cwd: this.#repo, deadline: Date.now() + 10_000 });
+      if (this.#userClone) {
+        for (const ref of [BASE_REF, EDIT_REF]) await this.session.tidy(["update-ref", "-d", ref], { cwd: this.#repo });
+      }
     }
   }
 
@@ -223,20 +227,20 @@ class PushSession {
     if (base === undefined) {
       await this.#startUnbornBranch();
     } else {
-      if (this.#userClone && this.#attempt === 1) await this.#refuseLosingLocalCommits(base);
+      if (this.#userClone && this.attempt === 1) await this.#refuseLosingLocalCommits(base);
       await this.#gitOk(["checkout", "--quiet", "--force", "--no-recurse-submodules", "-B", this.pushBranch, base], "checking out");
     }
 
-    this.#checkAborted();
-    const reported = await this.options.edit(this.#repo);
-    this.#checkAborted();
+    this.session.throwIfAborted("pushing to");
+    const reported = await this.options.edit(this.#repo, this.#workTree());
+    this.session.throwIfAborted("pushing to");
     const claimed = await this.#normalizePaths(reported);
-    if (claimed.length === 0) return { result: { attempts: this.#attempt, changedFiles: [] } };
+    if (claimed.length === 0) return { result: { attempts: this.attempt, changedFiles: [] } };
 
     // -A also stages deletions; only the paths the edit named are staged, nothing else it left behind.
     await this.#gitOk(["--literal-pathspecs", "add", "-A", "--", ...claimed], "staging");
     const staged = (await this.#gitOk(["diff", "--cached", "--name-only", "-z", "--no-renames"], "staging")).split("\0").filter(Boolean);
-    if (staged.length === 0) return { result: { attempts: this.#attempt, changedFiles: [] } };
+    if (staged.length === 0) return { result: { attempts: this.attempt, changedFiles: [] } };
 
     const message = typeof this.options.message === "function" ? this.options.message(staged) : this.options.message;
     const messageFile = path.join(this.scratch, "message");
@@ -244,17 +248,17 @@ class PushSession {
     const { name, email } = this.options.author;
     const identity = { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email };
     // Local hooks and signing belong to people committing by hand; an automated commit must not depend on them.
-    await this.#gitOk(["commit", "--quiet", "--no-verify", "--no-gpg-sign", "--cleanup=strip", "-F", messageFile], "committing", identity);
+    await this.#gitOk(["commit", "--quiet", "--no-verify", "--no-gpg-sign", "--cleanup=strip", "-F", messageFile], "committing", { env: identity });
     const commit = (await this.#gitOk(["rev-parse", "--verify", "HEAD^{commit}"], "committing")).trim();
 
-    this.#checkAborted();
+    this.session.throwIfAborted("pushing to");
     // Not forced even when creating the branch: if another push created it meanwhile, ours is
     // rejected as a race and the next attempt builds on theirs.
-    const pushed = await this.#git(["push", "--porcelain", "--no-verify", "--", this.url, `${commit}:refs/heads/${this.pushBranch}`], "pushing");
+    const pushed = await this.#git(["push", "--porcelain", "--no-verify", "--", this.session.url, `${commit}:refs/heads/${this.pushBranch}`], "pushing to");
     const outcome = classifyPush(pushed);
     switch (outcome.kind) {
       case "pushed":
-        return { result: { commit, attempts: this.#attempt, changedFiles: staged, ...(base === undefined ? { createdBranch: true as const } : {}) } };
+        return { result: { commit, attempts: this.attempt, changedFiles: staged, ...(base === undefined ? { createdBranch: true as const } : {}) } };
       case "race":
         return { reason: outcome.reason };
       case "rejected": {
@@ -262,7 +266,7 @@ class PushSession {
         throw this.#error("push-rejected", `the remote rejected the push to ${this.#where()} (${outcome.reason})${said}`, `${outcome.reason}${outcome.remoteMessage ? `\n${outcome.remoteMessage}` : ""}`);
       }
       case "failed":
-        throw this.#gitError(pushed, "pushing to");
+        throw this.session.failure(pushed, "pushing to");
     }
   }
 
@@ -273,21 +277,19 @@ class PushSession {
   async #fetchBase(): Promise<string | undefined> {
     const { branch } = this.options;
     const wanted = [...new Set([this.pushBranch, branch])].map((name) => `refs/heads/${name}`);
-    const listing = await this.#gitOk(["ls-remote", "--", this.url, ...wanted], "fetching");
-    const present = new Set(listing.split("\n").map((line) => line.split("\t")[1]).filter(Boolean));
-    const source = wanted.find((ref) => present.has(ref));
+    const { refs } = await this.session.lsRemote([], wanted);
+    const source = wanted.find((ref) => refs.has(ref));
     if (source === undefined) {
       if (this.options.createBranch) return undefined;
-      throw this.#error("ref-not-found", `branch "${branch}" not found in ${this.url}; is the repository empty?`);
+      throw this.session.error("ref-not-found", `branch "${branch}" not found in ${this.session.url}; is the repository empty?`);
     }
     // A user's clone keeps its full history: --depth there would make it shallow.
     const depth = this.#userClone ? [] : ["--depth=1"];
-    const fetched = await this.#git(
-      ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", ...depth, "--", this.url, `+${source}:${BASE_REF}`],
-      "fetching",
-    );
-    if (fetched.code !== 0) throw this.#gitError(fetched, "fetching");
-    return (await this.#gitOk(["rev-parse", "--verify", `${BASE_REF}^{commit}`], "fetching")).trim();
+    const fetched = await this.session.fetch({ cwd: this.#repo }, depth, [`+${source}:${BASE_REF}`]);
+    if (fetched.code !== 0) throw this.session.failure(fetched, "fetching");
+    const base = await this.session.revParseCommit({ cwd: this.#repo }, BASE_REF, "fetching");
+    if (base === undefined) throw this.session.error("ref-not-found", `${source} in ${this.session.url} does not lead to a commit`);
+    return base;
   }
 
   /**
@@ -306,18 +308,18 @@ class PushSession {
   async #initScratch(): Promise<string> {
     const repo = path.join(this.scratch, "repo");
     await mkdir(repo);
-    await this.#gitOk(["init", "--quiet", "--template=", repo], "preparing a clone of", {}, this.scratch);
+    await this.session.runOk(["init", "--quiet", "--template=", repo], "preparing a clone of", { in: { cwd: this.scratch } });
     return realpath(repo);
   }
 
   async #openWorkdir(workdir: string): Promise<string> {
     const resolved = path.resolve(workdir);
-    const top = await this.#git(["rev-parse", "--show-toplevel"], "opening the clone for", {}, resolved);
+    const top = await this.session.run(["rev-parse", "--show-toplevel"], "opening the clone for", { in: { cwd: resolved } });
     if (top.code !== 0) {
       throw this.#error("workdir-unusable", `${resolved} is not a Git work tree: ${stderrSummary(top.stderr) || `exit code ${top.code}`}`);
     }
     const repo = top.stdout.trim();
-    const dirty = await this.#gitOk(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules"], "opening the clone for", {}, repo);
+    const dirty = await this.session.runOk(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules"], "opening the clone for", { in: { cwd: repo } });
     if (dirty.trim() !== "") {
       const files = dirty.split("\n").filter(Boolean).map((line) => line.slice(3));
       throw this.#error("workdir-unusable", `${repo} has uncommitted changes (${files.slice(0, 5).join(", ")}${files.length > 5 ? ", ..." : ""}); commit or stash them first`);
@@ -327,14 +329,13 @@ class PushSession {
 
   /** The local branch is moved to the remote tip; commits only it holds would be dropped from it. */
   async #refuseLosingLocalCommits(base: string): Promise<void> {
-    const local = await this.#git(["rev-parse", "--verify", "--quiet", `refs/heads/${this.pushBranch}^{commit}`], "opening the clone for");
-    if (local.code !== 0) return;
-    const head = local.stdout.trim();
+    const head = await this.session.revParseCommit({ cwd: this.#repo }, `refs/heads/${this.pushBranch}`, "opening the clone for");
+    if (head === undefined) return;
     const ancestor = await this.#git(["merge-base", "--is-ancestor", head, base], "opening the clone for");
     if (ancestor.code === 1) {
       throw this.#error("workdir-unusable", `local branch "${this.pushBranch}" in ${this.#repo} has commits that are not on ${this.#where()}; push or reset them first`);
     }
-    if (ancestor.code !== 0) throw this.#gitError(ancestor, "opening the clone for");
+    if (ancestor.code !== 0) throw this.session.failure(ancestor, "opening the clone for");
   }
 
   async #normalizePaths(paths: readonly string[]): Promise<string[]> {
@@ -355,69 +356,44 @@ class PushSession {
     return [...result].sort();
   }
 
-  async #backoff(): Promise<void> {
-    // Short and jittered: concurrent pipelines that lost together should not collide again.
-    const ceiling = Math.min(2000, 150 * 2 ** (this.#attempt - 1));
-    const delay = Math.floor(ceiling / 2 + Math.random() * ceiling);
-    if (Date.now() + delay >= this.deadline) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, delay);
-      const signal = this.options.signal;
-      function done() {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      }
-      signal?.addEventListener("abort", done, { once: true });
-    });
-    this.#checkAborted();
+  /** What the edit may do with git in the clone, within this operation. */
+  #workTree(): WorkTree {
+    const place = { cwd: this.#repo };
+    return {
+      dir: this.#repo,
+      git: (args) => this.session.runOk(args, "editing", { in: place }),
+      fetch: async (revision, depth = 1) => {
+        // As for the base: a user's clone keeps its full history.
+        const options = this.#userClone ? [] : [`--depth=${Math.max(1, Math.floor(depth))}`];
+        const fetched = await this.session.fetch(place, options, [`+${revision}:${EDIT_REF}`]);
+        if (fetched.code !== 0) throw this.session.failure(fetched, "fetching");
+        const commit = await this.session.revParseCommit(place, EDIT_REF, "fetching");
+        if (commit === undefined) throw this.session.error("commit-not-found", `${revision} in ${this.session.url} is not a commit`);
+        return commit;
+      },
+    };
   }
 
-  #checkAborted(): void {
-    if (this.options.signal?.aborted) throw this.#error("aborted", `pushing to ${this.#where()} was cancelled`);
+  async #backoff(): Promise<void> {
+    // Short and jittered: concurrent pipelines that lost together should not collide again.
+    const ceiling = Math.min(2000, 150 * 2 ** (this.attempt - 1));
+    await this.session.pause(Math.floor(ceiling / 2 + Math.random() * ceiling), "pushing to");
   }
 
   #where(): string {
-    return `branch "${this.pushBranch}" of ${this.url}`;
+    return `branch "${this.pushBranch}" of ${this.session.url}`;
   }
 
-  async #git(args: string[], activity: string, extraEnv: Record<string, string> = {}, cwd = this.#repo): Promise<GitResult> {
-    const result = await runGit(args, {
-      env: { ...this.environment.env, ...extraEnv },
-      deadline: this.deadline,
-      cwd,
-      ...(this.options.signal ? { signal: this.options.signal } : {}),
-    });
-    if (result.aborted) throw this.#error("aborted", `${activity} ${this.url} was cancelled`);
-    if (result.timedOut) throw this.#error("timeout", `timed out after ${this.timeoutMs / 1000}s ${activity} ${this.#where()}`);
-    return result;
+  #git(args: string[], activity: string, options: Omit<CommandOptions, "in"> = {}): Promise<GitResult> {
+    return this.session.run(args, activity, { ...options, in: { cwd: this.#repo } });
   }
 
-  async #gitOk(args: string[], activity: string, extraEnv: Record<string, string> = {}, cwd = this.#repo): Promise<string> {
-    const result = await this.#git(args, activity, extraEnv, cwd);
-    if (result.code !== 0) throw this.#gitError(result, activity);
-    return result.stdout;
+  #gitOk(args: string[], activity: string, options: Omit<CommandOptions, "in"> = {}): Promise<string> {
+    return this.session.runOk(args, activity, { ...options, in: { cwd: this.#repo } });
   }
 
-  #gitError(result: GitResult, activity: string): GitPushError {
-    const { code, hint, evidence } = classifyGitFailure(result.stderr);
-    let said = evidence ?? (stderrSummary(result.stderr) || `exit code ${result.code}`);
-    if (/terminal prompts disabled|could not read (Username|Password)/i.test(said)) {
-      said = this.environment.sendsHttpCredentials ? "the server rejected the credentials given (HTTP 401)" : "the server requires credentials and none were given";
-    }
-    return this.#error(code, `git failed ${activity} ${this.#where()}: ${said}${hint ? `; ${hint}` : ""}`);
-  }
-
-  /** Every message passes through redaction, whatever git or the remote printed into it. */
+  /** Push's own errors; like the session's, redacted whatever the remote said. */
   #error(code: GitPushErrorCode, message: string, remoteMessage?: string): GitPushError {
-    const secrets = this.environment.secrets;
-    return new GitPushError(
-      code,
-      redactText(message, secrets),
-      this.url,
-      this.pushBranch,
-      this.#attempt,
-      remoteMessage === undefined ? undefined : redactText(remoteMessage, secrets),
-    );
+    return new GitPushError(code, this.session.redact(message), this.session.url, this.pushBranch, this.attempt, remoteMessage === undefined ? undefined : this.session.redact(remoteMessage));
   }
 }

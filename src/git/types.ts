@@ -46,6 +46,10 @@ export interface GitSourceOptions {
   cacheDir?: string;
   /** Called with human-readable progress, e.g. while waiting for another process's lock. */
   progress?: (message: string) => void;
+  /** Cancels the operation: the running git is killed at once and the call rejects with code `aborted`. */
+  signal?: AbortSignal;
+  /** checkout only: files (and whole directories) it matches are not written, as a GitRepository's `spec.ignore` wants. */
+  ignore?: PathFilter;
 }
 
 export interface Revision {
@@ -66,4 +70,9 @@ export interface Checkout extends Revision {
   dir: string;
   /** Removes `dir`. Safe to call more than once. */
   dispose(): Promise<void>;
+}
+
+/** Which paths to leave out of a checkout; `path` is relative to the repository root, with `/` between names. */
+export interface PathFilter {
+  ignores(path: string, isDirectory: boolean): boolean;
 }

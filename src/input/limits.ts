@@ -94,3 +94,15 @@ export function formatBytes(bytes: number): string {
 export function formatCount(count: number): string {
   return count.toLocaleString("en-US");
 }
+
+/**
+ * A GitRepository's `spec.ignore` (gitignore lines), in characters; the CRD holds the same limit,
+ * so the API server refuses a longer one. Real ignore rules are a few lines.
+ */
+export const MAX_SOURCE_IGNORE_CHARACTERS = 16 * 1024;
+
+/**
+ * Patterns (lines other than blank lines and comments) in one `spec.ignore`. Every path of a
+ * checked-out commit is matched against each of them, so this bounds the work per file.
+ */
+export const MAX_SOURCE_IGNORE_PATTERNS = 256;

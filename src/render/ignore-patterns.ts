@@ -10,6 +10,14 @@ import { compileUserPattern, describePattern, quotePattern, USER_PATTERN_LIMITS,
 /** A line that cannot be used; the message names the line and the problem. */
 export class IgnorePatternError extends Error {
   override readonly name = "IgnorePatternError";
+
+  constructor(
+    message: string,
+    /** The line's number (from 1) among the patterns given to compileIgnorePatterns. */
+    readonly line?: number,
+  ) {
+    super(message);
+  }
 }
 
 interface CompiledPattern {
@@ -107,7 +115,16 @@ function withoutTrailingSpace(line: string): string {
 }
 
 export function compileIgnorePatterns(patterns: readonly string[]): IgnoreMatcher {
-  const compiled = patterns.map(compile).filter((pattern) => pattern !== undefined);
+  const compiled = patterns
+    .map((line, index) => {
+      try {
+        return compile(line);
+      } catch (error) {
+        if (error instanceof IgnorePatternError) throw new IgnorePatternError(error.message, index + 1);
+        throw error;
+      }
+    })
+    .filter((pattern) => pattern !== undefined);
   return {
     ignores(relativePath, isDirectory) {
       let ignored = false;
