@@ -9,6 +9,7 @@ import type { ChangeSetEntry } from "./change-set.ts";
 import { sameAsLive } from "./compare.ts";
 import { waitForEstablished } from "./crd-established.ts";
 import { SyncError, type ObjectProblem } from "./errors.ts";
+import { currentInCache, readOwnedFromCache, type LiveObjectCache } from "./live-cache.ts";
 import { listOwnedObjects } from "./live-objects.ts";
 import { appliedStateMatches } from "./managed-fields.ts";
 import {
@@ -54,6 +55,11 @@ export interface PlanRequest {
   force?: boolean;
   concurrency?: number;
   onProgress?: (message: string) => void;
+  /**
+   * Live objects already held (the controller's drift watches): what it can answer is not
+   * listed. Its copies only decide that nothing changed; a dry run is compared with a fresh GET.
+   */
+  cache?: LiveObjectCache;
 }
 
 export interface ApplyRequest extends PlanRequest {
@@ -97,6 +103,8 @@ interface DesiredSet {
   previous: Map<string, InventoryEntry>;
   /** Live objects this owner manages, by refKey. */
   owned: Map<string, KubeObject>;
+  /** Keys of `owned` read from the cache: possibly kept in part, so never compared with a dry run. */
+  fromCache: Set<string>;
 }
 
 /** A validated plan: what each object needs, and what can only be validated after the first stage. */
@@ -158,9 +166,17 @@ export class ApplyEngine {
   }
 
   /** Waits until every applied object is healthy; on failure or timeout names each one that is not. */
-  wait(states: readonly ObjectState[], options: WaitOptions): Promise<void> {
-    const targets = states.map((state) => ({ ref: state.prepared.ref, mapping: state.mapping, source: state.prepared.rendered.source }));
-    return waitForHealthy(this.client, targets, options);
+  wait(states: readonly ObjectState[], options: WaitOptions & { cache?: LiveObjectCache }): Promise<void> {
+    const { cache, ...waitOptions } = options;
+    const targets = states.map((state) => ({ ref: state.prepared.ref, mapping: state.mapping, source: state.prepared.rendered.source, ...writtenVersionOf(state) }));
+    // What the cache shows Current needs no watch; only the rest is waited for.
+    const { rest } = currentInCache(cache, targets);
+    const waiting = new Set(rest.map((target) => refKey(target.ref)));
+    return waitForHealthy(
+      this.client,
+      targets.filter((target) => waiting.has(refKey(target.ref))),
+      waitOptions,
+    );
   }
 
   /**
@@ -172,14 +188,14 @@ export class ApplyEngine {
     const { prepared, problems } = await prepareObjects(this.discovery, request.objects, request.owner, request.defaultNamespace);
     if (problems.length > 0) throw new SyncError("validation", `${problems.length} object(s) cannot be applied; nothing was changed`, problems);
     const previous = indexByRef(request.previous ?? emptyInventory());
-    const known = prepared.filter((item): item is MappedObject => item.mapping !== undefined && previous.has(refKey(item.ref)));
-    settings.progress(`reading ${known.length} live objects`);
-    const owned = await listOwnedObjects(
-      this.client,
-      known.map((item) => ({ mapping: item.mapping, namespace: item.object.metadata.namespace ?? "" })),
-      request.owner,
-    );
-    return { prepared, previous, owned };
+    const known = prepared
+      .filter((item): item is MappedObject => item.mapping !== undefined && previous.has(refKey(item.ref)))
+      .map((item) => ({ mapping: item.mapping, namespace: item.object.metadata.namespace ?? "", name: item.ref.name, ref: item.ref }));
+    const cached = readOwnedFromCache(request.cache, known, request.owner);
+    settings.progress(`reading ${known.length} live objects (${known.length - cached.toList.length} from the watch cache)`);
+    const listed = cached.toList.length > 0 ? await listOwnedObjects(this.client, cached.toList, request.owner) : new Map<string, KubeObject>();
+    const fromCache = new Set(cached.owned.keys());
+    return { prepared, previous, owned: new Map([...cached.owned, ...listed]), fromCache };
   }
 
   /**
@@ -192,35 +208,40 @@ export class ApplyEngine {
     settings.progress(`validating ${desired.prepared.length} objects with a server-side dry run`);
     const { prerequisites, rest, awaitingKind } = splitStages(desired.prepared);
     const declared = namespacesDeclared(desired.prepared);
-    const first = partitionOutcomes(await this.planAll(prerequisites, desired.owned, declared, settings));
+    const first = partitionOutcomes(await this.planAll(prerequisites, desired, declared, settings));
     const { now, awaitingNamespace } = splitByNamespace(rest, namespacesCreated(first.states));
-    const second = partitionOutcomes(await this.planAll(now, desired.owned, declared, settings));
+    const second = partitionOutcomes(await this.planAll(now, desired, declared, settings));
     const problems = [...first.problems, ...second.problems];
     if (problems.length > 0) throw new SyncError("validation", `${problems.length} object(s) failed server-side validation; nothing was changed`, sortProblems(problems));
     return { states: [...first.states, ...second.states], deferred: [...awaitingKind, ...first.deferred, ...awaitingNamespace, ...second.deferred] };
   }
 
-  private planAll(items: readonly MappedObject[], owned: ReadonlyMap<string, KubeObject>, declared: ReadonlySet<string>, settings: Settings): Promise<PlanOutcome[]> {
+  private planAll(items: readonly MappedObject[], desired: DesiredSet, declared: ReadonlySet<string>, settings: Settings): Promise<PlanOutcome[]> {
     return mapLimit(items, settings.concurrency, async (item): Promise<PlanOutcome> => {
-      const live = owned.get(refKey(item.ref));
+      const key = refKey(item.ref);
+      const live = desired.owned.get(key);
       try {
-        return { kind: "planned", state: await this.plan(item, item.mapping, live, settings) };
+        return { kind: "planned", state: await this.plan(item, item.mapping, live, settings, !desired.fromCache.has(key)) };
       } catch (error) {
         return classifyPlanError(item, live, error, { namespacesDeclared: declared, force: settings.force });
       }
     });
   }
 
-  /** Decides what applying one object would do, with a dry run unless nothing can have changed. */
-  private async plan(item: PreparedObject, mapping: ResourceMapping, owned: KubeObject | undefined, settings: Settings): Promise<ObjectState> {
+  /**
+   * Decides what applying one object would do, with a dry run unless nothing can have changed.
+   * `exact`: `owned` is the object as the API server returned it (a LIST), not a cache's copy.
+   */
+  private async plan(item: PreparedObject, mapping: ResourceMapping, owned: KubeObject | undefined, settings: Settings, exact = true): Promise<ObjectState> {
     if (!settings.everyObject && owned !== undefined && appliedStateMatches(owned, item.object, FIELD_MANAGER)) {
       return { prepared: item, mapping, live: owned, result: owned, action: "unchanged" };
     }
     const dryRun = await serverSideApply(this.client, mapping, item.object, { dryRun: true });
     if (dryRun.created) return { prepared: item, mapping, live: undefined, result: dryRun.object, action: "created" };
-    // Read the live object when fjord does not manage it yet (adoption), or when it changed
-    // after it was listed (a controller wrote to it): compare like with like.
-    const stale = owned === undefined || owned.metadata.resourceVersion !== dryRun.object.metadata.resourceVersion;
+    // Read the live object when fjord does not manage it yet (adoption), when it changed
+    // after it was listed (a controller wrote to it), or when the copy came from the cache
+    // (kept without other managers' field sets): compare like with like.
+    const stale = owned === undefined || !exact || owned.metadata.resourceVersion !== dryRun.object.metadata.resourceVersion;
     const live = stale ? await getObject(this.client, mapping, item.object.metadata.namespace, item.ref.name) : owned;
     if (sameAsLive(dryRun.object, live)) return { prepared: item, mapping, live, result: live, action: "unchanged" };
     const note = configuredNote(live, dryRun.object, settings.owner);
@@ -314,6 +335,12 @@ class InventoryReservation {
 
 function settingsOf(request: PlanRequest, everyObject: boolean): Settings {
   return { owner: request.owner, force: request.force === true, concurrency: request.concurrency ?? 16, everyObject, progress: request.onProgress ?? (() => {}) };
+}
+
+/** The version this sync wrote an object at; unchanged objects were judged on what was read. */
+function writtenVersionOf(state: ObjectState): { writtenVersion?: string } {
+  const version = state.action !== "unchanged" ? state.result?.metadata.resourceVersion : undefined;
+  return version ? { writtenVersion: version } : {};
 }
 
 function applyResult(states: ObjectState[], failures: ObjectProblem[], previous: ReadonlyMap<string, InventoryEntry>): ApplyResult {
