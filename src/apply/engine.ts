@@ -168,7 +168,7 @@ export class ApplyEngine {
   /** Waits until every applied object is healthy; on failure or timeout names each one that is not. */
   wait(states: readonly ObjectState[], options: WaitOptions & { cache?: LiveObjectCache }): Promise<void> {
     const { cache, ...waitOptions } = options;
-    const targets = states.map((state) => ({ ref: state.prepared.ref, mapping: state.mapping, source: state.prepared.rendered.source, ...writtenVersionOf(state) }));
+    const targets = states.map((state) => ({ ref: state.prepared.ref, mapping: state.mapping, source: state.prepared.rendered.source, ...writtenAnswerOf(state) }));
     // What the cache shows Current needs no watch; only the rest is waited for.
     const { rest } = currentInCache(cache, targets);
     const waiting = new Set(rest.map((target) => refKey(target.ref)));
@@ -337,10 +337,9 @@ function settingsOf(request: PlanRequest, everyObject: boolean): Settings {
   return { owner: request.owner, force: request.force === true, concurrency: request.concurrency ?? 16, everyObject, progress: request.onProgress ?? (() => {}) };
 }
 
-/** The version this sync wrote an object at; unchanged objects were judged on what was read. */
-function writtenVersionOf(state: ObjectState): { writtenVersion?: string } {
-  const version = state.action !== "unchanged" ? state.result?.metadata.resourceVersion : undefined;
-  return version ? { writtenVersion: version } : {};
+/** The server's answer to this sync's write of the object, if it wrote it. */
+function writtenAnswerOf(state: ObjectState): { written?: KubeObject } {
+  return state.action !== "unchanged" && state.result ? { written: state.result } : {};
 }
 
 function applyResult(states: ObjectState[], failures: ObjectProblem[], previous: ReadonlyMap<string, InventoryEntry>): ApplyResult {

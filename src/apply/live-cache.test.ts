@@ -81,12 +81,13 @@ const deployment = (resourceVersion: string, available: number): KubeObject => (
   },
 });
 
-test("health: Current objects in the cache need no watch; not ready, unknown, or older than this sync's write are waited for", () => {
+test("health: Current objects in the cache need no watch, nor do written ones the write's answer shows Current; the rest is waited for", () => {
   const targets = [
     { ref: ref(deployments, "shop", "web"), mapping: deployments },
     { ref: ref(deployments, "shop", "rolling"), mapping: deployments },
-    { ref: ref(deployments, "shop", "written"), mapping: deployments, writtenVersion: "20" },
-    { ref: ref(deployments, "shop", "caught-up"), mapping: deployments, writtenVersion: "21" },
+    // Written by this sync: its answer has a generation the Deployment controller has not observed yet.
+    { ref: ref(deployments, "shop", "written"), mapping: deployments, written: { ...deployment("20", 2), metadata: { name: "written", namespace: "shop", generation: 3, resourceVersion: "20" } } },
+    { ref: ref(configMaps, "shop", "written-settings"), mapping: configMaps, written: configMap("written-settings", ownerLabels(shop), "21") },
     { ref: ref(configMaps, "shop", "unwatched"), mapping: configMaps },
     { ref: ref(deployments, "shop", "deleted"), mapping: deployments },
   ];
@@ -95,14 +96,14 @@ test("health: Current objects in the cache need no watch; not ready, unknown, or
     "deployments/shop/rolling": { kind: "present", object: deployment("11", 1) },
     // The watch has not delivered the sync's write yet: this copy judges the previous spec.
     "deployments/shop/written": { kind: "present", object: deployment("19", 2) },
-    "deployments/shop/caught-up": { kind: "present", object: deployment("21", 2) },
     "deployments/shop/deleted": { kind: "absent" },
   });
   const { current, rest } = currentInCache(cache, targets);
-  assert.deepEqual([...current.keys()], [refKey(ref(deployments, "shop", "web")), refKey(ref(deployments, "shop", "caught-up"))]);
+  assert.deepEqual([...current.keys()], [refKey(ref(deployments, "shop", "web")), refKey(ref(configMaps, "shop", "written-settings"))]);
   assert.deepEqual(
     rest.map((target) => target.ref.name),
     ["rolling", "written", "unwatched", "deleted"],
   );
+  assert.ok(!cache.asked.includes("deployments/shop/written"), "a written object is never judged on the cache's older copy");
   assert.equal(currentInCache(undefined, targets).rest.length, targets.length, "without a cache every target is watched");
 });

@@ -65,24 +65,25 @@ export interface HealthTarget {
   ref: ObjectRef;
   mapping: ResourceMapping;
   /**
-   * The resourceVersion the sync left the object at, when it wrote it: an older copy in the
-   * cache (the watch has not delivered the write yet) would judge the previous generation.
+   * The server's answer when this sync wrote the object: judged instead of the cache's copy,
+   * which may not hold the write yet and would judge the previous generation.
    */
-  writtenVersion?: string;
+  written?: KubeObject;
 }
 
 /**
- * The targets the cache shows Current now, judged on a copy at least as new as this sync's
- * write; the others are left to a watch (they are not ready yet, or the cache cannot tell).
+ * The targets that are Current now: an object this sync wrote judged on the server's answer
+ * to the write (what a LIST right after it would show), any other on the cache's copy. The
+ * rest is left to a watch (not ready yet, or the cache cannot tell).
  */
 export function currentInCache(cache: LiveObjectCache | undefined, targets: readonly HealthTarget[]): { current: Map<string, Health>; rest: HealthTarget[] } {
   const current = new Map<string, Health>();
   if (!cache) return { current, rest: [...targets] };
   const rest: HealthTarget[] = [];
   for (const target of targets) {
-    const cached = cache.lookup(target.mapping, target.ref.namespace, target.ref.name);
-    const fresh = cached.kind === "present" && (target.writtenVersion === undefined || cached.object.metadata.resourceVersion === target.writtenVersion);
-    const health = fresh ? evaluateHealth(cached.object) : undefined;
+    const cached = target.written ? undefined : cache.lookup(target.mapping, target.ref.namespace, target.ref.name);
+    const object = target.written ?? (cached?.kind === "present" ? cached.object : undefined);
+    const health = object ? evaluateHealth(object) : undefined;
     if (health?.status === "Current") current.set(refKey(target.ref), health);
     else rest.push(target);
   }
