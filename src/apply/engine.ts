@@ -55,10 +55,7 @@ export interface PlanRequest {
   force?: boolean;
   concurrency?: number;
   onProgress?: (message: string) => void;
-  /**
-   * Live objects already held (the controller's drift watches): what it can answer is not
-   * listed. Its copies only decide that nothing changed; a dry run is compared with a fresh GET.
-   */
+  /** Live objects already held (the controller's drift watches): what it can answer is not listed. */
   cache?: LiveObjectCache;
 }
 
@@ -103,8 +100,6 @@ interface DesiredSet {
   previous: Map<string, InventoryEntry>;
   /** Live objects this owner manages, by refKey. */
   owned: Map<string, KubeObject>;
-  /** Keys of `owned` read from the cache: possibly kept in part, so never compared with a dry run. */
-  fromCache: Set<string>;
 }
 
 /** A validated plan: what each object needs, and what can only be validated after the first stage. */
@@ -194,8 +189,7 @@ export class ApplyEngine {
     const cached = readOwnedFromCache(request.cache, known, request.owner);
     settings.progress(`reading ${known.length} live objects (${known.length - cached.toList.length} from the watch cache)`);
     const listed = cached.toList.length > 0 ? await listOwnedObjects(this.client, cached.toList, request.owner) : new Map<string, KubeObject>();
-    const fromCache = new Set(cached.owned.keys());
-    return { prepared, previous, owned: new Map([...cached.owned, ...listed]), fromCache };
+    return { prepared, previous, owned: new Map([...cached.owned, ...listed]) };
   }
 
   /**
@@ -218,30 +212,25 @@ export class ApplyEngine {
 
   private planAll(items: readonly MappedObject[], desired: DesiredSet, declared: ReadonlySet<string>, settings: Settings): Promise<PlanOutcome[]> {
     return mapLimit(items, settings.concurrency, async (item): Promise<PlanOutcome> => {
-      const key = refKey(item.ref);
-      const live = desired.owned.get(key);
+      const live = desired.owned.get(refKey(item.ref));
       try {
-        return { kind: "planned", state: await this.plan(item, item.mapping, live, settings, !desired.fromCache.has(key)) };
+        return { kind: "planned", state: await this.plan(item, item.mapping, live, settings) };
       } catch (error) {
         return classifyPlanError(item, live, error, { namespacesDeclared: declared, force: settings.force });
       }
     });
   }
 
-  /**
-   * Decides what applying one object would do, with a dry run unless nothing can have changed.
-   * `exact`: `owned` is the object as the API server returned it (a LIST), not a cache's copy.
-   */
-  private async plan(item: PreparedObject, mapping: ResourceMapping, owned: KubeObject | undefined, settings: Settings, exact = true): Promise<ObjectState> {
+  /** Decides what applying one object would do, with a dry run unless nothing can have changed. */
+  private async plan(item: PreparedObject, mapping: ResourceMapping, owned: KubeObject | undefined, settings: Settings): Promise<ObjectState> {
     if (!settings.everyObject && owned !== undefined && appliedStateMatches(owned, item.object, FIELD_MANAGER)) {
       return { prepared: item, mapping, live: owned, result: owned, action: "unchanged" };
     }
     const dryRun = await serverSideApply(this.client, mapping, item.object, { dryRun: true });
     if (dryRun.created) return { prepared: item, mapping, live: undefined, result: dryRun.object, action: "created" };
-    // Read the live object when fjord does not manage it yet (adoption), when it changed
-    // after it was listed (a controller wrote to it), or when the copy came from the cache
-    // (kept without other managers' field sets): compare like with like.
-    const stale = owned === undefined || !exact || owned.metadata.resourceVersion !== dryRun.object.metadata.resourceVersion;
+    // Read the live object when fjord does not manage it yet (adoption), or when it changed
+    // after it was listed or cached (a controller wrote to it): compare like with like.
+    const stale = owned === undefined || owned.metadata.resourceVersion !== dryRun.object.metadata.resourceVersion;
     const live = stale ? await getObject(this.client, mapping, item.object.metadata.namespace, item.ref.name) : owned;
     if (sameAsLive(dryRun.object, live)) return { prepared: item, mapping, live, result: live, action: "unchanged" };
     const note = configuredNote(live, dryRun.object, settings.owner);

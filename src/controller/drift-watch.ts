@@ -77,34 +77,22 @@ export function slimForDrift(object: KubeObject): KubeObject {
 }
 
 /**
- * The largest object (JSON characters, after leaving out what the cache never needs) kept
- * whole. A larger one (a big ConfigMap, a CRD) is kept slim and read from the API server when
+ * The largest object (JSON characters) kept whole. A larger one (a big ConfigMap, a CRD) is kept slim and read from the API server when
  * a sync needs it, so the cache stays bounded per object: at most this times the objects fjord
  * manages, and usually a few KiB each.
  */
 export const CACHED_OBJECT_LIMIT = 32 * 1024;
 
-const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration";
-
 /** Objects kept slim (too large): the cache cannot vouch for them. */
 const keptSlim = new WeakSet<KubeObject>();
 
 /**
- * What the watcher keeps of each object: all of it (the engine decides from it that nothing
- * changed, and health is judged from its status) except what no decision reads and that can
- * be large: other managers' field sets (only fjord's decide whether an apply would change
- * anything) and kubectl's last-applied copy. Past CACHED_OBJECT_LIMIT, only slimForDrift's part.
+ * What the watcher keeps of each object: all of it, exactly as the API server returned it (the
+ * engine decides from it that nothing changed, or compares it with a dry run's answer, and
+ * judges health from its status). Past CACHED_OBJECT_LIMIT, only slimForDrift's part.
  */
 export function keepForCache(object: KubeObject): KubeObject {
-  const managedFields = ((object.metadata.managedFields as Array<ManagedFieldsEntry & { fieldsV1?: unknown }> | undefined) ?? []).map((entry) => {
-    if (entry.manager === FIELD_MANAGER) return entry;
-    const { fieldsV1: _fields, ...rest } = entry;
-    return rest;
-  });
-  const annotations = object.metadata.annotations ? { ...object.metadata.annotations } : undefined;
-  if (annotations) delete annotations[LAST_APPLIED_ANNOTATION];
-  const kept: KubeObject = { ...object, metadata: { ...object.metadata, managedFields, ...(annotations ? { annotations } : {}) } };
-  if (JSON.stringify(kept).length <= CACHED_OBJECT_LIMIT) return kept;
+  if (JSON.stringify(object).length <= CACHED_OBJECT_LIMIT) return object;
   const slim = slimForDrift(object);
   keptSlim.add(slim);
   return slim;
