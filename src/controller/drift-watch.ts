@@ -246,6 +246,8 @@ export class DriftWatcher implements LiveObjectCache {
     }
     const key = ownerKey(owner);
     const previous = this.owners.get(key);
+    // Collections listed already: checked below. A new one's first list checks this owner itself.
+    const listedBefore = [...objects.keys()].filter((path) => this.collections.get(path)?.objects !== undefined);
     this.owners.set(key, { objects, since });
     this.owner.set(key, owner);
     for (const [path, tracked] of objects) if (!previous?.objects.has(path)) this.use(path, tracked.mapping);
@@ -253,7 +255,7 @@ export class DriftWatcher implements LiveObjectCache {
     for (const path of objects.keys()) this.retryOrTell(path, owner);
     await this.listedAll([...objects.keys()]);
     if (this.owners.get(key)?.objects !== objects) return; // tracked anew (or untracked) meanwhile
-    this.checkNow(owner, objects, since);
+    this.checkNow(owner, new Map([...objects].filter(([path]) => listedBefore.includes(path))), since);
     this.reportDeletedWhileSyncing(owner, objects);
   }
 
