@@ -297,8 +297,11 @@ test("track answers once its watches have listed: a write made while the sync ra
 test("a deletion while the owner's sync runs is drift when the sync kept the object (reported at track), a prune when it dropped it", async (t) => {
   const fx = await fixture(t);
   const shop = fx.owner("shop");
+  const barrierOwner = fx.owner("barrier");
   const [pruned, keptButDeleted, recreated] = [await fx.apply(shop, configMap("pruned")), await fx.apply(shop, configMap("kept-but-deleted")), await fx.apply(shop, configMap("recreated"))];
+  const barrierEntry = await fx.apply(barrierOwner, configMap("barrier"));
   await fx.watcher.track(shop, [pruned, keptButDeleted, recreated], now());
+  await fx.watcher.track(barrierOwner, [barrierEntry], now());
   await watching(fx.log, "/api/v1/configmaps");
 
   fx.syncing.add(ownerKey(shop));
@@ -306,10 +309,9 @@ test("a deletion while the owner's sync runs is drift when the sync kept the obj
   await fx.remove(pruned);
   await fx.remove(keptButDeleted);
   await fx.remove(recreated);
-  // The sync applies `recreated` again; its new version is in the cache once the watch delivers it.
+  // The sync applies `recreated` again.
   await fx.apply(shop, configMap("recreated"));
-  const configMaps = { group: "", version: "v1", kind: "ConfigMap", resource: "configmaps", namespaced: true, verbs: ["list", "watch"] };
-  await eventually(() => Promise.resolve(fx.watcher.lookup(configMaps, fx.namespace, "recreated").kind === "present" && fx.watcher.lookup(configMaps, fx.namespace, "kept-but-deleted").kind === "absent"), { timeoutMs: 20_000, intervalMs: 20 });
+  await barrier(fx, barrierOwner, barrierEntry);
   assert.deepEqual(fx.reportsFor(shop), [], "nothing is reported while the sync runs");
 
   // The sync ends: its new inventory drops `pruned` and keeps the other two.
