@@ -77,9 +77,9 @@ export function slimForDrift(object: KubeObject): KubeObject {
 }
 
 /**
- * The largest object (JSON characters) kept whole. A larger one (a big ConfigMap, a CRD) is kept slim and read from the API server when
- * a sync needs it, so the cache stays bounded per object: at most this times the objects fjord
- * manages, and usually a few KiB each.
+ * The largest object (JSON characters) kept whole. A larger one (a big ConfigMap, a CRD) is
+ * kept slim and read from the API server when a sync needs it, so the cache stays bounded per
+ * object: at most this times the objects fjord manages, and usually a few KiB each.
  */
 export const CACHED_OBJECT_LIMIT = 32 * 1024;
 
