@@ -5,12 +5,14 @@
  *   npm run bench -- apply [--objects 1000] [--namespaces 10] [--concurrency 16]
  *   npm run bench -- drift [--events 20]
  *   npm run bench -- apps [--count 1000] [--concurrency 8]
+ *   npm run bench -- idle [--count 200] [--interval 30] [--intervals 3]
  *   npm run bench -- patterns
  */
 import { parseArgs } from "node:util";
 import { benchApply } from "./bench-apply.ts";
 import { benchApps } from "./bench-apps.ts";
 import { benchDrift } from "./bench-drift.ts";
+import { benchIdle } from "./bench-idle.ts";
 import { benchPatterns } from "./bench-patterns.ts";
 
 const { positionals, values } = parseArgs({
@@ -20,15 +22,18 @@ const { positionals, values } = parseArgs({
     namespaces: { type: "string", default: "10" },
     concurrency: { type: "string" },
     events: { type: "string", default: "20" },
-    count: { type: "string", default: "1000" },
+    count: { type: "string" },
+    interval: { type: "string", default: "30" },
+    intervals: { type: "string", default: "3" },
   },
 });
 const which = positionals[0] ?? "apply";
 if (which === "apply") await benchApply(Number(values.objects), Number(values.namespaces), values.concurrency ?? "16");
 else if (which === "drift") await benchDrift(Number(values.events));
-else if (which === "apps") await benchApps(Number(values.count), values.concurrency ?? "8");
+else if (which === "apps") await benchApps(Number(values.count ?? "1000"), values.concurrency ?? "8");
+else if (which === "idle") await benchIdle(Number(values.count ?? "200"), Number(values.interval), Number(values.intervals));
 else if (which === "patterns") benchPatterns();
 else {
-  console.error(`unknown benchmark "${which}"; available: apply, drift, apps, patterns`);
+  console.error(`unknown benchmark "${which}"; available: apply, drift, apps, idle, patterns`);
   process.exit(2);
 }

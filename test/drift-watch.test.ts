@@ -276,6 +276,50 @@ test("while the owner's own sync runs, a deletion is its prune, not drift; an ed
   assert.deepEqual(fx.reportsFor(shop).map((event) => `${event.object} ${event.changedBy}`), [`${describe(editedDuringSync)} kubectl-edit`, `${describe(deletedAfter)} deleted by someone`]);
 });
 
+test("track answers once its watches have listed: a write made while the sync ran is reported before it returns, and the cache knows every object", async (t) => {
+  const fx = await fixture(t);
+  const shop = fx.owner("shop");
+  const since = now();
+  const [edited, kept] = [await fx.apply(shop, configMap("edited")), await fx.apply(shop, configMap("kept", { mode: "gitops" }))];
+  await fx.edit(edited, "kubectl-edit", { data: { mode: "by-hand" } });
+
+  // No waiting for the watch here: track itself must not answer before the first list.
+  await fx.watcher.track(shop, [edited, kept], since);
+  assert.deepEqual(fx.reportsFor(shop).map((event) => `${event.object} ${event.changedBy}`), [`${describe(edited)} kubectl-edit`]);
+  const configMaps = { group: "", version: "v1", kind: "ConfigMap", resource: "configmaps", namespaced: true, verbs: ["list", "watch"] };
+  const cached = fx.watcher.lookup(configMaps, fx.namespace, "kept");
+  assert.equal(cached.kind, "present");
+  assert.deepEqual(cached.kind === "present" ? cached.object.data : undefined, { mode: "gitops" }, "the whole object, not a slim copy");
+  assert.deepEqual(fx.watcher.lookup(configMaps, fx.namespace, "never-applied"), { kind: "absent" });
+  assert.deepEqual(fx.watcher.lookup({ ...configMaps, kind: "Secret", resource: "secrets" }, fx.namespace, "kept"), { kind: "unknown" }, "a type nobody tracks is not known");
+});
+
+test("a deletion while the owner's sync runs is drift when the sync kept the object (reported at track), a prune when it dropped it", async (t) => {
+  const fx = await fixture(t);
+  const shop = fx.owner("shop");
+  const barrierOwner = fx.owner("barrier");
+  const [pruned, keptButDeleted, recreated] = [await fx.apply(shop, configMap("pruned")), await fx.apply(shop, configMap("kept-but-deleted")), await fx.apply(shop, configMap("recreated"))];
+  const barrierEntry = await fx.apply(barrierOwner, configMap("barrier"));
+  await fx.watcher.track(shop, [pruned, keptButDeleted, recreated], now());
+  await fx.watcher.track(barrierOwner, [barrierEntry], now());
+  await watching(fx.log, "/api/v1/configmaps");
+
+  fx.syncing.add(ownerKey(shop));
+  const since = now();
+  await fx.remove(pruned);
+  await fx.remove(keptButDeleted);
+  await fx.remove(recreated);
+  // The sync applies `recreated` again.
+  await fx.apply(shop, configMap("recreated"));
+  await barrier(fx, barrierOwner, barrierEntry);
+  assert.deepEqual(fx.reportsFor(shop), [], "nothing is reported while the sync runs");
+
+  // The sync ends: its new inventory drops `pruned` and keeps the other two.
+  await fx.watcher.track(shop, [keptButDeleted, recreated], since);
+  fx.syncing.delete(ownerKey(shop));
+  assert.deepEqual(fx.reportsFor(shop).map((event) => `${event.object} ${event.changedBy}`), [`${describe(keptButDeleted)} deleted by someone`]);
+});
+
 test("untrack and a smaller inventory release their watches; a watch shared with another owner stays until its last owner goes", async (t) => {
   const fx = await fixture(t);
   const shop = fx.owner("shop");

@@ -31,6 +31,8 @@ export interface ControlPlaneOptions {
   startTimeoutMs?: number;
   /** Overrides the located binary of a component (used to test failure handling). */
   binaries?: Partial<Record<Component, string>>;
+  /** More kube-apiserver flags (the idle benchmark turns on its audit log to count requests). */
+  apiServerArgs?: readonly string[];
 }
 
 const SERVICE_CIDR = "10.96.0.0/16";
@@ -166,6 +168,7 @@ export class ControlPlane {
       "--enable-priority-and-fairness=false",
       "--profiling=false",
       "--v=1",
+      ...(options.apiServerArgs ?? []),
     ];
     const apiServer = this.spawn("kube-apiserver", binaries["kube-apiserver"], apiServerArgs);
     const adminTls = { ca: pki.ca.certificatePem, cert: pki.admin.certificatePem, key: pki.admin.privateKeyPem };

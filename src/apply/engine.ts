@@ -9,6 +9,7 @@ import type { ChangeSetEntry } from "./change-set.ts";
 import { sameAsLive } from "./compare.ts";
 import { waitForEstablished } from "./crd-established.ts";
 import { SyncError, type ObjectProblem } from "./errors.ts";
+import { currentInCache, readOwnedFromCache, type LiveObjectCache } from "./live-cache.ts";
 import { listOwnedObjects } from "./live-objects.ts";
 import { appliedStateMatches } from "./managed-fields.ts";
 import {
@@ -54,6 +55,8 @@ export interface PlanRequest {
   force?: boolean;
   concurrency?: number;
   onProgress?: (message: string) => void;
+  /** Live objects already held (the controller's drift watches): what it can answer is not listed. */
+  cache?: LiveObjectCache;
 }
 
 export interface ApplyRequest extends PlanRequest {
@@ -158,9 +161,17 @@ export class ApplyEngine {
   }
 
   /** Waits until every applied object is healthy; on failure or timeout names each one that is not. */
-  wait(states: readonly ObjectState[], options: WaitOptions): Promise<void> {
-    const targets = states.map((state) => ({ ref: state.prepared.ref, mapping: state.mapping, source: state.prepared.rendered.source }));
-    return waitForHealthy(this.client, targets, options);
+  wait(states: readonly ObjectState[], options: WaitOptions & { cache?: LiveObjectCache }): Promise<void> {
+    const { cache, ...waitOptions } = options;
+    const targets = states.map((state) => ({ ref: state.prepared.ref, mapping: state.mapping, source: state.prepared.rendered.source, ...writtenAnswerOf(state) }));
+    // What the cache shows Current needs no watch; only the rest is waited for.
+    const { rest } = currentInCache(cache, targets);
+    const waiting = new Set(rest.map((target) => refKey(target.ref)));
+    return waitForHealthy(
+      this.client,
+      targets.filter((target) => waiting.has(refKey(target.ref))),
+      waitOptions,
+    );
   }
 
   /**
@@ -172,14 +183,13 @@ export class ApplyEngine {
     const { prepared, problems } = await prepareObjects(this.discovery, request.objects, request.owner, request.defaultNamespace);
     if (problems.length > 0) throw new SyncError("validation", `${problems.length} object(s) cannot be applied; nothing was changed`, problems);
     const previous = indexByRef(request.previous ?? emptyInventory());
-    const known = prepared.filter((item): item is MappedObject => item.mapping !== undefined && previous.has(refKey(item.ref)));
-    settings.progress(`reading ${known.length} live objects`);
-    const owned = await listOwnedObjects(
-      this.client,
-      known.map((item) => ({ mapping: item.mapping, namespace: item.object.metadata.namespace ?? "" })),
-      request.owner,
-    );
-    return { prepared, previous, owned };
+    const known = prepared
+      .filter((item): item is MappedObject => item.mapping !== undefined && previous.has(refKey(item.ref)))
+      .map((item) => ({ mapping: item.mapping, namespace: item.object.metadata.namespace ?? "", name: item.ref.name, ref: item.ref }));
+    const cached = readOwnedFromCache(request.cache, known, request.owner);
+    settings.progress(`reading ${known.length} live objects (${known.length - cached.toList.length} from the watch cache)`);
+    const listed = cached.toList.length > 0 ? await listOwnedObjects(this.client, cached.toList, request.owner) : new Map<string, KubeObject>();
+    return { prepared, previous, owned: new Map([...cached.owned, ...listed]) };
   }
 
   /**
@@ -192,17 +202,17 @@ export class ApplyEngine {
     settings.progress(`validating ${desired.prepared.length} objects with a server-side dry run`);
     const { prerequisites, rest, awaitingKind } = splitStages(desired.prepared);
     const declared = namespacesDeclared(desired.prepared);
-    const first = partitionOutcomes(await this.planAll(prerequisites, desired.owned, declared, settings));
+    const first = partitionOutcomes(await this.planAll(prerequisites, desired, declared, settings));
     const { now, awaitingNamespace } = splitByNamespace(rest, namespacesCreated(first.states));
-    const second = partitionOutcomes(await this.planAll(now, desired.owned, declared, settings));
+    const second = partitionOutcomes(await this.planAll(now, desired, declared, settings));
     const problems = [...first.problems, ...second.problems];
     if (problems.length > 0) throw new SyncError("validation", `${problems.length} object(s) failed server-side validation; nothing was changed`, sortProblems(problems));
     return { states: [...first.states, ...second.states], deferred: [...awaitingKind, ...first.deferred, ...awaitingNamespace, ...second.deferred] };
   }
 
-  private planAll(items: readonly MappedObject[], owned: ReadonlyMap<string, KubeObject>, declared: ReadonlySet<string>, settings: Settings): Promise<PlanOutcome[]> {
+  private planAll(items: readonly MappedObject[], desired: DesiredSet, declared: ReadonlySet<string>, settings: Settings): Promise<PlanOutcome[]> {
     return mapLimit(items, settings.concurrency, async (item): Promise<PlanOutcome> => {
-      const live = owned.get(refKey(item.ref));
+      const live = desired.owned.get(refKey(item.ref));
       try {
         return { kind: "planned", state: await this.plan(item, item.mapping, live, settings) };
       } catch (error) {
@@ -219,7 +229,7 @@ export class ApplyEngine {
     const dryRun = await serverSideApply(this.client, mapping, item.object, { dryRun: true });
     if (dryRun.created) return { prepared: item, mapping, live: undefined, result: dryRun.object, action: "created" };
     // Read the live object when fjord does not manage it yet (adoption), or when it changed
-    // after it was listed (a controller wrote to it): compare like with like.
+    // after it was listed or cached (a controller wrote to it): compare like with like.
     const stale = owned === undefined || owned.metadata.resourceVersion !== dryRun.object.metadata.resourceVersion;
     const live = stale ? await getObject(this.client, mapping, item.object.metadata.namespace, item.ref.name) : owned;
     if (sameAsLive(dryRun.object, live)) return { prepared: item, mapping, live, result: live, action: "unchanged" };
@@ -314,6 +324,11 @@ class InventoryReservation {
 
 function settingsOf(request: PlanRequest, everyObject: boolean): Settings {
   return { owner: request.owner, force: request.force === true, concurrency: request.concurrency ?? 16, everyObject, progress: request.onProgress ?? (() => {}) };
+}
+
+/** The server's answer to this sync's write of the object, if it wrote it. */
+function writtenAnswerOf(state: ObjectState): { written?: KubeObject } {
+  return state.action !== "unchanged" && state.result ? { written: state.result } : {};
 }
 
 function applyResult(states: ObjectState[], failures: ObjectProblem[], previous: ReadonlyMap<string, InventoryEntry>): ApplyResult {

@@ -18,6 +18,7 @@ import {
 } from "../api/types.ts";
 import type { ChangeSetEntry } from "../apply/engine.ts";
 import { SyncError, type SyncFailure } from "../apply/errors.ts";
+import { withinNamespace, type LiveObjectCache } from "../apply/live-cache.ts";
 import { prune } from "../apply/prune.ts";
 import { checkout } from "../git/index.ts";
 import type { KubeClient } from "../kube/client.ts";
@@ -65,6 +66,8 @@ export interface ApplicationReconcileOptions {
   discovery?: Discovery;
   /** The controller's watched GitRepositories, so a thousand Applications do not each GET theirs; undefined: read it. */
   sources?: (namespace: string, name: string) => GitRepository | undefined;
+  /** Live objects the controller already watches (its drift watches): a resync reads them instead of the API server. */
+  liveCache?: LiveObjectCache;
   /** Told the resourceVersion of each write to the Application, so the caller knows how fresh its cached copy is. */
   onWrite?: (resourceVersion: string) => void;
 }
@@ -223,6 +226,8 @@ export async function reconcileApplication(client: KubeClient, app: Application,
           timeoutMs: parseDuration(app.spec.timeout),
           force: app.spec.force === true,
           ...(options.signal ? { signal: options.signal } : {}),
+          // A tenant's sync may not learn from the controller's cache what it could not read itself.
+          ...(options.liveCache ? { cache: identity.user ? withinNamespace(options.liveCache, namespace) : options.liveCache } : {}),
         });
         changes = result.changes;
         if (app.spec.healthChecks?.length) {

@@ -209,6 +209,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
           events,
           artifacts,
           discovery,
+          liveCache: driftWatcher,
           sources: (sourceNamespace, sourceName) => sources.get(`${GIT_REPOSITORY_KIND}/${sourceNamespace}/${sourceName}`),
           tenancy,
           ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KubeObject } from "../model/object.ts";
-import { foreignChange, newForeignWrite, unwatchedMessage } from "./drift-watch.ts";
+import { CACHED_OBJECT_LIMIT, foreignChange, isKeptSlim, keepForCache, newForeignWrite, unwatchedMessage } from "./drift-watch.ts";
 
 const configMap = (managedFields: unknown[]): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: "shop", managedFields } });
 
@@ -40,4 +40,34 @@ test("a kind the controller may not watch is named with the interval it falls ba
   const widgets = unwatchedMessage({ group: "example.com", kind: "Widget", resource: "widgets", why: "forbidden", detail: "" }, "5m");
   assert.match(widgets, /ClusterRole labelled fjord\.dev\/aggregate-to-controller: "true" with the rule \{apiGroups: \["example\.com"\], resources: \["widgets"\], verbs: \["get", "list", "watch"\]\}/);
   assert.match(unwatchedMessage({ group: "example.com", kind: "Widget", resource: "widgets", why: "failed", detail: "the server could not find the requested resource" }), /the watch failed \(the server could not find the requested resource\); fjord tries again at a sync 5 minutes or more from now/);
+});
+
+test("the cache keeps an object exactly as the API server returned it, so a dry run's answer can be compared with it", () => {
+  const object: KubeObject = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: "settings",
+      namespace: "shop",
+      resourceVersion: "42",
+      labels: { "fjord.dev/name": "app", "fjord.dev/namespace": "apps" },
+      managedFields: [
+        { manager: "fjord", operation: "Apply", apiVersion: "v1", fieldsType: "FieldsV1", fieldsV1: { "f:data": { "f:mode": {} } }, time: "2026-11-22T10:00:00Z" },
+        { manager: "kubectl-edit", operation: "Update", apiVersion: "v1", fieldsType: "FieldsV1", fieldsV1: { "f:data": { "f:extra": {} } }, time: "2026-11-22T10:01:00Z" },
+      ],
+    },
+    data: { mode: "gitops", extra: "x" },
+  };
+  const kept = keepForCache(object);
+  assert.equal(isKeptSlim(kept), false);
+  assert.deepEqual(kept, object);
+});
+
+test("an object larger than the limit is kept slim (named, owned, its writers) and marked so the cache does not vouch for it", () => {
+  const big: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "big", namespace: "shop", resourceVersion: "9", labels: { "fjord.dev/name": "app", "fjord.dev/namespace": "apps" } }, data: { blob: "x".repeat(CACHED_OBJECT_LIMIT) } };
+  const kept = keepForCache(big);
+  assert.equal(isKeptSlim(kept), true);
+  assert.equal(kept.data, undefined);
+  assert.deepEqual(kept.metadata, { name: "big", namespace: "shop", resourceVersion: "9", labels: { "fjord.dev/name": "app", "fjord.dev/namespace": "apps" }, managedFields: [] });
+  assert.equal(isKeptSlim(keepForCache({ ...big, data: { blob: "x".repeat(CACHED_OBJECT_LIMIT - 400) } })), false, "just under the limit is kept whole");
 });

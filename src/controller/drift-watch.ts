@@ -6,6 +6,7 @@ import { watchUntil } from "../kube/watch-until.ts";
 import { describeRef, refOf, type KubeObject, type ObjectRef } from "../model/object.ts";
 import { WATCH_RULES_LABEL } from "../api/types.ts";
 import type { InventoryEntry } from "../inventory/inventory.ts";
+import type { CachedObject, LiveObjectCache } from "../apply/live-cache.ts";
 
 interface ManagedFieldsEntry {
   manager?: string;
@@ -58,9 +59,9 @@ export function newForeignWrite(previous: KubeObject | undefined, next: KubeObje
   return undefined;
 }
 
-/** What the watcher keeps of each object: enough to name it, find its owner and judge drift. */
+/** What the watcher keeps of an object too large to keep whole: enough to name it, find its owner and judge drift. */
 export function slimForDrift(object: KubeObject): KubeObject {
-  const { name, namespace, labels, managedFields } = object.metadata;
+  const { name, namespace, labels, managedFields, resourceVersion } = object.metadata;
   const fields = ((managedFields as ManagedFieldsEntry[] | undefined) ?? []).map(({ manager, subresource, time }) => ({ manager, subresource, time }));
   return {
     apiVersion: object.apiVersion,
@@ -68,10 +69,38 @@ export function slimForDrift(object: KubeObject): KubeObject {
     metadata: {
       name,
       ...(namespace ? { namespace } : {}),
+      ...(resourceVersion ? { resourceVersion } : {}),
       labels: { [OWNER_NAME_LABEL]: labels?.[OWNER_NAME_LABEL] ?? "", [OWNER_NAMESPACE_LABEL]: labels?.[OWNER_NAMESPACE_LABEL] ?? "" },
       managedFields: fields,
     },
   };
+}
+
+/**
+ * The largest object (JSON characters) kept whole. A larger one (a big ConfigMap, a CRD) is
+ * kept slim and read from the API server when a sync needs it, so the cache stays bounded per
+ * object: at most this times the objects fjord manages, and usually a few KiB each.
+ */
+export const CACHED_OBJECT_LIMIT = 32 * 1024;
+
+/** Objects kept slim (too large): the cache cannot vouch for them. */
+const keptSlim = new WeakSet<KubeObject>();
+
+/**
+ * What the watcher keeps of each object: all of it, exactly as the API server returned it (the
+ * engine decides from it that nothing changed, or compares it with a dry run's answer, and
+ * judges health from its status). Past CACHED_OBJECT_LIMIT, only slimForDrift's part.
+ */
+export function keepForCache(object: KubeObject): KubeObject {
+  if (JSON.stringify(object).length <= CACHED_OBJECT_LIMIT) return object;
+  const slim = slimForDrift(object);
+  keptSlim.add(slim);
+  return slim;
+}
+
+/** True when the cache kept only part of the object (too large to keep whole). */
+export function isKeptSlim(object: KubeObject): boolean {
+  return keptSlim.has(object);
 }
 
 interface Tracked {
@@ -95,6 +124,9 @@ interface CollectionWatch {
   previous: Map<string, KubeObject>;
   /** The live view once listed; undefined until the first list arrives. */
   objects?: Map<string, KubeObject>;
+  /** Settles when the first list arrived, the collection turned out unwatchable, or the watch stopped. */
+  listed: Promise<void>;
+  markListed: () => void;
   users: number;
   /** Set when the collection could not be listed (forbidden, not served): when, and why. */
   unwatched?: { at: number; why: UnwatchedKind["why"]; detail: string };
@@ -112,6 +144,9 @@ export interface UnwatchedKind {
   detail: string;
 }
 
+
+/** How long track() waits for a new collection's first list before answering anyway (the API server is slow or away). */
+export const TRACK_LIST_WAIT_MS = 30_000;
 
 /** How long a kind that could not be watched waits before the next attempt (one LIST per kind, not per Application). */
 export const UNWATCHED_RETRY_MS = 5 * 60_000;
@@ -175,12 +210,17 @@ async function mayListAndWatch(client: KubeClient, mapping: ResourceMapping): Pr
  * and nothing is missed between two reconciles: the watches stay open. A deletion, or a
  * write by another field manager after the owner's last sync started, is drift.
  */
-export class DriftWatcher {
+export class DriftWatcher implements LiveObjectCache {
   private readonly collections = new Map<string, CollectionWatch>();
   private readonly owners = new Map<string, Registration>();
   private readonly owner = new Map<string, Owner>();
   /** Per owner, the collection paths it has been told it cannot watch. */
   private readonly told = new Map<string, Set<string>>();
+  /**
+   * Per owner, objects deleted while its sync ran, by `path|namespace/name`: a prune if the
+   * sync dropped them from its inventory, drift if it kept them (decided at the next track).
+   */
+  private readonly deletedWhileSyncing = new Map<string, Map<string, ObjectRef>>();
 
   constructor(
     private readonly client: KubeClient,
@@ -188,7 +228,12 @@ export class DriftWatcher {
     private readonly options: DriftWatcherOptions,
   ) {}
 
-  /** Replaces what `owner` tracks with `entries` (its inventory after a sync). */
+  /**
+   * Replaces what `owner` tracks with `entries` (its inventory after a sync). Resolves once
+   * every collection they need has been listed (or found unwatchable; at most
+   * TRACK_LIST_WAIT_MS), so the next sync finds them in the cache, and after reporting what
+   * changed while the sync ran: writes by others, and deletions of objects the sync kept.
+   */
   async track(owner: Owner, entries: readonly InventoryEntry[], since: () => string): Promise<void> {
     const objects = new Map<string, Tracked>();
     for (const entry of entries) {
@@ -201,12 +246,54 @@ export class DriftWatcher {
     }
     const key = ownerKey(owner);
     const previous = this.owners.get(key);
+    // Collections listed already: checked below. A new one's first list checks this owner itself.
+    const listedBefore = [...objects.keys()].filter((path) => this.collections.get(path)?.objects !== undefined);
     this.owners.set(key, { objects, since });
     this.owner.set(key, owner);
     for (const [path, tracked] of objects) if (!previous?.objects.has(path)) this.use(path, tracked.mapping);
     for (const path of previous?.objects.keys() ?? []) if (!objects.has(path)) this.release(path);
     for (const path of objects.keys()) this.retryOrTell(path, owner);
-    this.checkNow(owner, objects, since);
+    await this.listedAll([...objects.keys()]);
+    if (this.owners.get(key)?.objects !== objects) return; // tracked anew (or untracked) meanwhile
+    this.checkNow(owner, new Map([...objects].filter(([path]) => listedBefore.includes(path))), since);
+    this.reportDeletedWhileSyncing(owner, objects);
+  }
+
+  /** The cached object, for the apply engine (LiveObjectCache): unknown unless its collection is listed and watched. */
+  lookup(mapping: ResourceMapping, namespace: string, name: string): CachedObject {
+    const objects = this.collections.get(resourcePath(mapping))?.objects;
+    if (!objects) return { kind: "unknown" };
+    const object = objects.get(`${mapping.namespaced ? namespace : ""}/${name}`);
+    if (!object) return { kind: "absent" };
+    return isKeptSlim(object) ? { kind: "unknown" } : { kind: "present", object };
+  }
+
+  private async listedAll(paths: readonly string[]): Promise<void> {
+    const waits = paths.flatMap((path) => this.collections.get(path)?.listed ?? []);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, TRACK_LIST_WAIT_MS);
+    });
+    await Promise.race([Promise.all(waits), timeout]);
+    clearTimeout(timer);
+  }
+
+  /** Deletions seen while the owner synced, of objects its new inventory still holds and that are still gone: drift. */
+  private reportDeletedWhileSyncing(owner: Owner, objects: Map<string, Tracked>): void {
+    const key = ownerKey(owner);
+    const deleted = this.deletedWhileSyncing.get(key);
+    this.deletedWhileSyncing.delete(key);
+    for (const [id, ref] of deleted ?? []) {
+      const [path = "", name = ""] = id.split("|");
+      const cached = this.collections.get(path)?.objects;
+      if (objects.get(path)?.refs.has(name) && cached && !cached.has(name)) this.options.onDrift(owner, deletedEvent(ref));
+    }
+  }
+
+  private deletedDuringSync(owner: Owner, path: string, name: string, ref: ObjectRef): void {
+    const deleted = this.deletedWhileSyncing.get(ownerKey(owner)) ?? new Map<string, ObjectRef>();
+    deleted.set(`${path}|${name}`, ref);
+    this.deletedWhileSyncing.set(ownerKey(owner), deleted);
   }
 
   untrack(owner: Owner): void {
@@ -216,14 +303,19 @@ export class DriftWatcher {
     this.owners.delete(key);
     this.owner.delete(key);
     this.told.delete(key);
+    this.deletedWhileSyncing.delete(key);
     for (const path of registration.objects.keys()) this.release(path);
   }
 
   close(): void {
-    for (const collection of this.collections.values()) collection.stop.abort();
+    for (const collection of this.collections.values()) {
+      collection.stop.abort();
+      collection.markListed();
+    }
     this.collections.clear();
     this.owners.clear();
     this.told.clear();
+    this.deletedWhileSyncing.clear();
   }
 
   /** Collections being watched (for tests and metrics). */
@@ -253,7 +345,11 @@ export class DriftWatcher {
       existing.users++;
       return;
     }
-    const collection: CollectionWatch = { mapping, stop: new AbortController(), previous: new Map(), users: 1 };
+    let markListed = () => {};
+    const listed = new Promise<void>((resolve) => {
+      markListed = resolve;
+    });
+    const collection: CollectionWatch = { mapping, stop: new AbortController(), previous: new Map(), users: 1, listed, markListed };
     this.collections.set(path, collection);
     this.start(path, collection);
   }
@@ -300,16 +396,18 @@ export class DriftWatcher {
   private unwatchable(path: string, collection: CollectionWatch, why: UnwatchedKind["why"], detail: string): void {
     collection.unwatched = { at: Date.now(), why, detail };
     collection.objects = undefined;
+    collection.markListed();
     const owners = [...this.owners].filter(([, registration]) => registration.objects.has(path)).flatMap(([key]) => this.owner.get(key) ?? []);
     this.tell(path, collection, owners);
   }
 
   private watch(path: string, collection: CollectionWatch): void {
-    void watchUntil(this.client, { path, labelSelector: OWNER_NAME_LABEL, signal: collection.stop.signal, transform: slimForDrift }, (objects, change) => {
+    void watchUntil(this.client, { path, labelSelector: OWNER_NAME_LABEL, signal: collection.stop.signal, transform: keepForCache }, (objects, change) => {
       const firstList = collection.objects === undefined;
       // Watching again after a failure: a later failure is news again.
       if (firstList) for (const told of this.told.values()) told.delete(path);
       collection.objects = objects;
+      collection.markListed();
       if (!change) {
         collection.previous = new Map(objects);
         // A (re)list: changes made while the watch was down show here, deletions as absences.
@@ -320,7 +418,9 @@ export class DriftWatcher {
           for (const [name, ref] of tracked.refs) {
             const object = objects.get(name);
             if (!object) {
-              if (!firstList && !this.options.syncing(owner)) this.options.onDrift(owner, deletedEvent(ref));
+              if (firstList) continue;
+              if (this.options.syncing(owner)) this.deletedDuringSync(owner, path, name, ref);
+              else this.options.onDrift(owner, deletedEvent(ref));
               continue;
             }
             const event = foreignChange(object, registration.since());
@@ -346,6 +446,7 @@ export class DriftWatcher {
     const collection = this.collections.get(path);
     if (!collection || --collection.users > 0) return;
     collection.stop.abort();
+    collection.markListed();
     this.collections.delete(path);
   }
 
@@ -356,9 +457,12 @@ export class DriftWatcher {
     const ref = registration?.objects.get(path)?.refs.get(objectKey(object));
     if (!registration || !ref) return;
     if (type === "DELETED") {
-      if (!this.options.syncing(owner)) this.options.onDrift(owner, deletedEvent(ref));
+      if (this.options.syncing(owner)) this.deletedDuringSync(owner, path, objectKey(object), ref);
+      else this.options.onDrift(owner, deletedEvent(ref));
       return;
     }
+    // Created again (by the sync itself, most likely): no longer a deletion to report.
+    this.deletedWhileSyncing.get(ownerKey(owner))?.delete(`${path}|${objectKey(object)}`);
     const event = foreignChange(object, registration.since()) ?? newForeignWrite(previous, object);
     if (event) this.options.onDrift(owner, event);
   }

@@ -1,5 +1,6 @@
 import { ApplyEngine, type ApplyResult, type ChangeSetEntry, type ObjectState, type PlanRequest } from "../apply/engine.ts";
 import { SyncError } from "../apply/errors.ts";
+import type { LiveObjectCache } from "../apply/live-cache.ts";
 import type { Owner } from "../model/ownership.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { Discovery } from "../kube/discovery.ts";
@@ -33,6 +34,8 @@ export interface SyncRequest {
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
+  /** Live objects already watched (the controller's drift watches): read instead of listing, and health judged from them. */
+  cache?: LiveObjectCache;
 }
 
 export interface SyncResult {
@@ -69,6 +72,7 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
     ...(request.force !== undefined ? { force: request.force } : {}),
     ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
     onProgress: progress,
+    ...(request.cache ? { cache: request.cache } : {}),
   };
   const applied: ApplyResult = request.dryRun
     ? await engine.diff(planRequest)
@@ -113,6 +117,7 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
       owner: request.owner,
       ...(request.signal ? { signal: request.signal } : {}),
       onProgress: progress,
+      ...(request.cache ? { cache: request.cache } : {}),
     });
   }
   return { changes, states: applied.states, inventory, ...(stored.revision ? { previousRevision: stored.revision } : {}) };
