@@ -74,7 +74,7 @@ test("a failing fetch says why, keeps the last good artifact, and never shows th
     contentType: "application/merge-patch+json",
   });
   const outcome = await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir });
-  assert.equal(outcome.ready, false);
+  assert.equal(outcome.report.ready, false);
   const status = (await read(namespace, "app")).status;
   const ready = status?.conditions?.find((condition) => condition.type === "Ready");
   assert.equal(ready?.status, "False");
@@ -166,7 +166,7 @@ test("a spec.ignore line that cannot be used is Ready=False naming the line, sta
 
   // Fixed: fetching resumes and the stall is over.
   await setIgnore(namespace, "app", "*.tmpl");
-  assert.equal((await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir })).ready, true);
+  assert.equal((await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir })).report.ready, true);
   const fixed = (await read(namespace, "app")).status;
   assert.equal(fixed?.conditions?.find((condition) => condition.type === "Stalled"), undefined);
   assert.equal(fixed?.artifact?.ignore, "*.tmpl");
