@@ -127,13 +127,13 @@ test("get apps and get sources show readiness, status, revision and suspension, 
   }, { timeoutMs: 20_000 });
   assert.equal(apps.code, 0, apps.stderr);
   const lines = apps.stdout.trimEnd().split("\n");
-  assert.match(lines[0] ?? "", /^NAME\s+READY\s+STATUS\s+REVISION\s+SUSPENDED\s+AGE$/);
+  assert.match(lines[0] ?? "", /^NAME\s+READY\s+STATE\s+STATUS\s+REVISION\s+SUSPENDED\s+AGE$/);
   assert.match(lines[1] ?? "", /^api\s+Unknown\s+true\s+\d+s$/);
   assert.match(lines[2] ?? "", new RegExp(`^web\\s+False\\s+ConfigMap/x \\(app/x\\.yaml:1\\): invalid\\s+${revision}\\s+false\\s+\\d+s$`));
 
   const sources = await fjord("get", "sources", "-n", namespace);
   assert.equal(sources.code, 0, sources.stderr);
-  assert.match(sources.stdout, /^NAME\s+URL\s+READY\s+REVISION\s+AGE\n/);
+  assert.match(sources.stdout, /^NAME\s+URL\s+READY\s+STATE\s+REVISION\s+AGE\n/);
   assert.match(sources.stdout, new RegExp(`^platform\\s+https://git\\.example/platform\\.git\\s+True\\s+${revision}\\s+\\d+s$`, "m"));
 
   const json = JSON.parse((await fjord("get", "apps", "-n", namespace, "-o", "json")).stdout) as { kind: string; items: Application[] };

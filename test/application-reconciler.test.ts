@@ -126,10 +126,10 @@ test("attack 12: a YAML error in a Secret never reaches the Application's status
   const outcome = await reconcileApplication(client, await readApp("web"), { cacheDir, events });
   assert.equal(outcome.report.ready, false);
   const condition = ready(await readApp("web"));
-  assert.equal(condition?.reason, "BuildFailed");
+  assert.equal(condition?.reason, "RenderFailed");
   assert.match(condition?.message ?? "", /^secret\.yaml:\d+:\d+: malformed YAML/, "the file, line and column are still named");
   const recorded = await client.request<{ items: Array<{ message?: string; reason?: string }> }>("GET", `/api/v1/namespaces/${namespace}/events`);
-  assert.ok(recorded.items.some((event) => event.reason === "BuildFailed"), "the failure was recorded as an Event");
+  assert.ok(recorded.items.some((event) => event.reason === "RenderFailed"), "the failure was recorded as an Event");
   const everything = JSON.stringify({ status: (await readApp("web")).status, events: recorded.items });
   assert.ok(!everything.includes(password), `the status or an Event quotes the Secret: ${condition?.message ?? ""}`);
 });

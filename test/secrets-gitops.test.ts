@@ -119,7 +119,7 @@ test("a SOPS file and a SealedSecret from Git become Secrets; a tampered file st
     const ready = app?.status?.conditions?.find((condition) => condition.type === "Ready");
     return ready?.status === "False" ? ready : undefined;
   }, { timeoutMs: 60_000, describe });
-  assert.equal(failed.reason, "BuildFailed");
+  assert.equal(failed.reason, "RenderFailed");
   assert.match(failed.message, /db\.sops\.yaml/);
   assert.equal(await secretValue(namespace, "db-credentials", "password"), DB_PASSWORD, "the running Secret is untouched");
 

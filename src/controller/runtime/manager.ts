@@ -57,6 +57,13 @@ export class ReconcileManager {
   private readonly failures = new Map<string, number>();
   /** The inputs a stalled key stalled on. */
   private readonly stalled = new Map<string, string>();
+  /**
+   * The manager's own next reconcile per key (interval or retry), one timer each so a new
+   * outcome replaces the old schedule: a success must cancel the backoff retry of an earlier
+   * failure. Triggers from elsewhere (drift, a dependency, a new artifact) use the queue directly
+   * and are never cancelled by this.
+   */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly random: () => number;
   private started = false;
 
@@ -94,8 +101,26 @@ export class ReconcileManager {
     try {
       await Promise.all(kinds.flatMap((state) => state.reconciler.watchPaths.map((path) => this.watch(state, path, signal))));
     } finally {
+      for (const timer of this.timers.values()) clearTimeout(timer);
+      this.timers.clear();
       await Promise.all(kinds.map((state) => state.queue.shutdown()));
     }
+  }
+
+  /** Schedules the next reconcile of `key` after `ms`, replacing the one scheduled before; undefined: none. */
+  private schedule(queue: WorkQueue, key: string, ms: number | undefined): void {
+    const previous = this.timers.get(key);
+    if (previous) clearTimeout(previous);
+    this.timers.delete(key);
+    if (ms === undefined || queue.shuttingDown) return;
+    // setTimeout holds at most 2^31-1 ms (24.8 days); a longer interval is looked at then.
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      queue.add(key);
+    }, Math.min(ms, 2 ** 31 - 1));
+    // A pending requeue alone must not keep a process alive; the watches do while running.
+    timer.unref();
+    this.timers.set(key, timer);
   }
 
   private state(kind: string): KindState {
@@ -149,6 +174,7 @@ export class ReconcileManager {
             listed.delete(key);
             this.failures.delete(key);
             this.stalled.delete(key);
+            this.schedule(queue, key, undefined);
             reconciler.deleted?.(change.object);
             return false;
           }
@@ -189,7 +215,10 @@ export class ReconcileManager {
       this.requeueFailure(queue, key, undefined, undefined);
       return;
     }
-    if (!object) return;
+    if (!object) {
+      this.schedule(queue, key, undefined);
+      return;
+    }
     const inputs = `${objectInputs(object)}${reconciler.stallInputs?.(object) ?? ""}`;
     if (this.stalled.get(key) === inputs) return;
     let report: ReconcileReport;
@@ -221,14 +250,12 @@ export class ReconcileManager {
       return;
     }
     this.failures.delete(key);
-    const delay = requeueDelay({ result: report.result, failures: 0, ...(intervalMs !== undefined ? { intervalMs } : {}) }, this.random);
-    if (delay !== undefined) queue.addAfter(key, delay);
+    this.schedule(queue, key, requeueDelay({ result: report.result, failures: 0, ...(intervalMs !== undefined ? { intervalMs } : {}) }, this.random));
   }
 
   private requeueFailure(queue: WorkQueue, key: string, intervalMs: number | undefined, retryMaxMs: number | undefined): void {
     const failures = this.failures.get(key) ?? 0;
     this.failures.set(key, failures + 1);
-    const delay = requeueDelay({ result: "failed", failures, ...(intervalMs !== undefined ? { intervalMs } : {}), ...(retryMaxMs !== undefined ? { retryMaxMs } : {}) }, this.random);
-    if (delay !== undefined) queue.addAfter(key, delay);
+    this.schedule(queue, key, requeueDelay({ result: "failed", failures, ...(intervalMs !== undefined ? { intervalMs } : {}), ...(retryMaxMs !== undefined ? { retryMaxMs } : {}) }, this.random));
   }
 }
