@@ -1,7 +1,6 @@
 import { findCondition, formatTime, isReady, removeCondition, setCondition } from "../api/conditions.ts";
 import { fjordResourcePath } from "../api/paths.ts";
 import {
-  API_VERSION,
   APPLICATION_KIND,
   APPLICATION_RESOURCE,
   ConditionReason,
@@ -32,6 +31,7 @@ import { handledRequest } from "../api/reconcile-request.ts";
 import type { ArtifactStore } from "./artifact-store.ts";
 import { artifactTreeKey, compileSourceIgnore } from "./source-ignore.ts";
 import type { EventRecorder } from "./events.ts";
+import { recordApplicationEvents } from "./application-events.ts";
 import { waitForHealthChecks } from "./health-checks.ts";
 import type { ReconcileOutcome } from "./runtime/reconciler.ts";
 import { reportOf, type ReconcileResultKind, type ReportedChange } from "./runtime/report.ts";
@@ -69,7 +69,7 @@ export interface ApplicationReconcileOptions {
   signal?: AbortSignal;
   /** Changes others made to managed objects that triggered this reconcile; recorded when reverted. */
   drift?: readonly DriftRevert[];
-  /** Where Events go; one is written only when something changed. */
+  /** Where Events go, for a caller outside the manager (the controller observes the report instead); one is written only when something changed. */
   events?: EventRecorder;
   /** Which cross-namespace references are followed and as whom tenants' objects are written (default: sources of other namespaces refused, no default ServiceAccount). */
   tenancy?: Tenancy;
@@ -88,10 +88,6 @@ export interface ApplicationOutcome extends ReconcileOutcome {
   changes?: readonly ChangeSetEntry[];
   /** What the Application manages after the reconcile (its status inventory), for the drift watches. */
   inventory?: readonly InventoryEntry[];
-}
-
-function describeSummary(summary: SyncRecord["summary"]): string {
-  return `${summary.created} created, ${summary.configured} configured, ${summary.deleted} deleted`;
 }
 
 function summaryOf(changes: readonly ChangeSetEntry[]): SyncRecord["summary"] {
@@ -170,7 +166,6 @@ export async function reconcileApplication(client: KubeClient, app: Application,
   // Objects about to be created go into status.inventory before the first of them is written.
   const persistInventory = async (entries: StatusInventoryEntry[]) =>
     noteWrite(await client.request<Application>("PATCH", `${appPath(namespace, name)}/status`, { body: { status: { inventory: { entries } } }, contentType: "application/merge-patch+json" }));
-  const subject = { apiVersion: API_VERSION, kind: APPLICATION_KIND, name, namespace, ...(uid ? { uid } : {}) };
   const previousReady = status.conditions?.find((condition) => condition.type === ConditionType.Ready);
   const wasReady = previousReady?.status === "True";
   const finalizers = (app.metadata.finalizers as string[] | undefined) ?? [];
@@ -180,7 +175,23 @@ export async function reconcileApplication(client: KubeClient, app: Application,
   const identity = tenancy.applyIdentity(namespace, app.spec.serviceAccountName);
   const asApplier = () => (identity.user ? client.impersonating(identity.user) : client);
   const report = (result: ReconcileResultKind, reason: string, message: string, fields: Partial<Parameters<typeof reportOf>[0]> = {}) =>
-    reportOf({ object: { kind: APPLICATION_KIND, namespace, name, ...(uid ? { uid } : {}) }, result, reason, message, ready: result === "success" || (result === "idle" && wasReady), previousReady: wasReady, ...(status.lastAppliedRevision ? { previousRevision: status.lastAppliedRevision } : {}), ...fields });
+    reportOf({
+      object: { kind: APPLICATION_KIND, namespace, name, ...(uid ? { uid } : {}) },
+      result,
+      reason,
+      message,
+      ready: result === "success" || (result === "idle" && wasReady),
+      previousReady: wasReady,
+      ...(previousReady ? { previousReason: previousReady.reason, previousMessage: previousReady.message } : {}),
+      ...(status.warnings ? { previousWarnings: status.warnings } : {}),
+      ...(status.lastAppliedRevision ? { previousRevision: status.lastAppliedRevision } : {}),
+      ...fields,
+    });
+  // Events come from the report (application-events.ts): the manager's observer, or here for a caller that hands in a recorder.
+  const announce = async (done: ReturnType<typeof report>) => {
+    if (options.events) await recordApplicationEvents(options.events, done);
+    return done;
+  };
 
   if (app.metadata.deletionTimestamp) {
     if (finalizers.includes(FINALIZER)) {
@@ -335,16 +346,8 @@ export async function reconcileApplication(client: KubeClient, app: Application,
         : (status.history ?? []),
       ...(warnings.length > 0 ? { warnings } : {}),
     });
-    if (summary.created + summary.configured + summary.deleted > 0 || previousReady?.status !== "True") {
-      await options.events?.record(subject, "Normal", ConditionReason.ReconciliationSucceeded, `Applied revision ${artifact.revision}: ${describeSummary(summary)}`);
-    }
-    if (reverted.driftReverts) {
-      const what = reverted.driftReverts.map((drift) => `${drift.object} (changed by ${drift.changedBy})`).join(", ");
-      await options.events?.record(subject, "Normal", "DriftReverted", `Reverted changes made in the cluster to ${what}`);
-    }
-    await recordWarnings(options.events, subject, status.warnings, warnings);
     return {
-      report: report("success", ConditionReason.ReconciliationSucceeded, message, { revision: artifact.revision, changes: reportedChanges(changes), driftReverts: reverted.driftReverts ?? [], warnings }),
+      report: await announce(report("success", ConditionReason.ReconciliationSucceeded, message, { revision: artifact.revision, changes: reportedChanges(changes), driftReverts: reverted.driftReverts ?? [], warnings })),
       intervalMs,
       retryMaxMs,
       changes,
@@ -374,23 +377,13 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       history: failed ? [failed, ...(status.history ?? [])].slice(0, HISTORY_LIMIT) : (status.history ?? []),
       ...(warnings.length > 0 ? { warnings } : {}),
     });
-    if (previousReady?.status !== "False" || previousReady.reason !== reason || previousReady.message !== message) {
-      await options.events?.record(subject, reason === ConditionReason.DependencyNotReady ? "Normal" : "Warning", reason, message);
-    }
-    await recordWarnings(options.events, subject, status.warnings, warnings);
     return {
-      report: report(stalled ? "stalled" : "failed", reason, message, { ...(attempted ? { revision: attempted } : {}), driftReverts: options.drift ?? [], warnings, error: cause }),
+      report: await announce(report(stalled ? "stalled" : "failed", reason, message, { ...(attempted ? { revision: attempted } : {}), driftReverts: options.drift ?? [], warnings, error: cause })),
       intervalMs,
       retryMaxMs,
       inventory: store.current().inventory.entries,
     };
   }
-}
-
-/** Render warnings become a Warning Event when they change, so a skipped file is seen where failures are. */
-async function recordWarnings(events: EventRecorder | undefined, subject: Parameters<EventRecorder["record"]>[0], before: readonly string[] | undefined, after: readonly string[]): Promise<void> {
-  if (after.length === 0 || JSON.stringify(before ?? []) === JSON.stringify(after)) return;
-  await events?.record(subject, "Warning", "RenderWarning", after.join("\n"));
 }
 
 /** A refusal by RBAC says which identity applied and how to fix it (a source or dependency refusal is fjord's own and says so already). */

@@ -20,6 +20,7 @@ import { Tenancy } from "./tenancy.ts";
 import { ReconcileManager, remember } from "./runtime/manager.ts";
 import { objectKey } from "./runtime/reconciler.ts";
 import { metricsObserver } from "./metrics-observer.ts";
+import { applicationEvents } from "./application-events.ts";
 
 export { needsReconcile } from "./runtime/reconciler.ts";
 
@@ -77,6 +78,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   // Coalesces a burst of events (kubectl apply touching several objects) into one re-sync.
   const DRIFT_DEBOUNCE_MS = 250;
   const events = new EventRecorder(client, logger);
+  manager.observe(applicationEvents(events));
   const artifacts = new ArtifactStore();
 
   // Image automation (ImageRepository, ImagePolicy, ImageUpdateAutomation): reconcilers with their own follow-ups, see image-automation-controller.ts.
@@ -189,7 +191,6 @@ export async function runController(options: ControllerOptions, signal: AbortSig
         const outcome = await reconcileApplication(client, app, {
           signal: sync.signal,
           onWrite: (resourceVersion) => syncs.recordWrite(key, resourceVersion),
-          events,
           artifacts,
           discovery,
           sources: (sourceNamespace, sourceName) => sources.cache.get(objectKey(GIT_REPOSITORY_KIND, sourceNamespace, sourceName)),

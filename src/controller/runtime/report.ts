@@ -47,6 +47,11 @@ export interface ReconcileReport {
   warnings: readonly string[];
   ready: boolean;
   previousReady: boolean;
+  /** The Ready reason and message before this reconcile, so an observer can tell a new failure from a repeated one. */
+  previousReason?: string;
+  previousMessage?: string;
+  /** The warnings the last reconcile reported. */
+  previousWarnings?: readonly string[];
   /** The failure, with its cause chain (Error.cause), when result is failed or stalled. */
   error?: Error;
   /** Seconds the reconcile took (set by the manager). */
