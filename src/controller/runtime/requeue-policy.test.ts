@@ -33,6 +33,12 @@ test("without a retry interval failures are capped by the interval, and never by
   assert.equal(requeueDelay({ result: "failed", failures: 30 }, middle), 300_000);
 });
 
+test("an explicit retry interval is honoured even above the 5-minute ceiling; an interval alone is not", () => {
+  const middle = () => 0.5;
+  assert.equal(requeueDelay({ result: "failed", intervalMs: 3_600_000, retryMaxMs: 3_600_000, failures: 40 }, middle), 3_600_000);
+  assert.equal(requeueDelay({ result: "failed", intervalMs: 3_600_000, failures: 40 }, middle), 300_000);
+});
+
 test("stalled and idle objects are not requeued", () => {
   assert.equal(requeueDelay({ result: "stalled", intervalMs: 60_000, failures: 3 }, Math.random), undefined);
   assert.equal(requeueDelay({ result: "idle", intervalMs: 60_000, failures: 0 }, Math.random), undefined);

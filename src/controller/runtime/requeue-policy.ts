@@ -10,7 +10,7 @@ export interface RequeueInput {
   result: RequeueResult;
   /** The object's interval: how long after a success to look again. */
   intervalMs?: number;
-  /** The longest wait between retries of a failure (an Application's retryInterval); default: the interval. */
+  /** The longest wait between retries of a failure (an Application's retryInterval); default: the interval, at most 5 minutes. */
   retryMaxMs?: number;
   /** Failures of this object in a row before this one (0 for the first failure). */
   failures: number;
@@ -37,8 +37,9 @@ export function requeueDelay(input: RequeueInput, random: () => number): number 
       return Math.round(input.intervalMs * (1 + INTERVAL_JITTER * random()));
     case "failed": {
       const backoff = input.backoff ?? defaultBackoff;
-      const cap = Math.min(input.retryMaxMs ?? input.intervalMs ?? backoff.maxMs, backoff.maxMs);
-      return Math.min(backoffDelay(input.failures, backoff, random()), Math.max(cap, backoff.baseMs));
+      // An explicit retry interval is the user's word, even above the usual 5-minute ceiling.
+      const cap = Math.max(input.retryMaxMs ?? Math.min(input.intervalMs ?? backoff.maxMs, backoff.maxMs), backoff.baseMs);
+      return backoffDelay(input.failures, { ...backoff, maxMs: cap }, random());
     }
   }
 }
