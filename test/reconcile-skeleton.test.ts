@@ -130,14 +130,16 @@ test("a render error stalls the Application (Stalled=True, no Reconciling) and a
 test("while a sync works on a new revision the Application is Reconciling=True (Progressing); a failure retried is ProgressingWithRetry", async (t) => {
   // A Deployment no node can run: the health wait goes on until the test stops it.
   const stuck = `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: stuck\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: stuck}\n  template:\n    metadata:\n      labels: {app: stuck}\n    spec:\n      nodeSelector: {fjord.dev/no-such-node: "true"}\n      containers:\n        - name: c\n          image: example.invalid/stuck:1\n`;
-  const { createApp, readApp, syncSource, syncApp } = await fixture(t, { "stuck.yaml": stuck });
+  const { namespace, createApp, readApp, syncSource, syncApp } = await fixture(t, { "stuck.yaml": stuck });
   await createApp("web", { wait: true, timeout: "5m" });
   await syncSource();
   const abort = new AbortController();
   const running = syncApp("web", client, abort.signal);
+  // In progress: the marker is written before the work starts; abort only once the sync is in its health wait (the Deployment exists).
   const progressing = await eventually(async () => {
     const reconciling = condition(await readApp("web"), "Reconciling");
-    return reconciling?.status === "True" ? reconciling : undefined;
+    const deployed = await get(`/apis/apps/v1/namespaces/${namespace}/deployments/stuck`);
+    return reconciling?.status === "True" && deployed ? reconciling : undefined;
   }, { timeoutMs: 60_000 });
   assert.equal(progressing.reason, "Progressing");
   assert.match(progressing.message, /^Applying revision main@sha1:/);

@@ -64,6 +64,8 @@ export class ReconcileManager {
    * and are never cancelled by this.
    */
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Keys being reconciled right now. */
+  private readonly running = new Set<string>();
   private readonly random: () => number;
   private started = false;
 
@@ -116,7 +118,8 @@ export class ReconcileManager {
     // setTimeout holds at most 2^31-1 ms (24.8 days); a longer interval is looked at then.
     const timer = setTimeout(() => {
       this.timers.delete(key);
-      queue.add(key);
+      // A reconcile of the key running now makes this schedule stale: it sets the next one when it ends.
+      if (!this.running.has(key)) queue.add(key);
     }, Math.min(ms, 2 ** 31 - 1));
     // A pending requeue alone must not keep a process alive; the watches do while running.
     timer.unref();
@@ -203,6 +206,15 @@ export class ReconcileManager {
   }
 
   private async process(state: KindState & { reconciler: Reconciler<KubeObject> }, key: string, signal: AbortSignal): Promise<void> {
+    this.running.add(key);
+    try {
+      await this.reconcileKey(state, key, signal);
+    } finally {
+      this.running.delete(key);
+    }
+  }
+
+  private async reconcileKey(state: KindState & { reconciler: Reconciler<KubeObject> }, key: string, signal: AbortSignal): Promise<void> {
     const { reconciler, queue } = state;
     const [, namespace = "", name = ""] = key.split("/");
     const started = process.hrtime.bigint();
