@@ -132,9 +132,9 @@ export async function reconcileGitRepository(client: KubeClient, repository: Git
     conditions = removeCondition(removeCondition(conditions, ConditionType.Reconciling), ConditionType.Stalled);
     // Keep lastUpdateTime when neither the commit nor the ignore rules changed, so the status only moves when they do.
     const unchanged = artifactIdentity(status.artifact) === artifactIdentity(artifact);
-    // The status is merge-patched: rules no longer set must be deleted from the stored artifact.
-    const recorded = unchanged && status.artifact ? status.artifact : { ...artifact, ...(artifact.ignore === undefined && status.artifact?.ignore !== undefined ? { ignore: null } : {}) };
-    const outcome = await finish({ observedGeneration: generation, conditions, artifact: recorded as Artifact }, "success", ConditionReason.ReconciliationSucceeded, message, { intervalMs });
+    // A new artifact replaces the stored one whole: the status patch deletes rules no longer set.
+    const recorded = unchanged && status.artifact ? status.artifact : artifact;
+    const outcome = await finish({ observedGeneration: generation, conditions, artifact: recorded }, "success", ConditionReason.ReconciliationSucceeded, message, { intervalMs });
     if (!unchanged) {
       const subjectLine = artifact.message.split("\n")[0] ?? "";
       const what = status.artifact?.revision === artifact.revision ? `artifact for revision '${artifact.revision}' with the new spec.ignore` : `artifact for commit '${subjectLine}' (${artifact.revision}) by ${artifact.author}`;
