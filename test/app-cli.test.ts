@@ -127,14 +127,14 @@ test("get apps and get sources show readiness, status, revision and suspension, 
   }, { timeoutMs: 20_000 });
   assert.equal(apps.code, 0, apps.stderr);
   const lines = apps.stdout.trimEnd().split("\n");
-  assert.match(lines[0] ?? "", /^NAME\s+READY\s+STATUS\s+REVISION\s+SUSPENDED\s+AGE$/);
-  assert.match(lines[1] ?? "", /^api\s+Unknown\s+true\s+\d+s$/);
-  assert.match(lines[2] ?? "", new RegExp(`^web\\s+False\\s+ConfigMap/x \\(app/x\\.yaml:1\\): invalid\\s+${revision}\\s+false\\s+\\d+s$`));
+  assert.match(lines[0] ?? "", /^NAME\s+READY\s+STATE\s+STATUS\s+REVISION\s+SUSPENDED\s+AGE$/);
+  assert.match(lines[1] ?? "", /^api\s+Unknown\s+Unknown\s+true\s+\d+s$/);
+  assert.match(lines[2] ?? "", new RegExp(`^web\\s+False\\s+Failed\\s+ConfigMap/x \\(app/x\\.yaml:1\\): invalid\\s+${revision}\\s+false\\s+\\d+s$`));
 
   const sources = await fjord("get", "sources", "-n", namespace);
   assert.equal(sources.code, 0, sources.stderr);
-  assert.match(sources.stdout, /^NAME\s+URL\s+READY\s+REVISION\s+AGE\n/);
-  assert.match(sources.stdout, new RegExp(`^platform\\s+https://git\\.example/platform\\.git\\s+True\\s+${revision}\\s+\\d+s$`, "m"));
+  assert.match(sources.stdout, /^NAME\s+URL\s+READY\s+STATE\s+REVISION\s+AGE\n/);
+  assert.match(sources.stdout, new RegExp(`^platform\\s+https://git\\.example/platform\\.git\\s+True\\s+Ready\\s+${revision}\\s+\\d+s$`, "m"));
 
   const json = JSON.parse((await fjord("get", "apps", "-n", namespace, "-o", "json")).stdout) as { kind: string; items: Application[] };
   assert.equal(json.kind, "List");
@@ -205,7 +205,7 @@ test("reconcile app --with-source fetches the new commit and applies it now; a b
   await git.commitFiles(repo, { "app/broken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_Valid\n" }, { message: "broken" });
   const failed = await fjord("reconcile", "app", "web", "-n", namespace, "--with-source", "--timeout", "60s");
   assert.equal(failed.code, 1, failed.stdout);
-  assert.match(failed.stderr, new RegExp(`Application ${namespace}/web is not ready: ValidationFailed: .*Not_Valid`, "s"));
+  assert.match(failed.stderr, new RegExp(`Application ${namespace}/web is not ready \\(stalled: [^)]*\\): ValidationFailed: .*Not_Valid`, "s"));
   assert.equal((await client.request<{ data: { value: string } }>("GET", `/api/v1/namespaces/${namespace}/configmaps/settings`)).data.value, "two");
 
   const missing = await fjord("reconcile", "app", "nope", "-n", namespace);

@@ -70,8 +70,8 @@ test("an Application applies its source's commit, records it, and prunes what le
   await createApp("web", { prune: true });
   await syncSource();
   const outcome = await syncApp("web");
-  assert.equal(outcome.ready, true);
-  assert.equal(outcome.requeueAfterMs, 600_000, "the Application's default interval, 10m");
+  assert.equal(outcome.report.ready, true);
+  assert.equal(outcome.intervalMs, 600_000, "the Application's default interval, 10m");
   assert.deepEqual(outcome.changes?.map((change) => change.action), ["created", "created"]);
 
   let app = await readApp("web");
@@ -103,7 +103,7 @@ test("a bad commit sets Ready=False naming the object and file, and leaves what 
   await commit({ "a.yaml": configMap("a", "2"), "bad.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  replicas: lots\n" }, "broken");
   await syncSource();
   const outcome = await syncApp("web");
-  assert.equal(outcome.ready, false);
+  assert.equal(outcome.report.ready, false);
   const app = await readApp("web");
   assert.equal(ready(app)?.status, "False");
   assert.equal(ready(app)?.reason, "ValidationFailed");
@@ -124,12 +124,12 @@ test("attack 12: a YAML error in a Secret never reaches the Application's status
   await syncSource();
   const events = new EventRecorder(client);
   const outcome = await reconcileApplication(client, await readApp("web"), { cacheDir, events });
-  assert.equal(outcome.ready, false);
+  assert.equal(outcome.report.ready, false);
   const condition = ready(await readApp("web"));
-  assert.equal(condition?.reason, "BuildFailed");
+  assert.equal(condition?.reason, "RenderFailed");
   assert.match(condition?.message ?? "", /^secret\.yaml:\d+:\d+: malformed YAML/, "the file, line and column are still named");
   const recorded = await client.request<{ items: Array<{ message?: string; reason?: string }> }>("GET", `/api/v1/namespaces/${namespace}/events`);
-  assert.ok(recorded.items.some((event) => event.reason === "BuildFailed"), "the failure was recorded as an Event");
+  assert.ok(recorded.items.some((event) => event.reason === "RenderFailed"), "the failure was recorded as an Event");
   const everything = JSON.stringify({ status: (await readApp("web")).status, events: recorded.items });
   assert.ok(!everything.includes(password), `the status or an Event quotes the Secret: ${condition?.message ?? ""}`);
 });
@@ -139,10 +139,10 @@ test("an Application waits for the Applications it depends on", async (t) => {
   await createApp("first", { path: "./first" });
   await createApp("second", { path: "./second", dependsOn: [{ name: "first" }] });
   await syncSource();
-  assert.equal((await syncApp("second")).ready, false);
+  assert.equal((await syncApp("second")).report.ready, false);
   assert.equal(ready(await readApp("second"))?.reason, "DependencyNotReady");
   await syncApp("first");
-  assert.equal((await syncApp("second")).ready, true);
+  assert.equal((await syncApp("second")).report.ready, true);
 });
 
 test("deleting an Application with prune deletes what it applied, then releases it", async (t) => {
@@ -163,7 +163,7 @@ test("an Application applies as its ServiceAccount, which may only do what RBAC 
   await client.request("POST", `/api/v1/namespaces/${namespace}/serviceaccounts`, { body: { metadata: { name: "deployer" } } });
   await createApp("restricted", { serviceAccountName: "deployer" });
   await syncSource();
-  assert.equal((await syncApp("restricted")).ready, false);
+  assert.equal((await syncApp("restricted")).report.ready, false);
   const condition = ready(await readApp("restricted"));
   assert.equal(condition?.status, "False");
   assert.match(condition?.message ?? "", new RegExp(`system:serviceaccount:${namespace}:deployer`));
@@ -172,7 +172,7 @@ test("an Application applies as its ServiceAccount, which may only do what RBAC 
 
   // Granting the ServiceAccount ConfigMap rights in its namespace is enough.
   await grantRole(client, namespace, "deployer", "deployer", [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "create", "patch", "update", "delete"] }]);
-  assert.equal((await syncApp("restricted")).ready, true, JSON.stringify(ready(await readApp("restricted"))));
+  assert.equal((await syncApp("restricted")).report.ready, true, JSON.stringify(ready(await readApp("restricted"))));
   assert.ok(await get(`/api/v1/namespaces/${namespace}/configmaps/a`));
 });
 
@@ -190,7 +190,7 @@ test("healthChecks hold Ready until objects the Application does not manage are 
   });
   await createApp("checked", { timeout: "3s", healthChecks: [{ apiVersion: "apps/v1", kind: "Deployment", name: "operator-made", namespace }] });
   await syncSource();
-  assert.equal((await syncApp("checked")).ready, false);
+  assert.equal((await syncApp("checked")).report.ready, false);
   const condition = ready(await readApp("checked"));
   assert.equal(condition?.reason, "HealthCheckFailed");
   assert.match(condition?.message ?? "", /Deployment\.apps\/[^ ]+\/operator-made/);
@@ -201,7 +201,7 @@ test("healthChecks hold Ready until objects the Application does not manage are 
     contentType: "application/merge-patch+json",
   });
   await createApp("unknown-kind", { timeout: "3s", healthChecks: [{ apiVersion: "example.com/v1", kind: "Widget", name: "w", namespace }] });
-  assert.equal((await syncApp("unknown-kind")).ready, false);
+  assert.equal((await syncApp("unknown-kind")).report.ready, false);
   assert.match(ready(await readApp("unknown-kind"))?.message ?? "", /Widget w of example\.com\/v1, which this cluster does not serve/);
 });
 
@@ -213,10 +213,10 @@ test("a GitRepository in another namespace is refused unless the controller allo
     body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "borrower" }, spec: { sourceRef: { kind: "GitRepository", name: "source", namespace }, path: "./" } },
   });
   const read = async () => (await get<Application>(`${api}/namespaces/${tenant}/applications/borrower`)) as Application;
-  assert.equal((await reconcileApplication(client, await read(), { cacheDir })).ready, false);
+  assert.equal((await reconcileApplication(client, await read(), { cacheDir })).report.ready, false);
   assert.match(ready(await read())?.message ?? "", /cross-namespace source references are not allowed.*--allow-cross-namespace-sources/);
   assert.equal(await get(`/api/v1/namespaces/${tenant}/configmaps/a`), undefined);
 
-  assert.equal((await reconcileApplication(client, await read(), { cacheDir, tenancy: new Tenancy({ allowCrossNamespaceSources: true }) })).ready, true);
+  assert.equal((await reconcileApplication(client, await read(), { cacheDir, tenancy: new Tenancy({ allowCrossNamespaceSources: true }) })).report.ready, true);
   assert.ok(await get(`/api/v1/namespaces/${tenant}/configmaps/a`));
 });

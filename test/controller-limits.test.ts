@@ -76,10 +76,10 @@ const normalConfig = (value: string) => `apiVersion: v1\nkind: ConfigMap\nmetada
 
 /** Each hostile Application: its path, and the reason and message it must fail with. */
 const HOSTILE: Record<string, { reason: string; message: RegExp }> = {
-  huge: { reason: "BuildFailed", message: /huge\/huge\.yaml: file is 14\.6 MiB; fjord reads manifest files of at most 8 MiB/ },
-  chart: { reason: "BuildFailed", message: /helm template printed more than 16 MiB of manifests, fjord's limit per Application/ },
-  many: { reason: "BuildFailed", message: /more than 5,000 objects \(fjord's limit per Application\)/ },
-  bomb: { reason: "BuildFailed", message: /grows beyond .* once its aliases are expanded \(fjord's limit\)/ },
+  huge: { reason: "RenderFailed", message: /huge\/huge\.yaml: file is 14\.6 MiB; fjord reads manifest files of at most 8 MiB/ },
+  chart: { reason: "RenderFailed", message: /helm template printed more than 16 MiB of manifests, fjord's limit per Application/ },
+  many: { reason: "RenderFailed", message: /more than 5,000 objects \(fjord's limit per Application\)/ },
+  bomb: { reason: "RenderFailed", message: /grows beyond .* once its aliases are expanded \(fjord's limit\)/ },
   near: { reason: "ValidationFailed", message: /unknown kind Nope/ },
 };
 
@@ -145,7 +145,7 @@ test("attack 9: a repository built to exhaust memory leaves the controller under
     return readyOf(app)?.status === "True" ? app : undefined;
   }, { timeoutMs: 180_000, describe });
   for (const [name, expected] of Object.entries(HOSTILE)) {
-    // Until the source has its artifact, the reason is ArtifactFailed; then the limit's.
+    // Until the source has its artifact, the reason is SourceNotReady; then the limit's.
     const condition = await eventually(async () => {
       const ready = readyOf(await get<Application>(`${api(namespace)}/applications/${name}`));
       return ready?.status === "False" && ready.reason === expected.reason ? ready : undefined;

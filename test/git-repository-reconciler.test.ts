@@ -47,7 +47,9 @@ test("a GitRepository records the exact commit of its branch as its artifact", a
   const source = await createSource(namespace, "podinfo", git.repoUrl(`gr-${namespace}`), TOKEN);
 
   const outcome = await reconcileGitRepository(client, source, { cacheDir });
-  assert.deepEqual(outcome, { ready: true, requeueAfterMs: 60_000 });
+  assert.equal(outcome.report.result, "success");
+  assert.equal(outcome.report.ready, true);
+  assert.equal(outcome.intervalMs, 60_000);
   const status = (await read(namespace, "podinfo")).status;
   assert.equal(status?.artifact?.revision, `main@sha1:${sha}`);
   assert.equal(status?.artifact?.author, "Ada <ada@example.com>");
@@ -74,7 +76,7 @@ test("a failing fetch says why, keeps the last good artifact, and never shows th
     contentType: "application/merge-patch+json",
   });
   const outcome = await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir });
-  assert.equal(outcome.ready, false);
+  assert.equal(outcome.report.ready, false);
   const status = (await read(namespace, "app")).status;
   const ready = status?.conditions?.find((condition) => condition.type === "Ready");
   assert.equal(ready?.status, "False");
@@ -94,7 +96,9 @@ test("attack 4: a GitRepository whose url is a file:// URL, a local path or ext:
   for (const url of urls) {
     // Today's CRD refuses these URLs, so the object is the API server's, with the spec an older CRD would have let in.
     const outcome = await reconcileGitRepository(client, { ...source, spec: { ...source.spec, url } }, { cacheDir });
-    assert.deepEqual(outcome, { ready: false }, url);
+    assert.equal(outcome.report.result, "stalled", url);
+    assert.equal(outcome.report.reason, "URLInvalid", url);
+    assert.equal(outcome.intervalMs, undefined, url);
     const status = (await read(namespace, "thief")).status;
     const ready = status?.conditions?.find((condition) => condition.type === "Ready");
     assert.equal(ready?.status, "False", url);
@@ -147,7 +151,8 @@ test("a spec.ignore line that cannot be used is Ready=False naming the line, sta
   // An inverted range is no pattern RE2 accepts.
   await setIgnore(namespace, "app", "secret-stuff/\n# fine so far\n[z-a].yaml\n*.tmpl");
   const outcome = await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir });
-  assert.deepEqual(outcome, { ready: false }, "nothing to retry until the spec changes");
+  assert.equal(outcome.report.result, "stalled", "nothing to retry until the spec changes");
+  assert.equal(outcome.intervalMs, undefined);
   const status = (await read(namespace, "app")).status;
   const ready = status?.conditions?.find((condition) => condition.type === "Ready");
   assert.equal(ready?.status, "False");
@@ -166,7 +171,7 @@ test("a spec.ignore line that cannot be used is Ready=False naming the line, sta
 
   // Fixed: fetching resumes and the stall is over.
   await setIgnore(namespace, "app", "*.tmpl");
-  assert.equal((await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir })).ready, true);
+  assert.equal((await reconcileGitRepository(client, await read(namespace, "app"), { cacheDir })).report.ready, true);
   const fixed = (await read(namespace, "app")).status;
   assert.equal(fixed?.conditions?.find((condition) => condition.type === "Stalled"), undefined);
   assert.equal(fixed?.artifact?.ignore, "*.tmpl");

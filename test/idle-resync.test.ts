@@ -111,11 +111,11 @@ const toManagedObjects = (requests: readonly LoggedRequest[]) => requests.filter
 test("a resync that changes nothing lists nothing, watches nothing and sends no request for the objects it manages", async (t) => {
   const fx = await fixture(t);
   const first = await fx.reconcile();
-  assert.equal(first.outcome.ready, true);
+  assert.equal(first.outcome.report.ready, true);
   assert.deepEqual(first.outcome.changes?.map((change) => `${change.ref.kind} ${change.action}`).sort(), ["ConfigMap created", "Deployment created", "Secret created"]);
 
   const resync = await fx.reconcile();
-  assert.equal(resync.outcome.ready, true);
+  assert.equal(resync.outcome.report.ready, true);
   assert.deepEqual(resync.outcome.changes?.map((change) => change.action), ["unchanged", "unchanged", "unchanged"]);
   assert.deepEqual(toManagedObjects(resync.requests), [], "the objects and their health come from the watches' cache");
   assert.deepEqual(resync.requests.filter((request) => request.watch), [], "no watch opened for health");
@@ -155,7 +155,7 @@ test("a change the cache shows to a Deployment's spec is applied and waited for"
   await admin.request("PATCH", `/apis/apps/v1/namespaces/${fx.namespace}/deployments/web/scale`, { query: { fieldManager: "kubectl-scale" }, body: { spec: { replicas: 3 } }, contentType: "application/merge-patch+json" });
   await eventually(() => Promise.resolve(fx.drift.some((event) => event.object.endsWith("/web") && event.changedBy === "kubectl-scale")), { timeoutMs: 20_000, intervalMs: 20, describe: () => JSON.stringify(fx.drift) });
   const scaled = await fx.reconcile();
-  assert.equal(scaled.outcome.ready, true);
+  assert.equal(scaled.outcome.report.ready, true);
   assert.deepEqual(scaled.outcome.changes?.map((change) => `${change.ref.kind} ${change.action}`).sort(), ["ConfigMap unchanged", "Deployment configured", "Secret unchanged"]);
   assert.equal(((await fx.object("Deployment", "web")).spec as { replicas: number }).replicas, 1, "scaled back");
   // The write's answer shows a generation the Deployment controller has not observed: its rollout is watched.

@@ -117,7 +117,7 @@ async function source(namespace: string, name: string, files: Record<string, str
   await git.commitFiles(repo, files, { message: "initial" });
   await admin.request("POST", `${api}/namespaces/${namespace}/gitrepositories`, { body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name }, spec: { url: git.repoUrl(repo) } } });
   const repository = (await get<GitRepository>(`${api}/namespaces/${namespace}/gitrepositories/${name}`)) as GitRepository;
-  assert.equal((await reconcileGitRepository(controller, repository, { cacheDir })).ready, true);
+  assert.equal((await reconcileGitRepository(controller, repository, { cacheDir })).report.ready, true);
   return repo;
 }
 
@@ -231,7 +231,7 @@ test("attack 10: an Application in team-a cannot read team-b's Secrets through a
     body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "private" }, spec: { url: privateGit.repoUrl(repo), secretRef: { name: "git-credentials" } } },
   });
   const teamBRepository = (await get<GitRepository>(`${api}/namespaces/${teamB}/gitrepositories/private`)) as GitRepository;
-  assert.equal((await reconcileGitRepository(controller, teamBRepository, { cacheDir })).ready, true, "team-b's own GitRepository works");
+  assert.equal((await reconcileGitRepository(controller, teamBRepository, { cacheDir })).report.ready, true, "team-b's own GitRepository works");
 
   // 1. An Application of team-a using team-b's GitRepository.
   await createApp(teamA, "borrower", "private", { sourceRef: { kind: "GitRepository", name: "private", namespace: teamB }, serviceAccountName: "fjord" });
@@ -267,7 +267,7 @@ test("attack 10: an Application in team-a cannot read team-b's Secrets through a
     }
     const stored = (await get<GitRepository>(`${api}/namespaces/${teamA}/gitrepositories/by-name`)) as GitRepository;
     const repository = { ...stored, spec: { ...stored.spec, secretRef: { name: secretName } } };
-    assert.equal((await reconcileGitRepository(controller, repository, { cacheDir })).ready, false, secretName);
+    assert.equal((await reconcileGitRepository(controller, repository, { cacheDir })).report.ready, false, secretName);
     const after = await get<GitRepository>(`${api}/namespaces/${teamA}/gitrepositories/by-name`);
     assert.match(ready(after)?.message ?? "", expected, secretName);
     assert.equal(after?.status?.artifact, undefined, `${secretName}: nothing was fetched`);

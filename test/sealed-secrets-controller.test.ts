@@ -426,3 +426,19 @@ test("nothing fjord logged or stored in a status holds a plaintext", async () =>
   // Public key fingerprints are logged; private keys never.
   assert.ok(!everything.includes("PRIVATE KEY"));
 });
+
+test("regression: SealedSecrets honour --watch-label-selector like every other kind: an unlabelled one is left alone", async (t) => {
+  const cluster = await useCluster();
+  const [keys, app] = [await createTestNamespace(cluster, t), await createTestNamespace(cluster, t)];
+  const runner = await startRunner(t, { namespace: keys, watchNamespaces: [app], watchLabelSelector: "fjord.dev/shard=a" });
+  const ours = sealWith(runner, secretManifest(app, "ours", { token: plaintext("ours") }));
+  const theirs = sealWith(runner, secretManifest(app, "theirs", { token: plaintext("theirs") }));
+  // The unlabelled one is created first: had it been seen, it would be unsealed before the labelled one.
+  await createSealed(theirs);
+  await createSealed({ ...ours, metadata: { ...ours.metadata, labels: { "fjord.dev/shard": "a" } } });
+  await eventually(() => getSecret(app, "ours"));
+  await syncedCondition(app, "ours", "True");
+  assert.equal(await getSecret(app, "theirs"), undefined, "a SealedSecret outside the selector is not unsealed");
+  const unwatched = await client.request<SealedSecret>("GET", sealedPath(app, "theirs"));
+  assert.equal(unwatched.status, undefined, "nor is its status written");
+});

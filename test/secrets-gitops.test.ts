@@ -88,7 +88,10 @@ test("a SOPS file and a SealedSecret from Git become Secrets; a tampered file st
   await writeFile(path.join(work, "cert.pem"), certificate);
   const plainToken = path.join(work, "token.yaml");
   await writeFile(plainToken, `apiVersion: v1\nkind: Secret\nmetadata:\n  name: api-token\n  namespace: ${namespace}\nstringData:\n  token: ${API_TOKEN}\n`);
-  const sealed = (await execFileAsync(tools.kubeseal, ["--cert", path.join(work, "cert.pem"), "--format", "yaml", "-f", plainToken])).stdout;
+  const sealedByKubeseal = (await execFileAsync(tools.kubeseal, ["--cert", path.join(work, "cert.pem"), "--format", "yaml", "-f", plainToken])).stdout;
+  // The controller reconciles only its suite's SealedSecrets (--watch-label-selector holds for every kind).
+  const sealed = sealedByKubeseal.replace(/^metadata:\n/m, `metadata:\n  labels:\n    fjord.dev/test-suite: ${SUITE}\n`);
+  assert.notEqual(sealed, sealedByKubeseal, "the suite label is on the SealedSecret");
 
   await git.createRepo(SUITE);
   await git.commitFiles(SUITE, { "app/db.sops.yaml": encrypted, "app/api-token.sealed.yaml": sealed }, { message: "secrets" });
@@ -119,7 +122,7 @@ test("a SOPS file and a SealedSecret from Git become Secrets; a tampered file st
     const ready = app?.status?.conditions?.find((condition) => condition.type === "Ready");
     return ready?.status === "False" ? ready : undefined;
   }, { timeoutMs: 60_000, describe });
-  assert.equal(failed.reason, "BuildFailed");
+  assert.equal(failed.reason, "DecryptionFailed", "a tampered SOPS file is a decryption failure, not any render failure");
   assert.match(failed.message, /db\.sops\.yaml/);
   assert.equal(await secretValue(namespace, "db-credentials", "password"), DB_PASSWORD, "the running Secret is untouched");
 

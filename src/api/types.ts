@@ -31,6 +31,8 @@ export const RECONCILE_REQUEST_ANNOTATION = "fjord.dev/reconcile-requested-at";
 export const HISTORY_LIMIT = 10;
 /** Drift reverts kept per history entry, so a flapping object cannot bloat the status. */
 export const DRIFT_REVERT_LIMIT = 50;
+/** Render warnings kept in an Application's status. */
+export const WARNING_LIMIT = 20;
 
 /** What the API server fills in when a field is omitted (crds.ts puts them in the schema). */
 export const GIT_REPOSITORY_DEFAULTS = { interval: "1m", timeout: "60s" } as const;
@@ -48,15 +50,25 @@ export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
 export const ConditionReason = {
   ReconciliationSucceeded: "ReconciliationSucceeded",
+  /** A failure with no more specific reason (an API server error outside the sync, say). */
   ReconciliationFailed: "ReconciliationFailed",
-  /** The Git source could not be fetched (auth, network, unknown ref). */
+  /** The Git source could not be fetched or checked out (auth, network, unknown ref). */
   ArtifactFailed: "ArtifactFailed",
-  /** Rendering (plain YAML, Kustomize, Helm) failed. */
-  BuildFailed: "BuildFailed",
-  /** The server-side dry run refused an object; nothing was applied. */
+  /** The source exists but has no artifact yet (its first fetch has not succeeded). */
+  SourceNotReady: "SourceNotReady",
+  /** Rendering (plain YAML, Kustomize, Helm) failed: bad input, stalled until the source or spec changes. */
+  RenderFailed: "RenderFailed",
+  /** A SOPS file could not be decrypted, or the decryption Secret is missing or holds no age identity. */
+  DecryptionFailed: "DecryptionFailed",
+  /** The server-side dry run refused an object; nothing was applied. Stalled until the source or spec changes. */
   ValidationFailed: "ValidationFailed",
-  /** The revision rendered no objects while the inventory holds some, and allowEmpty is off; nothing was applied or pruned. */
+  /** The revision rendered no objects while the inventory holds some, and allowEmpty is off; nothing was applied or pruned. Stalled. */
   EmptyRender: "EmptyRender",
+  /** The API server refused or failed an apply (after validation passed); retried. */
+  ApplyFailed: "ApplyFailed",
+  /** Objects that left Git could not be deleted; they stay in the inventory and are retried. */
+  PruneFailed: "PruneFailed",
+  /** An applied object (or a spec.healthChecks entry) failed or did not become ready within the timeout. */
   HealthCheckFailed: "HealthCheckFailed",
   DependencyNotReady: "DependencyNotReady",
   /** The source reference cannot be resolved (missing GitRepository, missing Secret). */
@@ -65,7 +77,10 @@ export const ConditionReason = {
   URLInvalid: "URLInvalid",
   /** A GitRepository `spec.ignore` line that cannot be used, or too many of them. */
   IgnoreInvalid: "IgnoreInvalid",
+  /** Reconciling=True: the controller is working on new input (a spec, revision or request). */
   Progressing: "Progressing",
+  /** Reconciling=True after a failure that is retried with backoff. */
+  ProgressingWithRetry: "ProgressingWithRetry",
   Suspended: "Suspended",
 } as const;
 export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
@@ -176,7 +191,10 @@ export interface ApplicationSpec {
   targetNamespace?: string;
   /** How often to re-apply even when nothing changed (drift is also caught between runs by watches). */
   interval: string;
-  /** How soon to retry after a failure; default: `interval`. */
+  /**
+   * The longest wait between retries after a failure: retries back off exponentially (1 s, 2 s,
+   * 4 s ...) up to it. Default: `interval`, at most 30 s. Stalled failures are not retried.
+   */
   retryInterval?: string;
   /** Delete objects that left Git. */
   prune: boolean;
@@ -196,6 +214,11 @@ export interface ApplicationSpec {
   force?: boolean;
   /** Decrypt SOPS-encrypted files before applying, with age identities from a Secret of the Application's namespace. */
   decryption?: Decryption;
+  /**
+   * A revision that renders no objects may empty the path (with prune: delete everything it
+   * applied). Default false: such a revision fails with reason EmptyRender and changes nothing.
+   */
+  allowEmpty?: boolean;
 }
 
 export interface Decryption {
@@ -257,6 +280,8 @@ export interface ApplicationStatus {
   inventory?: { entries: InventoryEntry[] };
   /** Newest first, at most HISTORY_LIMIT entries. */
   history?: SyncRecord[];
+  /** What the last render warned about (files it did not read), at most WARNING_LIMIT. */
+  warnings?: string[];
 }
 
 export interface Application extends KubeObject {

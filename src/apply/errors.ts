@@ -1,19 +1,23 @@
 import { describeRef, describeSource, type ObjectRef, type SourceLocation } from "../model/object.ts";
 
 /**
- * Why a sync stopped; each maps to a CLI exit code. "empty": the revision rendered no objects
- * while the inventory holds some, and allowEmpty was not given (nothing was changed).
+ * Why a sync stopped; each maps to a CLI exit code and an Application reason. "empty": the
+ * revision rendered no objects while the inventory holds some, and allowEmpty was not given
+ * (nothing was changed); "decryption": a SOPS file or its key; "prune": objects that left Git
+ * could not be deleted.
  */
-export type SyncFailure = "validation" | "apply" | "health" | "source" | "render" | "empty";
+export type SyncFailure = "validation" | "apply" | "prune" | "health" | "source" | "render" | "decryption" | "empty";
 
 export const EXIT_CODES: Record<SyncFailure | "ok" | "error", number> = {
   ok: 0,
   error: 1,
   validation: 2,
   apply: 3,
+  prune: 3,
   health: 4,
   source: 5,
   render: 6,
+  decryption: 6,
   // Like a validation failure, the commit is refused and nothing was changed.
   empty: 2,
 };
@@ -29,7 +33,10 @@ export function describeProblem(problem: ObjectProblem): string {
   return `${describeRef(problem.ref)}${where}: ${problem.message}`;
 }
 
-/** A sync failure that names every object involved, so one run shows every problem. */
+/**
+ * A sync failure that names every object involved, so one run shows every problem. `cause`
+ * keeps the error it wraps (a git or render error), so a caller can still tell what it was.
+ */
 export class SyncError extends Error {
   override readonly name = "SyncError";
 
@@ -37,7 +44,14 @@ export class SyncError extends Error {
     readonly failure: SyncFailure,
     summary: string,
     readonly problems: ObjectProblem[] = [],
+    options?: { cause?: unknown },
   ) {
-    super([summary, ...problems.map((problem) => `  - ${describeProblem(problem)}`)].join("\n"));
+    super([summary, ...problems.map((problem) => `  - ${describeProblem(problem)}`)].join("\n"), options);
+  }
+
+  /** `error` as a SyncError of `failure` with the same message, keeping it as the cause; a SyncError already classified stays as it is. */
+  static wrap(failure: SyncFailure, error: unknown): SyncError {
+    if (error instanceof SyncError) return error;
+    return new SyncError(failure, error instanceof Error ? error.message : String(error), [], { cause: error });
   }
 }

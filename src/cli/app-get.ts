@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { stringify } from "yaml";
 import type { Application, GitRepository } from "../api/types.ts";
 import { addKubeOptions, kubeClient, runCli, type KubeFlags } from "./kube-options.ts";
-import { addNamespaceOption, APP, getObject, listObjects, readyCondition, revisionOf, SOURCE, type FjordKind, type FjordObject, type NamespaceFlags } from "./app-resources.ts";
+import { addNamespaceOption, APP, getObject, listObjects, readyCondition, revisionOf, SOURCE, stateOf, type FjordKind, type FjordObject, type NamespaceFlags } from "./app-resources.ts";
 import { formatAge, formatTable, oneLine } from "./table.ts";
 
 type GetFlags = KubeFlags & NamespaceFlags & { output: "table" | "json" | "yaml" };
@@ -18,6 +18,7 @@ const age = (object: FjordObject, now: number) => formatAge(object.metadata.crea
 const APP_COLUMNS: Column<Application>[] = [
   { header: "NAME", value: (app) => app.metadata.name },
   { header: "READY", value: ready },
+  { header: "STATE", value: stateOf },
   { header: "STATUS", value: (app) => oneLine(readyCondition(app)?.message) },
   { header: "REVISION", value: revisionOf },
   { header: "SUSPENDED", value: (app) => String(app.spec.suspend === true) },
@@ -28,6 +29,7 @@ const SOURCE_COLUMNS: Column<GitRepository>[] = [
   { header: "NAME", value: (source) => source.metadata.name },
   { header: "URL", value: (source) => source.spec.url },
   { header: "READY", value: ready },
+  { header: "STATE", value: stateOf },
   { header: "REVISION", value: revisionOf },
   { header: "AGE", value: age },
 ];

@@ -4,7 +4,7 @@ import type { Application, GitRepository, SyncRecord } from "../api/types.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { watchUntil } from "../kube/watch-until.ts";
 import { parseDuration } from "../util/duration.ts";
-import { addNamespaceOption, APP, describeObject, getObject, isReconciling, objectPath, readyCondition, revisionOf, SOURCE, type FjordKind, type FjordObject, type NamespaceFlags } from "./app-resources.ts";
+import { addNamespaceOption, APP, describeObject, getObject, isReconciling, isStalled, objectPath, readyCondition, revisionOf, SOURCE, type FjordKind, type FjordObject, type NamespaceFlags } from "./app-resources.ts";
 import { addKubeOptions, CliFailure, kubeClient, runCli, SYSTEM_NAMESPACE, type KubeFlags } from "./kube-options.ts";
 import { createProgress } from "./output.ts";
 import { formatAge } from "./table.ts";
@@ -68,7 +68,11 @@ function readyLine(object: FjordObject): string {
  */
 function report(object: FjordObject, before?: SyncRecord): void {
   const ready = readyCondition(object);
-  if (ready?.status !== "True") throw new CliFailure(`${describeObject(object)} is not ready: ${ready ? `${ready.reason}: ${ready.message}` : "no Ready condition"}`);
+  if (ready?.status !== "True") {
+    // Stalled: the controller will not try again until the spec, the source or a reconcile request changes; otherwise it retries with backoff.
+    const next = isStalled(object) ? "stalled: not retried until its spec, its source's revision or a reconcile request changes" : "retrying with backoff";
+    throw new CliFailure(`${describeObject(object)} is not ready (${next}): ${ready ? `${ready.reason}: ${ready.message}` : "no Ready condition"}`);
+  }
   const lines = [`${describeObject(object)} reconciled`, `  ready:     ${readyLine(object)}`, `  revision:  ${revisionOf(object) || "<none>"}`];
   if (object.kind === SOURCE.kind) {
     const artifact = (object as GitRepository).status?.artifact;

@@ -2,6 +2,7 @@ import { fjordResourcePath } from "../api/paths.ts";
 import {
   APPLICATION_KIND,
   APPLICATION_RESOURCE,
+  ConditionReason,
   ConditionType,
   GIT_REPOSITORY_KIND,
   GIT_REPOSITORY_RESOURCE,
@@ -58,8 +59,30 @@ export function readyCondition(object: FjordObject): Condition | undefined {
   return object.status?.conditions?.find((condition) => condition.type === ConditionType.Ready);
 }
 
+/**
+ * The controller is working on new input right now (Reconciling=True, reason Progressing). A
+ * failure being retried (reason ProgressingWithRetry) is not "in progress": its attempt is over.
+ */
 export function isReconciling(object: FjordObject): boolean {
-  return object.status?.conditions?.some((condition) => condition.type === ConditionType.Reconciling && condition.status === "True") ?? false;
+  return object.status?.conditions?.some((condition) => condition.type === ConditionType.Reconciling && condition.status === "True" && condition.reason !== ConditionReason.ProgressingWithRetry) ?? false;
+}
+
+export function isStalled(object: FjordObject): boolean {
+  return object.status?.conditions?.some((condition) => condition.type === ConditionType.Stalled && condition.status === "True") ?? false;
+}
+
+/**
+ * One word for where an object stands, read from its kstatus conditions: Stalled (bad input,
+ * not retried until it changes), Progressing (a reconcile is working), Retrying (failed, retried
+ * with backoff), Ready, or Failed / Unknown.
+ */
+export function stateOf(object: FjordObject): string {
+  if (isStalled(object)) return "Stalled";
+  if (isReconciling(object)) return "Progressing";
+  const retrying = object.status?.conditions?.some((condition) => condition.type === ConditionType.Reconciling && condition.status === "True");
+  if (retrying) return "Retrying";
+  const ready = readyCondition(object)?.status;
+  return ready === "True" ? "Ready" : ready === "False" ? "Failed" : "Unknown";
 }
 
 export function revisionOf(object: FjordObject): string {

@@ -66,7 +66,7 @@ export function controllerCommand(): Command {
     .option("--identity <id>", "this replica's identity in the Lease", process.env.POD_NAME ?? os.hostname())
     .option("--no-install-crds", "do not install or update the CRDs at start")
     .option("--webhook-config <file>", "receiver config for POST /hook/<token> (JSON with token, type, secret)")
-    .option("--watch-label-selector <selector>", "reconcile only GitRepositories and Applications with these labels (e.g. shard=a)")
+    .option("--watch-label-selector <selector>", "reconcile only objects with these labels, of every kind: GitRepositories, Applications, image kinds, SealedSecrets (e.g. shard=a)")
     .option("--no-sealed-secrets", "do not run the Sealed Secrets controller")
     .option("--sealing-key-namespace <ns>", "where the Sealed Secrets key pairs live (default: $POD_NAMESPACE, else the leader election namespace)")
     .option("--key-rotation-period <duration>", "a new sealing key after this long; old keys keep unsealing (0: never)", "720h")
@@ -126,6 +126,7 @@ export function controllerCommand(): Command {
               signal,
               namespace: flags.sealingKeyNamespace ?? process.env.POD_NAMESPACE ?? flags.leaderElectionNamespace,
               rotationPeriodMs,
+              ...(flags.watchLabelSelector ? { watchLabelSelector: flags.watchLabelSelector } : {}),
               ...(flags.defaultServiceAccount ? { defaultServiceAccount: flags.defaultServiceAccount } : {}),
             });
             return;

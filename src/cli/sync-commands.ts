@@ -84,12 +84,12 @@ function syncCommand(): Command {
         return openSource(flags);
       })().catch((error: unknown) => {
         progress.stop();
-        throw new SyncError("source", error instanceof Error ? error.message : String(error));
+        throw SyncError.wrap("source", error);
       });
       try {
         progress.update(`rendering ${flags.path}`);
         const objects = await renderSource(source, flags, (warning) => progress.note(formatWarning(warning))).catch((error: unknown) => {
-          throw new SyncError("render", error instanceof Error ? error.message : String(error));
+          throw SyncError.wrap("render", error);
         });
         const client = clientFor(flags);
         const revision = describeRevision(source);
@@ -134,11 +134,11 @@ function diffCommand(): Command {
   return command.action(async (flags: SourceFlags & ClusterFlags & { prune?: boolean }) =>
     run(flags.output, async () => {
       const source = await openSource(flags).catch((error: unknown) => {
-        throw new SyncError("source", error instanceof Error ? error.message : String(error));
+        throw SyncError.wrap("source", error);
       });
       try {
         const objects = await renderSource(source, flags, printWarning).catch((error: unknown) => {
-          throw new SyncError("render", error instanceof Error ? error.message : String(error));
+          throw SyncError.wrap("render", error);
         });
         const client = clientFor(flags);
         try {
@@ -198,11 +198,11 @@ function buildCommand(): Command {
   return command.action(async (flags: SourceFlags & { output: "yaml" | "json" }) =>
     run(flags.output === "json" ? "json" : "text", async () => {
       const source = await openSource(flags).catch((error: unknown) => {
-        throw new SyncError("source", error instanceof Error ? error.message : String(error));
+        throw SyncError.wrap("source", error);
       });
       try {
         const objects = await renderSource(source, flags, printWarning).catch((error: unknown) => {
-          throw new SyncError("render", error instanceof Error ? error.message : String(error));
+          throw SyncError.wrap("render", error);
         });
         if (flags.output === "json") process.stdout.write(`${JSON.stringify({ apiVersion: "v1", kind: "List", items: objects.map((item) => item.object) }, null, 2)}\n`);
         else process.stdout.write(objects.map((item) => `# Source: ${item.source.file}\n${stringify(item.object, { lineWidth: 0 })}`).join("---\n"));

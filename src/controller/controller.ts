@@ -1,17 +1,7 @@
 import { installCustomResourceDefinitions } from "./crd-install.ts";
 import { fjordResourcePath } from "../api/paths.ts";
-import {
-  APPLICATION_KIND,
-  APPLICATION_RESOURCE,
-  GIT_REPOSITORY_KIND,
-  GIT_REPOSITORY_RESOURCE,
-  type Application,
-  type GitRepository,
-} from "../api/types.ts";
+import { APPLICATION_KIND, APPLICATION_RESOURCE, GIT_REPOSITORY_KIND, GIT_REPOSITORY_RESOURCE, type Application, type GitRepository } from "../api/types.ts";
 import type { KubeClient } from "../kube/client.ts";
-import { isNotFound } from "../kube/errors.ts";
-import { watchUntil } from "../kube/watch-until.ts";
-import type { KubeObject } from "../model/object.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import { normaliseRepositoryUrl } from "../git/repository-url.ts";
 import { artifactIdentity } from "./source-ignore.ts";
@@ -22,21 +12,23 @@ import type { InventoryEntry } from "../inventory/inventory.ts";
 import { DriftWatcher, unwatchedMessage, type DriftEvent } from "./drift-watch.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { EventRecorder } from "./events.ts";
-import { reconcileGitRepository, type ReconcileOutcome } from "./git-repository-reconciler.ts";
-import { imageAutomationHandlers } from "./image-automation-controller.ts";
-import { WorkQueue } from "./queue.ts";
+import { reconcileGitRepository } from "./git-repository-reconciler.ts";
+import { imageAutomationReconcilers } from "./image-automation-controller.ts";
 import { reportDrift } from "./drift-report.ts";
 import { SyncTracker } from "./sync-tracker.ts";
 import { Tenancy } from "./tenancy.ts";
+import { ReconcileManager, remember } from "./runtime/manager.ts";
+import { objectKey } from "./runtime/reconciler.ts";
+import { metricsObserver } from "./metrics-observer.ts";
+import { applicationEvents } from "./application-events.ts";
 
-const collection = (resource: string) => fjordResourcePath(resource);
-const objectPath = (resource: string, namespace: string, name: string) => fjordResourcePath(resource, namespace, name);
+export { needsReconcile } from "./runtime/reconciler.ts";
 
 export interface ControllerOptions {
   client: KubeClient;
   logger: Logger;
   metrics?: ControllerMetrics;
-  /** Reconciles running at once. */
+  /** Reconciles of one kind running at once. */
   concurrency?: number;
   cacheDir?: string;
   /** Install or update the CRDs at start (needs the permission to). */
@@ -59,33 +51,11 @@ export interface ControllerHandle {
 }
 
 /**
- * Spec changes (generation), deletion, and annotations (a manual "reconcile now") matter;
- * status writes and finalizer edits (the controller's own) do not, or every reconcile would
- * trigger the next one. A finalizer someone removed is put back at the next interval.
- */
-export function needsReconcile(previous: KubeObject | undefined, next: KubeObject): boolean {
-  if (!previous) return true;
-  return (
-    previous.metadata.generation !== next.metadata.generation ||
-    previous.metadata.deletionTimestamp !== next.metadata.deletionTimestamp ||
-    JSON.stringify(previous.metadata.annotations ?? {}) !== JSON.stringify(next.metadata.annotations ?? {})
-  );
-}
-
-/** Caches an object unless the cache already holds a newer version (a GET can overtake the watch). */
-function remember<T extends KubeObject>(cache: Map<string, T>, key: string, object: T): void {
-  const held = Number(cache.get(key)?.metadata.resourceVersion ?? 0);
-  const next = Number(object.metadata.resourceVersion ?? 0);
-  if (!(held > next)) cache.set(key, object);
-}
-
-const keyOf = (kind: string, object: KubeObject) => `${kind}/${object.metadata.namespace ?? ""}/${object.metadata.name ?? ""}`;
-
-/**
- * The reconcile loop: watches GitRepositories and Applications, queues a key per changed
- * object (de-duplicated, rate-limited retries), and runs the reconcilers. A source whose
- * artifact moves queues the Applications that use it, so a new commit is applied at once
- * rather than at the Application's next interval. Runs until `signal` aborts.
+ * The reconcile loop: one ReconcileManager (runtime/manager.ts) runs every kind (GitRepository,
+ * Application, the image kinds) with one queue per kind and one requeue policy. What ties the
+ * kinds together lives here: a source whose artifact moves queues the Applications that use it
+ * (at once, not at their next interval), a Ready Application queues its dependents, and drift
+ * seen by the shared watches queues its Application. Runs until `signal` aborts.
  */
 export async function runController(options: ControllerOptions, signal: AbortSignal): Promise<void> {
   const { client, logger } = options;
@@ -93,30 +63,35 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   const warning = tenancy.startupWarning();
   if (warning) logger.warn(warning);
   if (options.installCrds !== false) await installCustomResourceDefinitions(client);
-  const queue = new WorkQueue({
+  const manager = new ReconcileManager({
+    client,
+    logger,
+    concurrency: options.concurrency ?? 4,
+    ...(options.watchLabelSelector ? { labelSelector: options.watchLabelSelector } : {}),
     onDepthChange: (depth) => options.metrics?.setQueueDepth(depth),
-    onError: (key, error) => logger.warn({ key, error: error instanceof Error ? error.message : String(error) }, "reconcile failed; retrying with backoff"),
   });
-  const applications = new Map<string, Application>();
-  const sources = new Map<string, GitRepository>();
+  if (options.metrics) manager.observe(metricsObserver(options.metrics));
+  const applications = manager.kind<Application>(APPLICATION_KIND);
+  const sources = manager.kind<GitRepository>(GIT_REPOSITORY_KIND);
   const discovery = new Discovery(client);
   const syncs = new SyncTracker();
   // Coalesces a burst of events (kubectl apply touching several objects) into one re-sync.
   const DRIFT_DEBOUNCE_MS = 250;
   const events = new EventRecorder(client, logger);
+  manager.observe(applicationEvents(events));
   const artifacts = new ArtifactStore();
 
-  // Image automation (ImageRepository, ImagePolicy, ImageUpdateAutomation): a dispatch table of
-  // kinds with their own caches and follow-ups, see image-automation-controller.ts.
-  const imageKinds = new Map(
-    imageAutomationHandlers({
-      client,
-      events,
-      enqueue: (kind, namespace, name) => queue.add(`${kind}/${namespace}/${name}`),
-      ...(options.watchLabelSelector ? { labelSelector: options.watchLabelSelector } : {}),
-      tenancy,
-    }).map((handler) => [handler.kind, handler]),
-  );
+  // Image automation (ImageRepository, ImagePolicy, ImageUpdateAutomation): reconcilers with their own follow-ups, see image-automation-controller.ts.
+  for (const reconciler of imageAutomationReconcilers({
+    client,
+    events,
+    enqueue: (kind, namespace, name) => manager.kind(kind).enqueue(namespace, name),
+    caches: (kind) => manager.kind(kind).cache,
+    ...(options.watchLabelSelector ? { labelSelector: options.watchLabelSelector } : {}),
+    tenancy,
+  })) {
+    manager.register(reconciler);
+  }
 
   /** Kinds whose lack of a watch was logged already: once per kind, not once per Application. */
   const unwatchedLogged = new Set<string>();
@@ -129,18 +104,18 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       return;
     }
     syncs.addPending(key, event);
-    queue.addAfter(key, DRIFT_DEBOUNCE_MS);
+    applications.enqueueAfter(app.metadata.namespace, app.metadata.name, DRIFT_DEBOUNCE_MS);
   };
   const driftWatcher = new DriftWatcher(client, discovery, {
     onDrift: (owner, event) => {
-      const key = `${APPLICATION_KIND}/${owner.namespace}/${owner.name}`;
-      const app = applications.get(key);
+      const key = objectKey(APPLICATION_KIND, owner.namespace, owner.name);
+      const app = applications.cache.get(key);
       // Objects of a `fjord sync` run, or of an Application deleted meanwhile, are not ours to heal.
       if (app && !app.spec.suspend) onDrift(key, app, event);
     },
-    syncing: (owner) => syncs.isSyncing(`${APPLICATION_KIND}/${owner.namespace}/${owner.name}`),
+    syncing: (owner) => syncs.isSyncing(objectKey(APPLICATION_KIND, owner.namespace, owner.name)),
     onUnwatched: (owner, unwatched) => {
-      const app = applications.get(`${APPLICATION_KIND}/${owner.namespace}/${owner.name}`);
+      const app = applications.cache.get(objectKey(APPLICATION_KIND, owner.namespace, owner.name));
       const resource = `${unwatched.resource}${unwatched.group ? `.${unwatched.group}` : ""}`;
       if (!unwatchedLogged.has(resource)) {
         unwatchedLogged.add(resource);
@@ -163,122 +138,98 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     await driftWatcher.track(owner, entries, () => syncs.latestStart(key));
   };
 
-  const reconcile = async (key: string, keySignal: AbortSignal) => {
-    const [kind = "", namespace = "", name = ""] = key.split("/");
-    const started = process.hrtime.bigint();
-    const imageKind = imageKinds.get(kind);
-    const resource = imageKind?.resource ?? (kind === GIT_REPOSITORY_KIND ? GIT_REPOSITORY_RESOURCE : APPLICATION_RESOURCE);
-    // An Application starts from the watch cache unless it may miss the controller's own last write;
-    // the other kinds are few and cheap to read.
-    const cached = kind === APPLICATION_KIND ? applications.get(key) : undefined;
-    const object =
-      cached && syncs.isCurrent(key, cached)
-        ? cached
-        : await client.request<KubeObject>("GET", objectPath(resource, namespace, name)).catch((error: unknown) => {
-            if (isNotFound(error)) return undefined;
-            throw error;
-          });
-    if (!object) return;
-    let outcome: ReconcileOutcome;
-    if (imageKind) {
-      outcome = await imageKind.reconcile(object, keySignal);
-    } else if (kind === GIT_REPOSITORY_KIND) {
-      const before = artifactIdentity((object as GitRepository).status?.artifact);
-      outcome = await reconcileGitRepository(client, object as GitRepository, { events, signal: keySignal, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
-      options.metrics?.recordGitFetch(outcome.ready ? "success" : "failure", Number(process.hrtime.bigint() - started) / 1e9);
-      const current = await client.request<GitRepository>("GET", objectPath(resource, namespace, name)).catch(() => undefined);
+  manager.register<GitRepository>({
+    kind: GIT_REPOSITORY_KIND,
+    watchPaths: [fjordResourcePath(GIT_REPOSITORY_RESOURCE)],
+    objectPath: (namespace, name) => fjordResourcePath(GIT_REPOSITORY_RESOURCE, namespace, name),
+    async reconcile(repository, keySignal) {
+      const { namespace, name } = repository.metadata;
+      const key = objectKey(GIT_REPOSITORY_KIND, namespace, name);
+      const before = artifactIdentity(repository.status?.artifact);
+      const outcome = await reconcileGitRepository(client, repository, {
+        events,
+        signal: keySignal,
+        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+        ...(options.metrics ? { onFetch: (result: "success" | "failure", seconds: number) => options.metrics?.recordGitFetch(result, seconds) } : {}),
+      });
       // The Applications queued below read their source from this cache: it must hold the new artifact already.
-      if (current) remember(sources, key, current);
+      if (outcome.written) remember(sources.cache, key, outcome.written);
       // A new commit, or new ignore rules for the same one: either way the Applications' trees change.
-      const after = artifactIdentity(current?.status?.artifact);
+      const after = artifactIdentity(outcome.written?.status?.artifact ?? repository.status?.artifact);
       if (after && after !== before) {
-        for (const app of applications.values()) {
+        for (const app of applications.cache.values()) {
           if (app.spec.sourceRef.name !== name || (app.spec.sourceRef.namespace ?? app.metadata.namespace) !== namespace) continue;
-          const appKey = keyOf(APPLICATION_KIND, app);
-          syncs.supersede(appKey, new Error(`superseded by revision ${current?.status?.artifact?.revision ?? after}`));
-          queue.add(appKey);
+          syncs.supersede(objectKey(APPLICATION_KIND, app.metadata.namespace, app.metadata.name), new Error(`superseded by revision ${outcome.report.revision ?? after}`));
+          applications.enqueue(app.metadata.namespace, app.metadata.name);
         }
       }
-    } else {
+      return outcome;
+    },
+  });
+
+  manager.register<Application>({
+    kind: APPLICATION_KIND,
+    watchPaths: [fjordResourcePath(APPLICATION_RESOURCE)],
+    objectPath: (namespace, name) => fjordResourcePath(APPLICATION_RESOURCE, namespace, name),
+    // An Application starts from the watch cache unless it may miss the controller's own last write.
+    cacheIsCurrent: (key, cached) => syncs.isCurrent(key, cached),
+    // A stalled Application tries again when its source has a new artifact.
+    stallInputs: (app) => {
+      const ref = app.spec.sourceRef;
+      return artifactIdentity(sources.cache.get(objectKey(GIT_REPOSITORY_KIND, ref.namespace ?? app.metadata.namespace, ref.name))?.status?.artifact) ?? "";
+    },
+    deleted: (app) => {
+      driftWatcher.untrack({ namespace: app.metadata.namespace, name: app.metadata.name });
+      syncs.forget(objectKey(APPLICATION_KIND, app.metadata.namespace, app.metadata.name));
+    },
+    async reconcile(app, keySignal) {
+      const { namespace, name } = app.metadata;
+      const key = objectKey(APPLICATION_KIND, namespace, name);
       const sync = syncs.start(key, keySignal);
       const { drift } = sync;
       try {
-        outcome = await reconcileApplication(client, object as Application, {
+        const outcome = await reconcileApplication(client, app, {
           signal: sync.signal,
           onWrite: (resourceVersion) => syncs.recordWrite(key, resourceVersion),
-          events,
           artifacts,
           discovery,
           liveCache: driftWatcher,
-          sources: (sourceNamespace, sourceName) => sources.get(`${GIT_REPOSITORY_KIND}/${sourceNamespace}/${sourceName}`),
+          sources: (sourceNamespace, sourceName) => sources.cache.get(objectKey(GIT_REPOSITORY_KIND, sourceNamespace, sourceName)),
           tenancy,
           ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
           ...(drift ? { drift: drift.map(({ object: changed, changedBy, at }) => ({ object: changed, changedBy, at })) } : {}),
         });
         // Still "syncing" until the watches know the new inventory, so this sync's own prunes are not drift.
-        await watchForDrift(key, object as Application, outcome.inventory);
+        await watchForDrift(key, app, outcome.inventory);
+        // Applications waiting on this one go as soon as it is ready, not at their retry time.
+        if (outcome.report.ready) {
+          for (const other of applications.cache.values()) {
+            if (other.spec.dependsOn?.some((dependency) => dependency.name === name && (dependency.namespace ?? other.metadata.namespace) === namespace)) applications.enqueue(other.metadata.namespace, other.metadata.name);
+          }
+        }
+        for (const change of outcome.changes ?? []) options.metrics?.recordApply(change.action);
+        return outcome;
       } finally {
         sync.end();
       }
-      for (let reverted = 0; reverted < (drift?.length ?? 0); reverted++) options.metrics?.recordDriftRevert({ kind, namespace, name });
-      for (const change of outcome.changes ?? []) options.metrics?.recordApply(change.action);
-      // Applications waiting on this one go as soon as it is ready, not at their retry time.
-      if (outcome.ready) {
-        for (const app of applications.values()) {
-          if (app.spec.dependsOn?.some((dependency) => dependency.name === name && (dependency.namespace ?? app.metadata.namespace) === namespace)) queue.add(keyOf(APPLICATION_KIND, app));
-        }
-      }
-    }
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    options.metrics?.recordReconcile({ kind, namespace, name }, outcome.ready ? "success" : "failure", seconds);
-    logger.info({ key, ready: outcome.ready, seconds: Number(seconds.toFixed(3)) }, "reconciled");
-    if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
-  };
+    },
+  });
 
-  queue.start(options.concurrency ?? 4, reconcile);
   options.onStarted?.({
     triggerSources: (urls) => {
       const wanted = new Set(urls);
       let triggered = 0;
-      for (const source of sources.values()) {
+      for (const source of sources.cache.values()) {
         if (!wanted.has(normaliseRepositoryUrl(source.spec.url))) continue;
-        queue.add(keyOf(GIT_REPOSITORY_KIND, source));
+        sources.enqueue(source.metadata.namespace, source.metadata.name);
         triggered++;
       }
       return triggered;
     },
   });
-  const watch = <T extends KubeObject>(kind: string, resource: string, cache: Map<string, T>) =>
-    watchUntil(client, { path: collection(resource), signal, ...(options.watchLabelSelector ? { labelSelector: options.watchLabelSelector } : {}) }, (objects, change) => {
-      if (!change) {
-        cache.clear();
-        for (const object of objects.values()) {
-          cache.set(keyOf(kind, object), object as T);
-          queue.add(keyOf(kind, object));
-        }
-        return false;
-      }
-      const key = keyOf(kind, change.object);
-      const previous = cache.get(key);
-      if (change.type === "DELETED") {
-        cache.delete(key);
-        if (kind === APPLICATION_KIND) driftWatcher.untrack({ namespace: change.object.metadata.namespace ?? "", name: change.object.metadata.name ?? "" });
-        syncs.forget(key);
-        imageKinds.get(kind)?.deleted?.(change.object);
-        return false;
-      }
-      remember(cache, key, change.object as T);
-      if (needsReconcile(previous, change.object)) queue.add(key);
-      return false;
-    });
   try {
-    await Promise.all([
-      watch(GIT_REPOSITORY_KIND, GIT_REPOSITORY_RESOURCE, sources),
-      watch(APPLICATION_KIND, APPLICATION_RESOURCE, applications),
-      ...[...imageKinds.values()].map((handler) => watch(handler.kind, handler.resource, handler.cache)),
-    ]);
+    await manager.run(signal);
   } finally {
-    await queue.shutdown();
     driftWatcher.close();
     await artifacts.close();
   }

@@ -20,7 +20,10 @@ export interface ControllerMetrics {
   readonly registry: Registry;
   recordReconcile(object: ObjectIdentity, result: ReconcileResult, seconds: number): void;
   recordApply(action: ApplyAction, count?: number): void;
+  /** A change made outside Git was reverted (the re-sync succeeded). */
   recordDriftRevert(object: ObjectIdentity): void;
+  /** A re-sync meant to revert drift failed. */
+  recordDriftRevertFailure(object: ObjectIdentity): void;
   setQueueDepth(depth: number): void;
   recordGitFetch(result: GitFetchResult, seconds: number): void;
 }
@@ -53,6 +56,12 @@ export function createControllerMetrics(): ControllerMetrics {
     labelNames: ["kind", "name", "namespace"] as const,
     registers: [registry],
   });
+  const driftRevertFailures = new Counter({
+    name: "fjord_drift_revert_failures_total",
+    help: "Changes made in the cluster outside Git whose revert failed (the re-sync failed)",
+    labelNames: ["kind", "name", "namespace"] as const,
+    registers: [registry],
+  });
   const queueDepth = new Gauge({
     name: "fjord_queue_depth",
     help: "Reconciles waiting in the work queue",
@@ -60,7 +69,7 @@ export function createControllerMetrics(): ControllerMetrics {
   });
   const gitFetchDuration = new Histogram({
     name: "fjord_git_fetch_duration_seconds",
-    help: "Time taken by one Git fetch, by outcome",
+    help: "Time taken by one Git fetch (resolving the ref on the remote through the cache), by outcome",
     labelNames: ["result"] as const,
     buckets: GIT_FETCH_BUCKETS,
     registers: [registry],
@@ -71,6 +80,7 @@ export function createControllerMetrics(): ControllerMetrics {
     recordReconcile: ({ kind, name, namespace }, result, seconds) => reconcileDuration.observe({ kind, name, namespace, result }, seconds),
     recordApply: (action, count = 1) => appliedObjects.inc({ action }, count),
     recordDriftRevert: ({ kind, name, namespace }) => driftReverts.inc({ kind, name, namespace }),
+    recordDriftRevertFailure: ({ kind, name, namespace }) => driftRevertFailures.inc({ kind, name, namespace }),
     setQueueDepth: (depth) => queueDepth.set(depth),
     recordGitFetch: (result, seconds) => gitFetchDuration.observe({ result }, seconds),
   };

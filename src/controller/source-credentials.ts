@@ -40,11 +40,11 @@ export async function loadGitAuth(client: KubeClient, namespace: string, secretN
 /** Age identities for SOPS decryption from an Application's `spec.decryption.secretRef` (entries ending in `.agekey`). */
 export async function loadAgeIdentities(client: KubeClient, namespace: string, secretName: string): Promise<string[]> {
   const secret = await readReferencedSecret<Secret>(client, namespace, secretName).catch((error: unknown) => {
-    if (isNotFound(error)) throw new SyncError("render", `decryption Secret ${namespace}/${secretName} not found: create it with the age identities in an entry ending in .agekey`);
-    if (error instanceof SecretReferenceError) throw new SyncError("render", `spec.decryption: ${error.message}`);
+    if (isNotFound(error)) throw new SyncError("decryption", `decryption Secret ${namespace}/${secretName} not found: create it with the age identities in an entry ending in .agekey`);
+    if (error instanceof SecretReferenceError) throw new SyncError("decryption", `spec.decryption: ${error.message}`, [], { cause: error });
     throw error;
   });
   const identities = ageIdentitiesFromSecretData(secret.data ?? {});
-  if (identities.length === 0) throw new SyncError("render", `decryption Secret ${namespace}/${secretName} has no entry ending in .agekey holding an age identity (AGE-SECRET-KEY-1...)`);
+  if (identities.length === 0) throw new SyncError("decryption", `decryption Secret ${namespace}/${secretName} has no entry ending in .agekey holding an age identity (AGE-SECRET-KEY-1...)`);
   return identities;
 }

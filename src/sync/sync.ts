@@ -100,7 +100,7 @@ export async function syncObjects(request: SyncRequest): Promise<SyncResult> {
     inventory = { entries: [...inventory.entries, ...pruned.remaining] };
     if (pruned.failures.length > 0) {
       if (!request.dryRun) await store.save(inventory, request.revision);
-      throw new SyncError("apply", `${pruned.failures.length} object(s) could not be pruned; they stay in the inventory`, pruned.failures);
+      throw new SyncError("prune", `${pruned.failures.length} object(s) could not be pruned; they stay in the inventory`, pruned.failures);
     }
   } else if (!request.prune) {
     // Without prune, objects that left Git are still fjord's: keep them in the inventory so a later --prune finds them.

@@ -5,10 +5,10 @@
  */
 import type { KubeClient } from "../../kube/client.ts";
 import { KubeApiError } from "../../kube/errors.ts";
-import { watchUntil } from "../../kube/watch-until.ts";
 import type { KubeObject } from "../../model/object.ts";
 import type { Logger } from "../../util/logger.ts";
-import { WorkQueue } from "../queue.ts";
+import { ReconcileManager } from "../runtime/manager.ts";
+import { reportOf } from "../runtime/report.ts";
 import { ensureSealedSecretCrd } from "./crd.ts";
 import { SealingKeys } from "../../secrets/sealed/key-manager.ts";
 import { MAX_TIMER_MS, rotationDelay } from "../../secrets/sealed/keyring.ts";
@@ -36,6 +36,8 @@ export interface SealedSecretsOptions {
   installCrd?: boolean;
   /** Only these namespaces' SealedSecrets (default: the whole cluster). */
   watchNamespaces?: string[];
+  /** Only SealedSecrets with these labels (the controller's --watch-label-selector, as for every other kind). */
+  watchLabelSelector?: string;
   concurrency?: number;
   resyncIntervalMs?: number;
   /**
@@ -65,8 +67,6 @@ export interface SealedSecretsController {
   /** Resolves once the runner has stopped after `signal` aborted. */
   stopped: Promise<void>;
 }
-
-class RetryLater extends Error {}
 
 /** What is safe to log about a failure: API errors by status and reason (their messages may quote objects). */
 function describeFailure(error: unknown): Record<string, unknown> {
@@ -112,12 +112,6 @@ export async function startSealedSecrets(options: SealedSecretsOptions): Promise
   };
   scheduleRotation();
 
-  const queue = new WorkQueue({
-    onError: (key, error) => {
-      if (error instanceof RetryLater) logger.debug({ sealedSecret: key }, "SealedSecret will be retried");
-      else logger.error({ sealedSecret: key, ...describeFailure(error) }, "SealedSecret reconcile failed; retrying with backoff");
-    },
-  });
   const secretWriter = (namespace: string): SecretWriter => {
     if (!options.defaultServiceAccount || namespace === options.namespace) return { client };
     const user = `system:serviceaccount:${namespace}:${options.defaultServiceAccount}`;
@@ -145,52 +139,41 @@ export async function startSealedSecrets(options: SealedSecretsOptions): Promise
       return outcome.result as Secret;
     },
   };
-  queue.start(options.concurrency ?? 2, async (key) => {
-    const [namespace = "", name = ""] = key.split("/");
-    if ((await reconcileSealedSecret(context, namespace, name)) === "retry") throw new RetryLater();
-  });
 
-  // A key is queued when its object is new to this process or its spec changed (generation);
-  // status writes, the controller's own included, do not re-trigger.
-  const seen = new Map<string, string>();
-  const known = new Map<string, Map<string, KubeObject>>();
-  const keyOf = (object: KubeObject) => `${object.metadata.namespace ?? ""}/${object.metadata.name ?? ""}`;
-  const consider = (object: KubeObject) => {
-    const stamp = `${object.metadata.uid ?? ""}:${object.metadata.generation ?? ""}`;
-    if (seen.get(keyOf(object)) === stamp) return;
-    seen.set(keyOf(object), stamp);
-    queue.add(keyOf(object));
-  };
-  const watchOne = async (path: string) => {
-    while (!signal.aborted) {
+  // The same skeleton as every other kind: the manager's watch (with the label selector), queue
+  // and requeue policy; a success comes back after the resync interval, which restores a deleted
+  // or edited Secret, and a retry backs off.
+  const resyncIntervalMs = options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
+  const manager = new ReconcileManager({ client, logger, concurrency: options.concurrency ?? 2, ...(options.watchLabelSelector ? { labelSelector: options.watchLabelSelector } : {}) });
+  manager.register<KubeObject>({
+    kind: "SealedSecret",
+    watchPaths: options.watchNamespaces ? options.watchNamespaces.map((namespace) => sealedSecretPath(namespace)) : [`/apis/${SEALED_SECRET_API_VERSION}/${SEALED_SECRET_RESOURCE}`],
+    objectPath: (namespace, name) => sealedSecretPath(namespace, name),
+    // reconcileSealedSecret reads the object itself; the cached copy only says it exists.
+    cacheIsCurrent: () => true,
+    // A new object or a new spec (generation); status writes, the controller's own included, do not re-trigger.
+    needsReconcile: (previous: KubeObject | undefined, next: KubeObject) => !previous || previous.metadata.uid !== next.metadata.uid || previous.metadata.generation !== next.metadata.generation,
+    async reconcile(object) {
+      const namespace = object.metadata.namespace ?? "";
+      const name = object.metadata.name ?? "";
+      const reported = { kind: "SealedSecret", namespace, name, ...(object.metadata.uid ? { uid: object.metadata.uid } : {}) };
       try {
-        await watchUntil(client, { path, signal }, (objects, change) => {
-          known.set(path, objects);
-          if (!change) for (const object of objects.values()) consider(object);
-          else if (change.type === "DELETED") seen.delete(keyOf(change.object));
-          else consider(change.object);
-          return false;
-        });
+        const result = await reconcileSealedSecret(context, namespace, name);
+        return { report: reportOf({ object: reported, result: result === "retry" ? "failed" : "success", reason: result === "retry" ? "RetryLater" : "Reconciled", message: result, ready: result === "done", previousReady: false }), intervalMs: resyncIntervalMs };
       } catch (error) {
-        if (signal.aborted) break;
-        logger.error({ path, ...describeFailure(error) }, "watching SealedSecrets failed; retrying");
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        // Logged by status and reason only: API error messages may quote objects.
+        logger.error({ sealedSecret: `${namespace}/${name}`, ...describeFailure(error) }, "SealedSecret reconcile failed; retrying with backoff");
+        return { report: reportOf({ object: reported, result: "failed", reason: "ReconcileFailed", message: "see the controller log", ready: false, previousReady: false }), intervalMs: resyncIntervalMs };
       }
-    }
-  };
-  const paths = options.watchNamespaces ? options.watchNamespaces.map((namespace) => sealedSecretPath(namespace)) : [`/apis/${SEALED_SECRET_API_VERSION}/${SEALED_SECRET_RESOURCE}`];
-  const watching = Promise.all(paths.map(watchOne));
-  const resync = () => {
-    for (const objects of known.values()) for (const key of objects.keys()) queue.add(key);
-    later(options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS, resync);
-  };
-  later(options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS, resync);
+    },
+  });
+  const watching = manager.run(signal);
 
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      void Promise.all([queue.shutdown(), watching, requests.close()]).then(() => resolve());
+      void Promise.all([watching.catch(() => undefined), requests.close()]).then(() => resolve());
     };
     if (signal.aborted) stop();
     else signal.addEventListener("abort", stop, { once: true });
