@@ -223,3 +223,39 @@ test("the manager does not retry a stalled Application until a reconcile request
   await eventually(async () => (condition(await readApp("web"), "Ready")?.status === "True" ? true : undefined), { timeoutMs: 60_000 });
   assert.equal(condition(await readApp("web"), "Stalled"), undefined);
 });
+
+test("a validation failure the cluster causes (a kind whose CRD is not installed yet) is retried, not stalled, and passes once the CRD exists", async (t) => {
+  const group = `stall-${Date.now()}.example.com`;
+  const widget = `apiVersion: ${group}/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 1\n`;
+  const { createApp, readApp, syncSource, syncApp } = await fixture(t, { "a.yaml": configMap("a"), "w.yaml": widget });
+  await createApp("web", {});
+  await syncSource();
+  const failed = await syncApp("web");
+  assert.equal(failed.report.result, "failed", "backed off: nothing in Git has to change for this to pass");
+  assert.equal(condition(await readApp("web"), "Ready")?.reason, "ValidationFailed");
+  assert.equal(condition(await readApp("web"), "Stalled"), undefined);
+
+  const crd = {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `widgets.${group}` },
+    spec: {
+      group,
+      scope: "Namespaced",
+      names: { plural: "widgets", singular: "widget", kind: "Widget" },
+      versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+    },
+  };
+  await client.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", { body: crd });
+  t.after(() => client.request("DELETE", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.${group}`).catch(() => undefined));
+  await eventually(async () => ((await syncApp("web")).report.result === "success" ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+  assert.equal(condition(await readApp("web"), "Ready")?.status, "True");
+});
+
+test("an object the API server refuses as invalid stalls the Application: only a new commit or spec can fix it", async (t) => {
+  const { createApp, readApp, syncSource, syncApp } = await fixture(t, { "a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_Valid\n" });
+  await createApp("web", {});
+  await syncSource();
+  assert.equal((await syncApp("web")).report.result, "stalled");
+  assert.equal(condition(await readApp("web"), "Stalled")?.reason, "ValidationFailed");
+});

@@ -251,7 +251,7 @@ export class ApplyEngine {
     const outcomes = await mapLimit(deferred, settings.concurrency, async (item): Promise<PlanOutcome> => {
       const mapping = item.mapping ?? (await this.discovery.find(groupOf(item.object.apiVersion), versionOf(item.object.apiVersion), item.object.kind));
       if (!mapping) {
-        return { kind: "invalid", problem: { ref: item.ref, source: item.rendered.source, message: `kind ${item.object.kind} is still not served after its CustomResourceDefinition was established` } };
+        return { kind: "invalid", problem: { ref: item.ref, source: item.rendered.source, clusterDependent: true, message: `kind ${item.object.kind} is still not served after its CustomResourceDefinition was established` } };
       }
       try {
         return { kind: "planned", state: await this.plan(item, mapping, undefined, settings) };

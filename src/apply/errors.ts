@@ -26,6 +26,20 @@ export interface ObjectProblem {
   ref: ObjectRef;
   source?: SourceLocation;
   message: string;
+  /**
+   * The cluster, not the object, may be at fault: a kind not served yet, a Namespace missing,
+   * access refused, an admission webhook down. Such a failure may pass on a retry without a new
+   * commit, so it must not stall the Application.
+   */
+  clusterDependent?: boolean;
+}
+
+/** Answers the API server gives to an object that is itself wrong (a retry cannot fix it). */
+const INVALID_OBJECT_STATUS = new Set([400, 422]);
+
+/** Whether the API server's refusal may pass later without a new commit (see ObjectProblem.clusterDependent). */
+export function isClusterDependentRefusal(statusCode: number): boolean {
+  return !INVALID_OBJECT_STATUS.has(statusCode);
 }
 
 export function describeProblem(problem: ObjectProblem): string {

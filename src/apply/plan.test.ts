@@ -18,6 +18,7 @@ import {
   namespacesDeclared,
   needsWrite,
   partitionOutcomes,
+  problemOf,
   reservationFor,
   splitByNamespace,
   splitStages,
@@ -163,4 +164,14 @@ test("the note of a changed object: adopted only without this owner's labels, an
   const labelled = { ...live, metadata: { ...live.metadata, labels: { "fjord.dev/name": "app", "fjord.dev/namespace": "shop" } } };
   assert.equal(configuredNote(labelled, dryRun, owner), "took field ownership from kubectl-edit");
   assert.equal(configuredNote(labelled, labelled, owner), undefined);
+});
+
+test("a refusal names whether the cluster may be at fault: an invalid object (400, 422) is not, a missing Namespace, denied access or a failing webhook is", () => {
+  const item = configMap("a");
+  assert.equal(problemOf(item, apiError(422, "metadata.name: Invalid value")).clusterDependent, undefined);
+  assert.equal(problemOf(item, apiError(400, "bad request")).clusterDependent, undefined);
+  assert.equal(problemOf(item, apiError(404, "namespaces \"shop\" not found")).clusterDependent, true);
+  assert.equal(problemOf(item, apiError(403, "forbidden")).clusterDependent, true);
+  assert.equal(problemOf(item, apiError(500, "failed calling webhook")).clusterDependent, true);
+  assert.equal(problemOf(item, new Error("socket hang up")).clusterDependent, true);
 });

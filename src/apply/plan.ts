@@ -10,7 +10,7 @@ import type { Inventory, InventoryEntry } from "../inventory/inventory.ts";
 import { FIELD_MANAGER, isOwnedBy, type Owner } from "../model/ownership.ts";
 import type { Action, ChangeSetEntry } from "./change-set.ts";
 import { managersLosingFields } from "./compare.ts";
-import type { ObjectProblem } from "./errors.ts";
+import { isClusterDependentRefusal, type ObjectProblem } from "./errors.ts";
 import type { PreparedObject } from "./prepare.ts";
 import { redactSecretValues } from "./secret-redaction.ts";
 
@@ -209,7 +209,8 @@ export function changeSetOf(states: readonly ObjectState[]): ChangeSetEntry[] {
 export function problemOf(item: PreparedObject, error: unknown): ObjectProblem {
   const message = error instanceof Error ? error.message : String(error);
   // The server may quote the value it refused; for a Secret that is the secret.
-  return { ref: item.ref, source: item.rendered.source, message: redactSecretValues(message, item.object) };
+  const problem: ObjectProblem = { ref: item.ref, source: item.rendered.source, message: redactSecretValues(message, item.object) };
+  return !(error instanceof KubeApiError) || isClusterDependentRefusal(error.statusCode) ? { ...problem, clusterDependent: true } : problem;
 }
 
 export function withImmutableHint(problem: ObjectProblem, error: unknown): ObjectProblem {

@@ -49,6 +49,7 @@ export async function prepareObjects(
       problems.push({
         ref: refOf(object),
         source: item.source,
+        clusterDependent: true,
         message: served.length
           ? `apiVersion ${object.apiVersion} is not served for kind ${object.kind}; the server has ${served.map((v) => (group ? `${group}/${v}` : v)).join(", ")}`
           : `unknown kind ${object.kind} in apiVersion ${object.apiVersion}: the server has no such resource; install its CustomResourceDefinition first or fix apiVersion/kind`,

@@ -60,6 +60,8 @@ const REASON_FOR: Record<SyncFailure, string> = {
 /**
  * Failures a retry cannot fix: the input is wrong (the commit, or the spec). They stall until
  * the spec, the source's artifact or a reconcile request changes; everything else backs off.
+ * A validation failure the cluster may cause (a CRD or Namespace another Application creates,
+ * RBAC, an admission webhook down) backs off too: nothing in Git has to change for it to pass.
  */
 const STALLS: ReadonlySet<SyncFailure> = new Set(["validation", "render", "empty"]);
 
@@ -139,7 +141,7 @@ function renderFailure(error: unknown): SyncError {
 /** The Ready reason of a failure, and whether it stalls. */
 function classify(error: unknown): { reason: string; stalled: boolean } {
   if (error instanceof ReconcileFailure) return { reason: error.reason, stalled: error.stalled };
-  if (error instanceof SyncError) return { reason: REASON_FOR[error.failure], stalled: STALLS.has(error.failure) };
+  if (error instanceof SyncError) return { reason: REASON_FOR[error.failure], stalled: STALLS.has(error.failure) && !error.problems.some((problem) => problem.clusterDependent) };
   return { reason: ConditionReason.ReconciliationFailed, stalled: false };
 }
 
