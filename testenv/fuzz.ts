@@ -59,7 +59,7 @@ export interface FuzzTarget<T> {
    */
   allowed: readonly ErrorClass[];
   /** More properties of a successful result (throw or assert to fail). */
-  check?: (result: unknown, input: T) => void;
+  check?: (result: unknown, input: T) => void | Promise<void>;
   /** More properties of an allowed error, e.g. that it quotes no secret. */
   checkError?: (error: Error, input: T) => void;
   /** The time bound for an input of up to 64 KiB (default 1 s); larger inputs get `msPerKiB` more per KiB, so the bound is linear in the size. */
@@ -148,7 +148,7 @@ export async function fuzz<T>(t: TestContext, target: FuzzTarget<T>): Promise<vo
       errors++;
       target.checkError?.(failure, input);
     } else {
-      target.check?.(result, input);
+      await target.check?.(result, input);
     }
     if (elapsed > bound) throw new Error(`one input took ${Math.round(elapsed)} ms of CPU time, more than the bound of ${Math.round(bound)} ms`);
     if (growth > maxHeapGrowth) throw new Error(`one input grew the heap by ${(growth / MiB).toFixed(1)} MiB, more than ${maxHeapGrowth / MiB} MiB`);

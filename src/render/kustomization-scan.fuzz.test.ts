@@ -45,6 +45,7 @@ test("scanKustomization: only RenderError; nothing it lets through leaves the re
   await mkdir(path.join(root, "app"), { recursive: true });
   await mkdir(path.join(root, "base"), { recursive: true });
   await mkdir(path.join(scratch, "outside"), { recursive: true });
+  await writeFile(path.join(scratch, "outside", "passwd"), "root:x:0:0\n");
   await writeFile(path.join(root, "base", "kustomization.yaml"), "resources: [cm.yaml]\n");
   await writeFile(path.join(root, "base", "cm.yaml"), "kind: ConfigMap\n");
   await writeFile(path.join(root, "app", "cm.yaml"), "kind: ConfigMap\n");
@@ -63,13 +64,15 @@ test("scanKustomization: only RenderError; nothing it lets through leaves the re
       await writeFile(file, text);
       return scanKustomization(rootReal, file, { allowRemoteBases: false });
     },
-    check: (remote, text) => {
+    check: async (remote, text) => {
       assert.deepEqual(remote, [], "remote bases are refused, so none comes back");
       for (const { value } of kustomizationReferences(readToolConfig(Buffer.from(text), "app/kustomization.yaml", KUSTOMIZATION))) {
         assert.ok(!isRemoteReference(value), `remote reference ${JSON.stringify(value)} let through`);
         assert.ok(!path.isAbsolute(value), `absolute path ${JSON.stringify(value)} let through`);
         assert.ok(isInside(rootReal, path.resolve(rootReal, "app", value)), `${JSON.stringify(value)} leads outside the repository`);
-        assert.ok(!/^out-link(\/|$)/.test(path.posix.normalize(value)), `${JSON.stringify(value)} follows a symlink out of the repository`);
+        // A path that does not exist is kustomize's to report; one that does must really be inside.
+        const real = await realpath(path.resolve(rootReal, "app", value)).catch(() => undefined);
+        if (real !== undefined) assert.ok(isInside(rootReal, real), `${JSON.stringify(value)} follows a symlink out of the repository`);
       }
     },
   });
