@@ -279,6 +279,10 @@ function isCostlyLexeme(lexeme: string): boolean {
   }
 }
 
+/** Generous: the exact depth is checked on each complete document; this only keeps the parser's own recursion shallow. */
+const PARSER_STACK_PER_LEVEL = 2;
+const PARSER_STACK_SLACK = 8;
+
 /** The lexer's markers (yaml's CST.SCALAR, CST.DOCUMENT, CST.BOM). */
 const SCALAR_MARK = "\x1f";
 const DOC_MODE_MARK = "\x02";
@@ -336,6 +340,13 @@ export function* parseYamlDocuments(text: string, options: YamlInputOptions = {}
         }
       }
       offset = parser.offset;
+      // The parser closes open collections by recursion (generators delegating to each other),
+      // which overflows the stack at about a thousand levels (`: : : ...` then a line less
+      // indented) before a document is complete and its depth can be measured. Its stack of
+      // open tokens holds one or two per level, so bounding it bounds that recursion.
+      if (parser.stack.length > PARSER_STACK_PER_LEVEL * limits.maxDepth + PARSER_STACK_SLACK) {
+        throw new YamlLimitError("depth", offset, `YAML nested deeper than ${limits.maxDepth} levels (fjord's limit)`);
+      }
     }
     const rest = [...parser.end()];
     for (const token of rest) accept(token);
