@@ -39,7 +39,7 @@ function checkAccepted(kind: ToolConfigKind, result: unknown): void {
   if (result === null) return;
   assert.ok(typeof result === "object" && !Array.isArray(result), "a mapping");
   assert.doesNotThrow(() => JSON.stringify(result), "plain JSON");
-  for (const key of Object.keys(result as object)) {
+  for (const key of Object.keys(result)) {
     assert.notEqual(key, "<<", "a merge key was accepted");
     const fields = kind.shape.kind === "struct" ? Object.keys(kind.shape.fields) : [];
     const meant = fields.find((field) => goFold(field) === goFold(key));

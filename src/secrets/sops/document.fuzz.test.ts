@@ -39,7 +39,7 @@ const keys = (async () => {
  */
 function plain(value: TreeValue): unknown {
   if (value.kind === "scalar") return value.scalar.type === "bytes" ? Buffer.from(value.scalar.value).toString("utf8") : String((value.scalar as { value?: unknown }).value);
-  if (value.kind === "seq") return value.items.filter((item) => item.kind !== "comment").map((item) => plain(item as TreeValue));
+  if (value.kind === "seq") return value.items.filter((item) => item.kind !== "comment").map((item) => plain(item));
   return value.items.flatMap((item) => (item.kind === "entry" ? [[item.key, plain(item.value)]] : []));
 }
 const plainBranches = (branches: Branches) => branches.map((branch) => plain(branch));
