@@ -137,7 +137,7 @@ export async function fuzz<T>(t: TestContext, target: FuzzTarget<T>): Promise<vo
     }
     const cpu = process.cpuUsage(started);
     const elapsed = (cpu.user + cpu.system) / 1000;
-    const bound = maxMs + Math.max(0, sizeOf(input) / 1024 - 64) * (target.msPerKiB ?? 2);
+    const bound = maxMs + Math.max(0, sizeOf(input) / 1024 - 64) * (target.msPerKiB ?? 4);
     const growth = process.memoryUsage().heapUsed - heapBefore;
     slowest = Math.max(slowest, elapsed);
     if (threw) {
