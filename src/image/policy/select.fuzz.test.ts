@@ -1,8 +1,7 @@
 /**
  * Fuzzing everything a tenant's or a registry's strings reach in image automation: tag
  * policies (patterns, globs, semver ranges, exclusion lists, extract templates), Flux v1
- * annotations, setter markers, image references, and the RE2 user patterns underneath
- * (also used by spec.ignore). Properties (testenv/fuzz.ts): only TagPolicyError or
+ * annotations, setter markers, image references, and the RE2 user patterns underneath. Properties (testenv/fuzz.ts): only TagPolicyError or
  * UserPatternError while compiling, never an exception while selecting, in bounded time:
  * catastrophic patterns (`(a+)+$`, `*a*a*a*b`) against 10,000-character tags included.
  */
@@ -11,8 +10,6 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { hostileString, mutated } from "../../../testenv/fuzz-arbitraries.ts";
 import { fuzz } from "../../../testenv/fuzz.ts";
-import { compileSourceIgnore } from "../../controller/source-ignore.ts";
-import { IgnorePatternError } from "../../render/ignore-patterns.ts";
 import { UserPatternError } from "../../util/user-pattern.ts";
 import { ImageReferenceError, formatImageReference, parseImageReference } from "../registry/reference.ts";
 import { invalidReferenceReason, parseImageReference as parseUpdateReference } from "../update/image-ref.ts";
@@ -81,19 +78,6 @@ test("readFluxV1Annotations: only TagPolicyError", async (t) => {
         }
       }
       return automation;
-    },
-  });
-});
-
-test("compileSourceIgnore: only IgnorePatternError, matching in bounded time", async (t) => {
-  const line = fc.oneof(fc.constantFrom("*.md", "!keep.md", "/deploy/", "**/secret*", "a/**/b", "\\#x", "[", "[!a-z]", "**".repeat(100), "*a".repeat(500) + "b", "# comment", "\\"), hostileString);
-  await fuzz(t, {
-    name: "compileSourceIgnore (src/controller/source-ignore.ts)",
-    arbitrary: fc.tuple(fc.array(line, { maxLength: 20 }).map((lines) => lines.join("\n")), fc.array(fc.oneof(tag, fc.constantFrom("deploy/app.yaml", "a/b/c/d/e/secret.yaml", `${"a/".repeat(2000)}b`)), { maxLength: 10 })),
-    allowed: [IgnorePatternError, UserPatternError],
-    run: ([text, paths]) => {
-      const matcher = compileSourceIgnore(text);
-      return paths.map((file) => matcher.ignores(file, false));
     },
   });
 });
