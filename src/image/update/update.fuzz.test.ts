@@ -20,9 +20,10 @@ import { checkYaml } from "./yaml-source.ts";
 const fixtures = path.resolve(import.meta.dirname, "../../../test/fixtures/image-update");
 const SEEDS = ["commented-deployment.yaml", "flux-v1-workloads.yaml", "kustomization.yaml", "values.yaml"].map((name) => readFileSync(path.join(fixtures, name), "utf8"));
 
-const files: fc.Arbitrary<ManifestFile[]> = fc.array(
+/** Files as read from a directory: each path once. */
+const files: fc.Arbitrary<ManifestFile[]> = fc.uniqueArray(
   fc.tuple(hostileYaml(SEEDS), fc.constantFrom("deploy/app.yaml", "kustomization.yaml", "values.yaml")).map(([text, file]) => ({ path: file, text })),
-  { minLength: 1, maxLength: 3 },
+  { minLength: 1, maxLength: 3, selector: (file) => file.path },
 );
 const imageText = fc.oneof(fc.constantFrom("registry.example/payments/app", "nginx", "ghcr.io/org/app", "localhost:5000/x"), hostileString);
 const latest: fc.Arbitrary<LatestImage> = fc.record({ image: imageText, tag: fc.oneof(fc.constantFrom("1.5.0", "v2", "latest"), hostileString), digest: fc.option(fc.oneof(fc.constant(`sha256:${"a".repeat(64)}`), hostileString), { nil: undefined }) }, { requiredKeys: ["image", "tag"] });
