@@ -61,3 +61,14 @@ test("errors that could quote the input are described by their kind when the tex
   assert.match(describeYamlError(error, true), /\\q/);
   assert.equal(describeYamlError(error, false), "invalid escape sequence in a double-quoted string");
 });
+
+test("fuzz-found: compact maps nested a thousand deep, then a less indented line, are a depth error, not a stack overflow", () => {
+  // Counterexample of src/secrets/sops/document.fuzz.test.ts (a SOPS file with `: ` inserted
+  // 1,900 times): the parser closes the open maps by recursion before the document is complete.
+  for (const text of [`${": ".repeat(1900)}a: b\nc: d\n`, `${": ".repeat(20_000)}a: b\nc: d\n`]) {
+    const error = limitError(text);
+    assert.equal(error.kind, "depth");
+  }
+  // Nesting within the limit still parses.
+  assert.equal([...parseYamlDocuments(`${": ".repeat(150)}a: b\nc: d\n`)].length, 1);
+});

@@ -279,6 +279,10 @@ function isCostlyLexeme(lexeme: string): boolean {
   }
 }
 
+/** Generous: the exact depth is checked on each complete document; this only keeps the parser's own recursion shallow. */
+const PARSER_STACK_PER_LEVEL = 2;
+const PARSER_STACK_SLACK = 8;
+
 /** The lexer's markers (yaml's CST.SCALAR, CST.DOCUMENT, CST.BOM). */
 const SCALAR_MARK = "\x1f";
 const DOC_MODE_MARK = "\x02";
@@ -298,7 +302,9 @@ export function* parseYamlDocuments(text: string, options: YamlInputOptions = {}
   const { lineCounter, limits: _limits, keyIdentity: _identity, ...yamlOptions } = options;
   const parser = new Parser(lineCounter?.addNewLine);
   lineCounter?.addNewLine(0);
-  const composer = new Composer({ ...yamlOptions, uniqueKeys: false });
+  // The package's warnings (a collection used as a key, say) go to the process's stderr and
+  // quote the input, which may be a Secret: outside data never reaches the log that way.
+  const composer = new Composer({ logLevel: "error", ...yamlOptions, uniqueKeys: false });
   let tokens = 0;
   let streamTokens = 0;
   let offset = 0;
@@ -334,6 +340,13 @@ export function* parseYamlDocuments(text: string, options: YamlInputOptions = {}
         }
       }
       offset = parser.offset;
+      // The parser closes open collections by recursion (generators delegating to each other),
+      // which overflows the stack at about a thousand levels (`: : : ...` then a line less
+      // indented) before a document is complete and its depth can be measured. Its stack of
+      // open tokens holds one or two per level, so bounding it bounds that recursion.
+      if (parser.stack.length > PARSER_STACK_PER_LEVEL * limits.maxDepth + PARSER_STACK_SLACK) {
+        throw new YamlLimitError("depth", offset, `YAML nested deeper than ${limits.maxDepth} levels (fjord's limit)`);
+      }
     }
     const rest = [...parser.end()];
     for (const token of rest) accept(token);
@@ -364,6 +377,20 @@ const QUOTING_CODES: Partial<Record<ErrorCode, string>> = {
   BAD_SCALAR_START: "a plain value starts with a reserved character; quote it",
   BAD_COLLECTION_TYPE: "a tag names the wrong kind of collection",
 };
+
+/**
+ * What went wrong converting a parsed document to plain values (an alias with no anchor before
+ * it, a merge key that merges something other than a map), without the package's message,
+ * which quotes the alias's name: in a Secret that name is the value someone wrote, e.g.
+ * `password: *hunter2`.
+ */
+export function describeConversionError(error: unknown, quoteInput: boolean): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (quoteInput) return message.split("\n")[0] ?? message;
+  if (/alias/i.test(message)) return "an alias (*name) refers to no anchor (&name) defined before it; quote the value if it is meant as a string";
+  if (/merge/i.test(message)) return "a merge key (<<) merges something other than a map";
+  return "a value cannot be converted";
+}
 
 /**
  * The problem a YAML error describes. Where the package's message may quote a piece of the

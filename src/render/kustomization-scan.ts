@@ -36,6 +36,28 @@ function remoteRefused(found: RemoteReferenceFound): RenderError {
   });
 }
 
+function unusablePath(kustomization: string, reference: KustomizationReference, how: string): RenderError {
+  return new RenderError("tool-config", `${reference.field} entry ${JSON.stringify(reference.value)} ${how}`, {
+    file: kustomization,
+    fix: "name a file or directory of the repository by its relative path",
+  });
+}
+
+/** A file system error, by its code only: its message holds the absolute path on the controller. */
+function unreadable(kustomization: string, reference: KustomizationReference, error: unknown): RenderError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? "unknown error";
+  return unusablePath(kustomization, reference, `cannot be read (${code}: a name too long, a symlink loop or no permission)`);
+}
+
+/** The entry's real path, undefined when it does not exist; any other failure (ELOOP, ENAMETOOLONG, EACCES) is the kustomization's error. */
+async function resolveEntry(kustomization: string, reference: KustomizationReference, target: string): Promise<string | undefined> {
+  try {
+    return await realPathIfExists(target);
+  } catch (error) {
+    throw unreadable(kustomization, reference, error);
+  }
+}
+
 async function isDirectory(file: string): Promise<boolean> {
   return (await stat(file)).isDirectory();
 }
@@ -57,9 +79,11 @@ async function scanFile(scan: Scan, kustomizationFile: string): Promise<void> {
       continue;
     }
     if (path.isAbsolute(reference.value)) throw leavesRoot(kustomization, reference, "is an absolute path, outside the repository");
+    // Node refuses such a path with a TypeError (quoting the controller's own directories) and no file system holds one.
+    if (reference.value.includes("\0")) throw unusablePath(kustomization, reference, "holds a NUL character, which no path can hold");
     const target = path.resolve(dir, reference.value);
     if (!isInside(scan.rootReal, target)) throw leavesRoot(kustomization, reference, "points outside the repository");
-    const real = await realPathIfExists(target);
+    const real = await resolveEntry(kustomization, reference, target);
     if (!real) {
       // Not in the checkout: kustomize would try `host/org/repo` as a remote; otherwise it reports the missing path itself.
       if (looksLikeHostPath(reference.value)) {
@@ -69,7 +93,7 @@ async function scanFile(scan: Scan, kustomizationFile: string): Promise<void> {
       continue;
     }
     if (!isInside(scan.rootReal, real)) throw leavesRoot(kustomization, reference, "is a symlink to a place outside the repository");
-    if (reference.kind === "base" && (await isDirectory(real))) {
+    if (reference.kind === "base" && (await isDirectory(real).catch((error: unknown) => { throw unreadable(kustomization, reference, error); }))) {
       const nested = await findKustomizationFile(real);
       if (nested) await scanFile(scan, nested);
     }

@@ -131,3 +131,9 @@ test("files over the size limit are refused before parsing", () => {
   const big = Buffer.alloc(MAX_TOOL_CONFIG_BYTES + 1, 0x20);
   assert.match(refusal(big).message, new RegExp(`at most ${MAX_TOOL_CONFIG_BYTES} bytes`));
 });
+
+test("fuzz-found: a file nested too deep for the parser's recursion is refused, not a stack overflow", () => {
+  // Counterexample of tool-config's pre-pass for directives, which parsed the whole file unbounded.
+  const error = refusal(`${": ".repeat(1900)}a: b\nc: d\n`);
+  assert.match(error.message, /nested deeper than 200 levels/);
+});

@@ -196,16 +196,18 @@ export function readToolConfig(bytes: Uint8Array, file: string, kind: ToolConfig
   const text = decodeUtf8(bytes, file);
   const lines = new LineCounter();
   const reader: Reader = { file, text, kind, lines };
-  for (const token of new Parser(lines.addNewLine).parse(text)) {
-    if (token.type === "directive") throw refuse(reader, token.offset, `YAML directive ${showKey(token.source.trim())}`, "remove the directive");
-  }
   let docs: Document.Parsed[];
   try {
     // Bounded like every other parse of Git content: tokens, nesting and size are checked before a tree is built.
-    docs = parseAllYamlDocuments(text, PARSE_OPTIONS);
+    docs = parseAllYamlDocuments(text, { ...PARSE_OPTIONS, lineCounter: lines });
   } catch (error) {
     if (error instanceof YamlLimitError) throw refuse(reader, error.offset, error.message, "make the file smaller or flatter");
     throw error;
+  }
+  // Only now that the bounded parse has passed: the parser recurses per level of nesting, and an
+  // unbounded parse of `: : : ...` overflowed the stack here.
+  for (const token of new Parser().parse(text)) {
+    if (token.type === "directive") throw refuse(reader, token.offset, `YAML directive ${showKey(token.source.trim())}`, "remove the directive");
   }
   // A trailing `---` (an empty document) is harmless; content after the first document is not.
   const extra = docs.slice(1).find((doc) => !isEmpty(doc.contents) || doc.errors.length > 0);

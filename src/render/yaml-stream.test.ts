@@ -197,3 +197,28 @@ test("an error in an ordinary object still quotes its line", () => {
   const error = failure("apiVersion: v1\nkind: ConfigMap\ndata:\n  colour: blue x: y\n");
   assert.match(error.message, /\|\s+colour: blue x: y/);
 });
+
+test("fuzz-found: a Secret value YAML reads as an alias (`password: *hunter2`) is not quoted in the error", () => {
+  // Counterexample of yaml-stream.fuzz.test.ts: the yaml package's message names the missing
+  // anchor, which here is the password.
+  const secret = failure("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: *c4n4ryS3cr3t\n  other: c4n4ryS3cr3t-2\n");
+  assert.doesNotMatch(secret.message, /c4n4ry/, secret.message);
+  assert.match(secret.message, /^apps\/x\.yaml:\d+: malformed YAML: an alias \(\*name\) refers to no anchor/);
+  const decrypted = failure("data:\n  token: *hunter2\n", { file: "apps/x.yaml", sensitive: true });
+  assert.doesNotMatch(decrypted.message, /hunter2/, decrypted.message);
+  // An ordinary object still says which alias.
+  assert.match(failure("apiVersion: v1\nkind: ConfigMap\ndata:\n  a: *nowhere\n").message, /nowhere/);
+});
+
+test("fuzz-found: the yaml package's warnings, which quote the input, never reach the process's stderr", (t) => {
+  const warnings: string[] = [];
+  const listener = (warning: Error) => warnings.push(warning.message);
+  process.on("warning", listener);
+  t.after(() => process.off("warning", listener));
+  // A collection used as a key makes the package warn, naming the key, while converting.
+  parseYamlStream("apiVersion: v1\nkind: Secret\nstringData:\n  ? [c4n4ryS3cr3t]\n  : x\n", { file: "apps/x.yaml" });
+  return new Promise<void>((resolve) => setImmediate(() => {
+    assert.deepEqual(warnings, []);
+    resolve();
+  }));
+});

@@ -1,6 +1,6 @@
 import { isMap, isScalar, isSeq, LineCounter, type Document, type ParsedNode, type YAMLError } from "yaml";
 import { documentAround, mayQuoteFrom } from "../input/secret-text.ts";
-import { describeYamlError, parseYamlDocuments, YamlLimitError, type YamlLimits } from "../input/yaml.ts";
+import { describeConversionError, describeYamlError, parseYamlDocuments, YamlLimitError, type YamlLimits } from "../input/yaml.ts";
 import { RenderError } from "./errors.ts";
 import { kubeScalarTags } from "./kube-yaml-schema.ts";
 
@@ -145,8 +145,8 @@ export function* yamlStream(text: string, origin: StreamOrigin, limits: Partial<
       // Aliases were counted and their expansion measured above.
       value = doc.toJS({ maxAliasCount: -1 });
     } catch (cause) {
-      // Unresolved aliases and malformed merge keys surface only while converting.
-      const reason = cause instanceof Error ? cause.message : String(cause);
+      // Unresolved aliases and malformed merge keys surface only while converting; the package's message names the alias, which in a Secret is its value.
+      const reason = describeConversionError(cause, mayQuote(text, doc.range[0], origin));
       throw new RenderError("yaml-syntax", `malformed YAML: ${reason}`, origin.renderedBy ? { file: origin.file } : { file: origin.file, line });
     }
     if (value === null) continue;

@@ -1,7 +1,7 @@
 import type { RegistryCredentials } from "./credentials.ts";
 import { Redactor, type RegistryError } from "./errors.ts";
 import { createTransport, type HttpRequest, type HttpResponse, type Transport } from "./http.ts";
-import { nextPageUrl } from "./link.ts";
+import { InvalidLinkError, nextPageUrl } from "./link.ts";
 import {
   choosePlatform,
   configCreated,
@@ -207,7 +207,12 @@ export function createRegistryClient(options: RegistryClientOptions = {}, transp
           if (VALID_TAG.test(tag)) tags.push(tag);
           added++;
         }
-        url = nextPageUrl(header(response, "link"), response.url);
+        try {
+          url = nextPageUrl(header(response, "link"), response.url);
+        } catch (error) {
+          if (error instanceof InvalidLinkError) throw session.fail(op, "invalid-response", `${op.action}: ${error.message}`);
+          throw error;
+        }
         const requested = Number(response.url.searchParams.get("n") ?? Number.NaN);
         // Some registries page without a Link header; a full page means there may be more.
         if (url === undefined && page.length > 0 && page.length === requested && added > 0) {

@@ -66,3 +66,16 @@ test("plain YAML: name=newName:tag matches the name or the new name; unmatched i
   const broken = setImages([{ path: "pod.yaml", text }, { path: "bad.yaml", text: "a: [\n" }], [parseImageSetting("myapp:3")]);
   assert.deepEqual(broken.errors.map((error) => error.file), ["bad.yaml"]);
 });
+
+test("fuzz-found: a kustomization with more than 100 aliases, or an alias with no anchor, is an error in the result, not a ReferenceError", () => {
+  // Counterexample of update.fuzz.test.ts: re-reading the edited kustomization used the yaml
+  // package's default alias limit (100), below fjord's, and did not catch conversion errors.
+  const bomb = "l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\nl1: &l1 [*l0, *l0, *l0, *l0]\nl2: &l2 [*l1, *l1, *l1, *l1]\nl3: &l3 [*l2, *l2, *l2, *l2]\n";
+  const edited = setImages([{ path: "kustomization.yaml", text: bomb }], [parseImageSetting("nginx=nginx:1.25")], { kustomization: "kustomization.yaml" });
+  assert.deepEqual(edited.errors, []);
+  assert.match(edited.files[0]?.text ?? "", /newTag: "?1\.25"?/);
+  const unresolved = "images:\n  - name: nginx\n    newTag: \"1.0\"\n  - <<: *nope\n";
+  const refused = setImages([{ path: "kustomization.yaml", text: unresolved }], [parseImageSetting("nginx=nginx:1.25")], { kustomization: "kustomization.yaml" });
+  assert.equal(refused.errors.length, 1);
+  assert.match(refused.errors[0]?.message ?? "", /cannot be read after the edit \(.*alias/);
+});

@@ -1,5 +1,7 @@
 import { isMap, isScalar, isSeq, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from "yaml";
 import type { ImageChange, ManifestFile, UpdateError, UpdateResult } from "./apply-policies.ts";
+import { mayHoldSecrets } from "../../input/secret-text.ts";
+import { describeConversionError } from "../../input/yaml.ts";
 import { containersIn, stringField } from "./containers.ts";
 import { settingApplied, settingMatches, type ImageSetting } from "./image-setting.ts";
 import {
@@ -224,7 +226,16 @@ function nodeEnd(pair: Pair): number {
 function verifyEntry(text: string, setting: ImageSetting): string | undefined {
   const parsed = parseYaml(text);
   if (!parsed.ok) return parsed.error.message;
-  const images = (parsed.yaml.documents[0]?.toJS() as { images?: Record<string, unknown>[] } | undefined)?.images;
+  let content: unknown;
+  try {
+    // Aliases were counted and their expansion measured by parseYaml, within fjord's limits; the
+    // package's own default (100 aliases) would throw on a file fjord accepts. An alias with no
+    // anchor or a bad merge key surfaces only here.
+    content = parsed.yaml.documents[0]?.toJS({ maxAliasCount: -1 });
+  } catch (error) {
+    return `the kustomization cannot be read after the edit (${describeConversionError(error, !mayHoldSecrets(text))})`;
+  }
+  const images = (content as { images?: Record<string, unknown>[] } | undefined)?.images;
   const entries = (images ?? []).filter((image) => image.name === setting.name);
   if (entries.length !== 1) return `${entries.length} entries named "${setting.name}"`;
   const entry = entries[0] ?? {};

@@ -57,3 +57,17 @@ test(`more than ${MAX_SEALED_VALUES} values, or a value longer than a Secret can
   const refused = runSealingJob({ op: "rotate", manifest: JSON.stringify(long), privateKeys: [privateKey], publicKey: createPublicKey(privateKey) });
   assert.deepEqual(refused, { kind: "refused", statusCode: 413, message: `the request body holds an encrypted value longer than any sealed Secret value can be (${MAX_SEALED_VALUE_LENGTH} characters)` });
 });
+
+test("fuzz-found: template data naming a key with an escape JSON cannot read is refused, not a SyntaxError", async () => {
+  // Counterexample of requests.fuzz.test.ts: `{{ index . "\u12" }}` threw from JSON.parse, which
+  // the sealing routes answered 500 and the reconciler could not report.
+  const { privateKey } = await keyA;
+  for (const template of ['{{ index . "\\u12" }}', '{{ index . "\\x41" }}']) {
+    const sealedSecret: SealedSecret = { apiVersion: "bitnami.com/v1alpha1", kind: "SealedSecret", metadata: { name: "db", namespace: "shop" }, spec: { encryptedData: {}, template: { data: { password: template } } } };
+    const manifest = JSON.stringify(sealedSecret);
+    assert.equal(runSealingJob({ op: "verify", manifest, privateKeys: [privateKey] }).kind, "sealed-elsewhere");
+    const outcome = runSealingJob({ op: "unseal", sealedSecret, privateKeys: [privateKey] });
+    assert.equal(outcome.kind, "sealed-elsewhere");
+    assert.match(outcome.kind === "sealed-elsewhere" ? outcome.message : "", /spec\.template\.data\.password names a key in a quoted string with an escape fjord does not read/);
+  }
+});

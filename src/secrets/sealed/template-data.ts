@@ -12,6 +12,18 @@ export class TemplateDataError extends Error {
 }
 
 /**
+ * The key a `{{ index . "..." }}` names. Go's and JSON's string escapes differ (`\x41`, `\101`
+ * and `\a` are Go's only); a key JSON cannot read is refused rather than read another way.
+ */
+function quotedKey(templateKey: string, literal: string): string {
+  try {
+    return JSON.parse(`"${literal}"`) as string;
+  } catch {
+    throw new TemplateDataError(`spec.template.data.${templateKey} names a key in a quoted string with an escape fjord does not read; write the key without escapes`);
+  }
+}
+
+/**
  * The rendered value; errors name the template key and the referenced key, never values. A
  * result longer than `maxBytes` is refused before it is built: references can repeat a large
  * value without bound.
@@ -29,7 +41,7 @@ export function renderTemplateValue(key: string, template: string, values: Reado
     const literal = template.slice(last, match.index);
     if (literal.includes("{{")) break;
     add(Buffer.from(literal, "utf8"));
-    const referenced = match[1] ?? JSON.parse(`"${match[2] ?? ""}"`) as string;
+    const referenced = match[1] ?? quotedKey(key, match[2] ?? "");
     const value = values.get(referenced);
     if (!value) throw new TemplateDataError(`spec.template.data.${key} refers to "${referenced}", which spec.encryptedData does not hold`);
     add(value);
