@@ -130,8 +130,15 @@ test("a render error stalls the Application (Stalled=True, no Reconciling) and a
 test("while a sync works on a new revision the Application is Reconciling=True (Progressing); a failure retried is ProgressingWithRetry", async (t) => {
   // A Deployment no node can run: the health wait goes on until the test stops it.
   const stuck = `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: stuck\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: stuck}\n  template:\n    metadata:\n      labels: {app: stuck}\n    spec:\n      nodeSelector: {fjord.dev/no-such-node: "true"}\n      containers:\n        - name: c\n          image: example.invalid/stuck:1\n`;
-  const { namespace, createApp, readApp, syncSource, syncApp } = await fixture(t, { "stuck.yaml": stuck });
+  const { namespace, appPath, createApp, readApp, syncSource, syncApp, commit } = await fixture(t, { "a.yaml": configMap("a") });
   await createApp("web", { wait: true, timeout: "5m" });
+  await syncSource();
+  // A first reconcile writes its status once, at its end: an Application without a Ready
+  // condition is already in progress for kstatus, so no marker is spent on it.
+  const log = logRequests(client);
+  assert.equal((await syncApp("web", log.client)).report.result, "success");
+  assert.equal(log.to("PATCH", `${appPath("web")}/status`).length, 2, "the inventory reservation and the status at the end, no marker");
+  await commit({ "stuck.yaml": stuck });
   await syncSource();
   const abort = new AbortController();
   const running = syncApp("web", client, abort.signal);

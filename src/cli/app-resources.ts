@@ -74,7 +74,7 @@ export function isStalled(object: FjordObject): boolean {
 /**
  * One word for where an object stands, read from its kstatus conditions: Stalled (bad input,
  * not retried until it changes), Progressing (a reconcile is working), Retrying (failed, retried
- * with backoff), Ready, or Failed / Unknown.
+ * with backoff, or never reconciled yet), Ready, or Failed / Unknown.
  */
 export function stateOf(object: FjordObject): string {
   if (isStalled(object)) return "Stalled";
@@ -82,6 +82,9 @@ export function stateOf(object: FjordObject): string {
   const retrying = object.status?.conditions?.some((condition) => condition.type === ConditionType.Reconciling && condition.status === "True");
   if (retrying) return "Retrying";
   const ready = readyCondition(object)?.status;
+  // Never reconciled yet: kstatus reads an object without conditions as in progress (the
+  // controller writes no marker for a first reconcile); a suspended one is not being worked on.
+  if (ready === undefined) return object.spec.suspend === true ? "Unknown" : "Progressing";
   return ready === "True" ? "Ready" : ready === "False" ? "Failed" : "Unknown";
 }
 

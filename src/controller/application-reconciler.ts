@@ -260,10 +260,12 @@ export async function reconcileApplication(client: KubeClient, app: Application,
     attempted = artifact.revision;
     artifactMeta = { author: artifact.author, message: artifact.message };
 
-    // New input (a revision, spec or request not yet handled): say so before the long work.
+    // New input (a revision, spec or request not yet handled): say so before the long work. An
+    // Application never reconciled has no Ready condition yet, which kstatus already reads as in
+    // progress, so its first reconcile spends no request on the marker.
     const reconciling = findCondition(status.conditions, ConditionType.Reconciling);
     const newInput = status.lastAttemptedRevision !== artifact.revision || previousReady?.observedGeneration !== generation || handledRequest(app).lastHandledReconcileAt !== status.lastHandledReconcileAt;
-    if (newInput && reconciling?.status !== "True") {
+    if (newInput && previousReady !== undefined && reconciling?.status !== "True") {
       const conditions = setCondition(removeCondition(status.conditions, ConditionType.Stalled), { type: ConditionType.Reconciling, status: "True", reason: ConditionReason.Progressing, message: `Applying revision ${artifact.revision}` }, generation, now());
       noteWrite(await client.request<Application>("PATCH", `${appPath(namespace, name)}/status`, { body: { status: { conditions } }, contentType: "application/merge-patch+json" }));
     }
