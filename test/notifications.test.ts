@@ -16,6 +16,7 @@ import { runController } from "../src/controller/controller.ts";
 import { installCustomResourceDefinitions } from "../src/controller/crd-install.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { createLogger } from "../src/util/logger.ts";
+import { runFjord } from "./support/cli.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 
 interface Received {
@@ -141,6 +142,17 @@ test("a failing sync reaches a Slack receiver, a signed generic-hmac receiver an
     return object.status?.lastDeliveryTime !== undefined && object;
   });
   assert.ok(provider.status?.lastDeliveryTime);
+
+  const kubeconfig = (await useCluster()).kubeconfigPath;
+  const providers = await runFjord(["get", "providers", "-n", namespace, "--kubeconfig", kubeconfig]);
+  assert.equal(providers.code, 0, providers.stderr);
+  assert.match(providers.stdout, /^NAME\s+TYPE\s+READY\s+STATUS/m);
+  assert.match(providers.stdout, /^slack\s+slack\s+True\s+sends to http:\/\/127\.0\.0\.1:\d+\/\*\*\*/m);
+  assert.match(providers.stdout, /^signed\s+generic-hmac\s+True/m);
+  assert.ok(!providers.stdout.includes(slackToken), "get providers never shows the token in an address");
+  const alerts = await runFjord(["get", "alerts", "-n", namespace, "--kubeconfig", kubeconfig]);
+  assert.equal(alerts.code, 0, alerts.stderr);
+  assert.match(alerts.stdout, /^flaky\s+flaky\s+error\s+True\s+sends to Provider flaky/m);
 
   for (const request of [...slack.received, ...signed.received, ...flaky.received]) {
     for (const value of [slackToken, hmacKey]) assert.ok(!request.body.includes(value), `a Secret value in a body sent to ${request.path}`);
