@@ -15,14 +15,16 @@ export interface NotificationEvent {
   reason: string;
   message: string;
   revision?: string;
-  /** Set on failures only: identical failures are rate-limited by this key (object and reason). */
-  failureKey?: string;
+  /** Set on failures only: identical failures are rate-limited per object and reason. */
+  failure?: { object: string; reason: string };
   /** When the reconcile reported it. */
   timestamp: string;
 }
 
 /** Reasons that say "not yet", not "broken": waiting on a dependency is no error to page someone for. */
 const WAITING_REASONS = new Set<string>([ConditionReason.DependencyNotReady, ConditionReason.SourceNotReady]);
+/** Before these, a Ready success is no recovery: the object was waiting or starting, not failing. */
+const NOT_FAILED_REASONS = new Set<string>([...WAITING_REASONS, ConditionReason.Progressing]);
 
 function describeChanges(report: ReconcileReport): string {
   const count = (action: string) => report.changes.filter((change) => change.action === action).length;
@@ -37,7 +39,7 @@ export function eventsOfReport(report: ReconcileReport, now: Date = new Date()):
   if (report.result === "success") {
     const newRevision = report.revision !== undefined && report.revision !== report.previousRevision;
     // A first reconcile has no previous reason: becoming Ready then is a start, not a recovery.
-    const recovered = !report.previousReady && report.previousReason !== undefined && !WAITING_REASONS.has(report.previousReason);
+    const recovered = !report.previousReady && report.previousReason !== undefined && !NOT_FAILED_REASONS.has(report.previousReason);
     if (newRevision || recovered) {
       const what = newRevision ? `Applied revision ${report.revision ?? ""}` : "Recovered";
       const changes = report.changes.length > 0 ? `: ${describeChanges(report)}` : "";
@@ -50,7 +52,7 @@ export function eventsOfReport(report: ReconcileReport, now: Date = new Date()):
     }
   } else if (report.result === "failed" || report.result === "stalled") {
     const waiting = WAITING_REASONS.has(report.reason);
-    events.push({ ...base, severity: waiting ? "info" : "error", reason: report.reason, message: report.message, failureKey: `${object.kind}/${object.namespace}/${object.name}/${report.reason}` });
+    events.push({ ...base, severity: waiting ? "info" : "error", reason: report.reason, message: report.message, failure: { object: `${object.kind}/${object.namespace}/${object.name}`, reason: report.reason } });
   }
   if (report.warnings.length > 0 && JSON.stringify(report.previousWarnings ?? []) !== JSON.stringify(report.warnings)) {
     events.push({ ...base, severity: "info", reason: "RenderWarning", message: report.warnings.join("\n") });

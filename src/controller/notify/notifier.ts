@@ -100,13 +100,13 @@ export class Notifier {
     // Reports about the notification kinds themselves would loop (a failing Provider notifying through itself).
     if (kind === PROVIDER_KIND || kind === ALERT_KIND) return;
     const source = this.options.caches(kind).get(objectKey(kind, namespace, name));
-    if (report.result === "success") this.limiter.forget(`${kind}/${namespace}/${name}/`);
+    if (report.result === "success") this.limiter.forget(`${kind}/${namespace}/${name}`);
     for (const event of eventsOfReport(report)) {
       const matching = [...this.alerts.values()].filter((compiled) => alertMatches(compiled, event, source?.metadata.labels));
       if (matching.length === 0) continue;
       let repeated = 0;
-      if (event.failureKey) {
-        const decision = this.limiter.admit(event.failureKey, this.failureInterval(source));
+      if (event.failure) {
+        const decision = this.limiter.admit(event.failure.object, event.failure.reason, this.failureInterval(source));
         if (!decision.send) continue;
         repeated = decision.suppressed;
       }

@@ -25,11 +25,12 @@ test("events: a new revision, a failure, a recovery and drift each make one even
   const recovered = eventsOfReport({ ...success, previousRevision: "main@sha1:b", previousReady: false, previousReason: "ApplyFailed" });
   assert.equal(recovered.length, 1);
   assert.equal(recovered[0]?.reason, "Recovered");
-  assert.deepEqual(eventsOfReport({ ...success, previousReady: false }).length, 1, "a first Ready (no previous reason) is a new revision, not a recovery");
+  assert.deepEqual(eventsOfReport({ ...success, previousReady: false }).map((e) => e.message), ["Applied revision main@sha1:b"], "a first Ready (no previous reason) is a new revision, not a recovery");
+  assert.deepEqual(eventsOfReport({ ...success, previousReady: false, previousReason: "Progressing" }).map((e) => e.message), ["Applied revision main@sha1:b"], "nor is Ready after Progressing");
   const drift = eventsOfReport({ ...success, previousRevision: "main@sha1:b", driftReverts: [{ object: "ConfigMap/x", changedBy: "kubectl", at: "t" }] });
   assert.deepEqual(drift.map((e) => e.reason), ["DriftReverted"]);
   const failure = eventsOfReport(failed());
-  assert.deepEqual(failure.map((e) => [e.severity, e.reason, e.failureKey]), [["error", "ApplyFailed", "Application/team-a/web-app/ApplyFailed"]]);
+  assert.deepEqual(failure.map((e) => [e.severity, e.reason, e.failure]), [["error", "ApplyFailed", { object: "Application/team-a/web-app", reason: "ApplyFailed" }]]);
   assert.equal(eventsOfReport(failed({ reason: "DependencyNotReady" }))[0]?.severity, "info");
   assert.deepEqual(eventsOfReport(reportOf({ object, result: "idle", reason: "Suspended", message: "", ready: true, previousReady: true })), []);
   const warned = reportOf({ object, result: "success", reason: "ReconciliationSucceeded", message: "", ready: true, previousReady: true, warnings: ["unread.txt"] });
@@ -40,15 +41,17 @@ test("events: a new revision, a failure, a recovery and drift each make one even
 test("rate limit: one failure per key and interval, with the count of repeats", () => {
   let now = 0;
   const limiter = new FailureRateLimiter(() => now);
-  assert.deepEqual(limiter.admit("k", 1000), { send: true, suppressed: 0 });
+  assert.deepEqual(limiter.admit("app/a", "ApplyFailed", 1000), { send: true, suppressed: 0 });
   now = 10;
-  assert.deepEqual(limiter.admit("k", 1000), { send: false, suppressed: 1 });
-  assert.deepEqual(limiter.admit("k", 1000), { send: false, suppressed: 2 });
-  assert.equal(limiter.admit("other", 1000).send, true, "another key is not limited");
+  assert.deepEqual(limiter.admit("app/a", "ApplyFailed", 1000), { send: false, suppressed: 1 });
+  assert.deepEqual(limiter.admit("app/a", "ApplyFailed", 1000), { send: false, suppressed: 2 });
+  assert.equal(limiter.admit("app/a", "RenderFailed", 1000).send, true, "another reason is not limited");
+  assert.equal(limiter.admit("app/b", "ApplyFailed", 1000).send, true, "another object is not limited");
   now = 1010;
-  assert.deepEqual(limiter.admit("k", 1000), { send: true, suppressed: 2 });
-  limiter.forget("k");
-  assert.equal(limiter.admit("k", 1000).send, true, "after a recovery the failure is news again");
+  assert.deepEqual(limiter.admit("app/a", "ApplyFailed", 1000), { send: true, suppressed: 2 });
+  assert.deepEqual(limiter.admit("app/a", "ApplyFailed", 1000), { send: false, suppressed: 1 });
+  limiter.forget("app/a");
+  assert.deepEqual(limiter.admit("app/a", "ApplyFailed", 1000), { send: true, suppressed: 0 }, "after a recovery the failure is news again");
 });
 
 test("matching: namespace, kind, name glob, labels, severity, inclusion and exclusion", () => {

@@ -9,34 +9,38 @@ export interface RateDecision {
   suppressed: number;
 }
 
-/** Keys remembered at most; the oldest go first, so a flood of distinct failures cannot grow memory. */
-const MAX_KEYS = 10_000;
+/** Objects remembered at most; the oldest go first, so a flood of distinct failures cannot grow memory. */
+const MAX_OBJECTS = 10_000;
 
 export class FailureRateLimiter {
-  private readonly seen = new Map<string, { sentAt: number; suppressed: number }>();
+  /** Per object, per reason: when it was last sent and how many repeats were held back since. */
+  private readonly seen = new Map<string, Map<string, { sentAt: number; suppressed: number }>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Whether the failure `key` may be sent now, given at most one per `intervalMs`. */
-  admit(key: string, intervalMs: number): RateDecision {
+  /** Whether the failure (`object`, `reason`) may be sent now, given at most one per `intervalMs`. */
+  admit(object: string, reason: string, intervalMs: number): RateDecision {
     const now = this.now();
-    const entry = this.seen.get(key);
+    let reasons = this.seen.get(object);
+    const entry = reasons?.get(reason);
     if (entry && now - entry.sentAt < intervalMs) {
       entry.suppressed++;
       return { send: false, suppressed: entry.suppressed };
     }
-    const suppressed = entry?.suppressed ?? 0;
-    this.seen.delete(key);
-    this.seen.set(key, { sentAt: now, suppressed: 0 });
-    if (this.seen.size > MAX_KEYS) {
-      const oldest = this.seen.keys().next().value;
-      if (oldest !== undefined) this.seen.delete(oldest);
+    if (!reasons) {
+      reasons = new Map();
+      this.seen.set(object, reasons);
+      if (this.seen.size > MAX_OBJECTS) {
+        const oldest = this.seen.keys().next().value;
+        if (oldest !== undefined) this.seen.delete(oldest);
+      }
     }
-    return { send: true, suppressed };
+    reasons.set(reason, { sentAt: now, suppressed: 0 });
+    return { send: true, suppressed: entry?.suppressed ?? 0 };
   }
 
   /** The object recovered: its next failure is news again. */
-  forget(prefix: string): void {
-    for (const key of this.seen.keys()) if (key.startsWith(prefix)) this.seen.delete(key);
+  forget(object: string): void {
+    this.seen.delete(object);
   }
 }
