@@ -46,7 +46,8 @@ test("delivery: retried with backoff until accepted, once, in order", async (t) 
   const delivery = new NotificationDelivery({ logger: quietLogger(), backoffMs: 20, attempts: 5, onDelivered: (provider) => delivered.push(provider) });
   t.after(() => delivery.close());
   for (const body of ["1", "2", "3"]) assert.equal(delivery.enqueue("ns/flaky", item(flaky.url, body)), true);
-  await until(() => flaky.bodies.length === 3);
+  // The receiver keeps a body before its answer reaches the sender: wait for both sides.
+  await until(() => flaky.bodies.length === 3 && delivered.length === 3);
   assert.deepEqual(flaky.bodies, ["1", "2", "3"], "each once, in the order queued");
   assert.equal(flaky.attempts(), 5);
   assert.deepEqual(delivered, ["ns/flaky", "ns/flaky", "ns/flaky"]);
