@@ -57,10 +57,10 @@ export async function waitForReadyApplications(client: KubeClient, count: number
 }
 
 /** The controller installs its CRDs at start; resolves when they are served. */
-export async function waitForFjordApi(client: KubeClient, timeoutMs = 60_000): Promise<void> {
+export async function waitForFjordApi(client: KubeClient, timeoutMs = 60_000, resource = "applications"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const served = await client.request("GET", "/apis/fjord.dev/v1alpha1/applications", { query: { limit: "1" } }).then(
+    const served = await client.request("GET", `/apis/fjord.dev/v1alpha1/${resource}`, { query: { limit: "1" } }).then(
       () => true,
       () => false,
     );

@@ -7,12 +7,14 @@
  *   npm run bench -- apps [--count 1000] [--concurrency 8]
  *   npm run bench -- idle [--count 200] [--interval 30] [--intervals 3]
  *   npm run bench -- patterns
+ *   npm run bench -- notify [--events 20]
  */
 import { parseArgs } from "node:util";
 import { benchApply } from "./bench-apply.ts";
 import { benchApps } from "./bench-apps.ts";
 import { benchDrift } from "./bench-drift.ts";
 import { benchIdle } from "./bench-idle.ts";
+import { benchNotify } from "./bench-notify.ts";
 import { benchPatterns } from "./bench-patterns.ts";
 
 const { positionals, values } = parseArgs({
@@ -33,7 +35,8 @@ else if (which === "drift") await benchDrift(Number(values.events));
 else if (which === "apps") await benchApps(Number(values.count ?? "1000"), values.concurrency ?? "8");
 else if (which === "idle") await benchIdle(Number(values.count ?? "200"), Number(values.interval), Number(values.intervals));
 else if (which === "patterns") benchPatterns();
+else if (which === "notify") await benchNotify(Number(values.events));
 else {
-  console.error(`unknown benchmark "${which}"; available: apply, drift, apps, idle, patterns`);
+  console.error(`unknown benchmark "${which}"; available: apply, drift, apps, idle, patterns, notify`);
   process.exit(2);
 }

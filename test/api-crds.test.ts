@@ -376,11 +376,13 @@ test("every fjord CRD is structural and Established, with short names that do no
   );
   const ours = new Map(crds.items.filter((crd) => crd.metadata.name?.endsWith(`.${GROUP}`)).map((crd) => [crd.metadata.name ?? "", crd]));
   assert.deepEqual([...ours.keys()].sort(), [
+    `alerts.${GROUP}`,
     `applications.${GROUP}`,
     `gitrepositories.${GROUP}`,
     `imagepolicies.${GROUP}`,
     `imagerepositories.${GROUP}`,
     `imageupdateautomations.${GROUP}`,
+    `providers.${GROUP}`,
   ]);
   const flux = new Set(["gitrepo", "ks", "imagerepo", "imagepolicy", "imageupdateauto", "imgrepo", "imgpol", "imgupd", "app", "apps"]);
   for (const [name, crd] of ours) {
@@ -394,6 +396,8 @@ test("every fjord CRD is structural and Established, with short names that do no
   assert.deepEqual(byName.get("imagerepositories")?.shortNames, ["fimagerepo"]);
   assert.deepEqual(byName.get("imagepolicies")?.shortNames, ["fimagepolicy"]);
   assert.deepEqual(byName.get("imageupdateautomations")?.shortNames, ["fimageupdate"]);
+  assert.deepEqual(byName.get("providers")?.shortNames, ["fprovider"]);
+  assert.deepEqual(byName.get("alerts")?.shortNames, ["falert"]);
   for (const resource of ["gitrepositories", "applications", "imagerepositories", "imagepolicies", "imageupdateautomations"]) {
     assert.deepEqual(byName.get(resource)?.categories, ["fjord"], `kubectl get fjord lists ${resource}`);
   }

@@ -28,6 +28,7 @@ import {
   HISTORY_LIMIT,
 } from "./types.ts";
 import { imageCustomResourceDefinitions } from "./image-crds.ts";
+import { notificationCustomResourceDefinitions } from "./notification-crds.ts";
 import {
   conditions,
   count,
@@ -249,5 +250,6 @@ export function customResourceDefinitions(): KubeObject[] {
       ],
     }),
     ...imageCustomResourceDefinitions(),
+    ...notificationCustomResourceDefinitions(),
   ];
 }

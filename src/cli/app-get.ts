@@ -1,8 +1,9 @@
 import { Command, Option } from "commander";
 import { stringify } from "yaml";
+import type { Alert, Provider } from "../api/notification-types.ts";
 import type { Application, GitRepository } from "../api/types.ts";
 import { addKubeOptions, kubeClient, runCli, type KubeFlags } from "./kube-options.ts";
-import { addNamespaceOption, APP, getObject, listObjects, readyCondition, revisionOf, SOURCE, stateOf, type FjordKind, type FjordObject, type NamespaceFlags } from "./app-resources.ts";
+import { addNamespaceOption, ALERT, APP, getObject, listObjects, PROVIDER, readyCondition, revisionOf, SOURCE, stateOf, type FjordKind, type ListedObject, type NamespaceFlags } from "./app-resources.ts";
 import { formatAge, formatTable, oneLine } from "./table.ts";
 
 type GetFlags = KubeFlags & NamespaceFlags & { output: "table" | "json" | "yaml" };
@@ -12,8 +13,8 @@ interface Column<T> {
   value: (object: T, now: number) => string;
 }
 
-const ready = (object: FjordObject) => readyCondition(object)?.status ?? "Unknown";
-const age = (object: FjordObject, now: number) => formatAge(object.metadata.creationTimestamp, now);
+const ready = (object: ListedObject) => readyCondition(object)?.status ?? "Unknown";
+const age = (object: ListedObject, now: number) => formatAge(object.metadata.creationTimestamp, now);
 
 const APP_COLUMNS: Column<Application>[] = [
   { header: "NAME", value: (app) => app.metadata.name },
@@ -22,6 +23,27 @@ const APP_COLUMNS: Column<Application>[] = [
   { header: "STATUS", value: (app) => oneLine(readyCondition(app)?.message) },
   { header: "REVISION", value: revisionOf },
   { header: "SUSPENDED", value: (app) => String(app.spec.suspend === true) },
+  { header: "AGE", value: age },
+];
+
+const PROVIDER_COLUMNS: Column<Provider>[] = [
+  { header: "NAME", value: (provider) => provider.metadata.name },
+  { header: "TYPE", value: (provider) => provider.spec.type },
+  { header: "READY", value: ready },
+  // The Ready message shows the address without its path (where webhook tokens live).
+  { header: "STATUS", value: (provider) => oneLine(readyCondition(provider)?.message) },
+  { header: "LAST FAILURE", value: (provider) => oneLine(provider.status?.lastFailure ? `${provider.status.lastFailure.time} ${provider.status.lastFailure.message}` : "") },
+  { header: "SUSPENDED", value: (provider) => String(provider.spec.suspend === true) },
+  { header: "AGE", value: age },
+];
+
+const ALERT_COLUMNS: Column<Alert>[] = [
+  { header: "NAME", value: (alert) => alert.metadata.name },
+  { header: "PROVIDER", value: (alert) => alert.spec.providerRef.name },
+  { header: "SEVERITY", value: (alert) => alert.spec.eventSeverity ?? "info" },
+  { header: "READY", value: ready },
+  { header: "STATUS", value: (alert) => oneLine(readyCondition(alert)?.message) },
+  { header: "SUSPENDED", value: (alert) => String(alert.spec.suspend === true) },
   { header: "AGE", value: age },
 ];
 
@@ -34,7 +56,7 @@ const SOURCE_COLUMNS: Column<GitRepository>[] = [
   { header: "AGE", value: age },
 ];
 
-function render<T extends FjordObject>(objects: T[], columns: Column<T>[], flags: GetFlags): string {
+function render<T extends ListedObject>(objects: T[], columns: Column<T>[], flags: GetFlags): string {
   if (flags.output === "json") return `${JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }, null, 2)}\n`;
   if (flags.output === "yaml") return stringify({ apiVersion: "v1", kind: "List", items: objects }, { lineWidth: 0 });
   const now = Date.now();
@@ -42,7 +64,7 @@ function render<T extends FjordObject>(objects: T[], columns: Column<T>[], flags
   return `${formatTable(all.map((column) => column.header), objects.map((object) => all.map((column) => column.value(object, now))))}\n`;
 }
 
-function getSubcommand<T extends FjordObject>(name: string, aliases: string[], kind: FjordKind, columns: Column<T>[], what: string): Command {
+function getSubcommand<T extends ListedObject>(name: string, aliases: string[], kind: FjordKind, columns: Column<T>[], what: string): Command {
   const command = new Command(name).aliases(aliases).description(`list ${what}`).argument("[name]", "only this one");
   addNamespaceOption(command, true).addOption(new Option("-o, --output <format>", "output format").choices(["table", "json", "yaml"]).default("table"));
   addKubeOptions(command);
@@ -67,7 +89,9 @@ function getSubcommand<T extends FjordObject>(name: string, aliases: string[], k
 /** `fjord get apps|sources`: what fjord manages and how it is doing. */
 export function getCommand(): Command {
   return new Command("get")
-    .description("list Applications or GitRepositories with their readiness and revision")
+    .description("list Applications, GitRepositories, Providers or Alerts with their readiness")
     .addCommand(getSubcommand<Application>("apps", ["app", "applications"], APP, APP_COLUMNS, "Applications"))
-    .addCommand(getSubcommand<GitRepository>("sources", ["source", "gitrepositories"], SOURCE, SOURCE_COLUMNS, "GitRepositories"));
+    .addCommand(getSubcommand<GitRepository>("sources", ["source", "gitrepositories"], SOURCE, SOURCE_COLUMNS, "GitRepositories"))
+    .addCommand(getSubcommand<Provider>("providers", ["provider"], PROVIDER, PROVIDER_COLUMNS, "Providers"))
+    .addCommand(getSubcommand<Alert>("alerts", ["alert"], ALERT, ALERT_COLUMNS, "Alerts"));
 }

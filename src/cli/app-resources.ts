@@ -10,6 +10,7 @@ import {
   type Condition,
   type GitRepository,
 } from "../api/types.ts";
+import { ALERT_KIND, ALERT_RESOURCE, PROVIDER_KIND, PROVIDER_RESOURCE, type Alert, type Provider } from "../api/notification-types.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { CliFailure, SYSTEM_NAMESPACE } from "./kube-options.ts";
@@ -17,14 +18,21 @@ import type { Command } from "commander";
 
 /** The fjord kinds the CLI reads and writes, by the word people type (`app`, `source`). */
 export interface FjordKind {
-  kind: typeof APPLICATION_KIND | typeof GIT_REPOSITORY_KIND;
+  kind: typeof APPLICATION_KIND | typeof GIT_REPOSITORY_KIND | typeof PROVIDER_KIND | typeof ALERT_KIND;
   resource: string;
 }
 
 export const APP: FjordKind = { kind: APPLICATION_KIND, resource: APPLICATION_RESOURCE };
 export const SOURCE: FjordKind = { kind: GIT_REPOSITORY_KIND, resource: GIT_REPOSITORY_RESOURCE };
 
+export const PROVIDER: FjordKind = { kind: PROVIDER_KIND, resource: PROVIDER_RESOURCE };
+export const ALERT: FjordKind = { kind: ALERT_KIND, resource: ALERT_RESOURCE };
+
 export type FjordObject = Application | GitRepository;
+/** Everything `fjord get` lists: the GitOps kinds and the notification kinds. */
+export type ListedObject = FjordObject | Provider | Alert;
+/** What readiness is read from: kstatus conditions. */
+type WithConditions = { status?: { conditions?: Condition[] } };
 
 export interface NamespaceFlags {
   namespace: string;
@@ -40,14 +48,14 @@ export function objectPath(kind: FjordKind, namespace: string | undefined, name?
   return fjordResourcePath(kind.resource, namespace, name);
 }
 
-export async function getObject<T extends FjordObject>(client: KubeClient, kind: FjordKind, namespace: string, name: string): Promise<T> {
+export async function getObject<T extends ListedObject>(client: KubeClient, kind: FjordKind, namespace: string, name: string): Promise<T> {
   return client.request<T>("GET", objectPath(kind, namespace, name)).catch((error: unknown) => {
     if (isNotFound(error)) throw new CliFailure(`${kind.kind} ${namespace}/${name} not found`);
     throw error;
   });
 }
 
-export async function listObjects<T extends FjordObject>(client: KubeClient, kind: FjordKind, flags: NamespaceFlags): Promise<T[]> {
+export async function listObjects<T extends ListedObject>(client: KubeClient, kind: FjordKind, flags: NamespaceFlags): Promise<T[]> {
   const list = await client.request<{ items?: T[] }>("GET", objectPath(kind, flags.allNamespaces ? undefined : flags.namespace));
   // List items carry no kind; JSON and YAML output should read like `kubectl get -o yaml`.
   return (list.items ?? [])
@@ -55,7 +63,7 @@ export async function listObjects<T extends FjordObject>(client: KubeClient, kin
     .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
 }
 
-export function readyCondition(object: FjordObject): Condition | undefined {
+export function readyCondition(object: WithConditions): Condition | undefined {
   return object.status?.conditions?.find((condition) => condition.type === ConditionType.Ready);
 }
 
@@ -63,11 +71,11 @@ export function readyCondition(object: FjordObject): Condition | undefined {
  * The controller is working on new input right now (Reconciling=True, reason Progressing). A
  * failure being retried (reason ProgressingWithRetry) is not "in progress": its attempt is over.
  */
-export function isReconciling(object: FjordObject): boolean {
+export function isReconciling(object: WithConditions): boolean {
   return object.status?.conditions?.some((condition) => condition.type === ConditionType.Reconciling && condition.status === "True" && condition.reason !== ConditionReason.ProgressingWithRetry) ?? false;
 }
 
-export function isStalled(object: FjordObject): boolean {
+export function isStalled(object: WithConditions): boolean {
   return object.status?.conditions?.some((condition) => condition.type === ConditionType.Stalled && condition.status === "True") ?? false;
 }
 
@@ -76,7 +84,7 @@ export function isStalled(object: FjordObject): boolean {
  * not retried until it changes), Progressing (a reconcile is working), Retrying (failed, retried
  * with backoff, or never reconciled yet), Ready, or Failed / Unknown.
  */
-export function stateOf(object: FjordObject): string {
+export function stateOf(object: WithConditions): string {
   if (isStalled(object)) return "Stalled";
   if (isReconciling(object)) return "Progressing";
   const retrying = object.status?.conditions?.some((condition) => condition.type === ConditionType.Reconciling && condition.status === "True");

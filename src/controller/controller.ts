@@ -21,6 +21,7 @@ import { ReconcileManager, remember } from "./runtime/manager.ts";
 import { objectKey } from "./runtime/reconciler.ts";
 import { metricsObserver } from "./metrics-observer.ts";
 import { applicationEvents } from "./application-events.ts";
+import { Notifier, type NotifierOptions } from "./notify/notifier.ts";
 
 export { needsReconcile } from "./runtime/reconciler.ts";
 
@@ -41,6 +42,8 @@ export interface ControllerOptions {
   tenancy?: Tenancy;
   /** Reconcile only fjord objects with matching labels (sharding, or one controller per team). */
   watchLabelSelector?: string;
+  /** Delivery tuning of notifications (tests shorten the backoff). */
+  notify?: Pick<NotifierOptions, "failureIntervalMs" | "queueLimit" | "attempts" | "backoffMs" | "maxBackoffMs">;
   /** Handed a way to reach the running loop, e.g. for webhooks. */
   onStarted?: (handle: ControllerHandle) => void;
 }
@@ -79,6 +82,11 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   const DRIFT_DEBOUNCE_MS = 250;
   const events = new EventRecorder(client, logger);
   manager.observe(applicationEvents(events));
+  // Provider and Alert are kinds of the manager; the notifier sees every report after the Events are written.
+  const notifier = new Notifier({ client, logger, ...(options.metrics ? { registry: options.metrics.registry } : {}), caches: (kind) => manager.kind(kind).cache, ...options.notify });
+  for (const reconciler of notifier.reconcilers()) manager.register(reconciler);
+  manager.observe(notifier.observer());
+  signal.addEventListener("abort", () => notifier.close(), { once: true });
   const artifacts = new ArtifactStore();
 
   // Image automation (ImageRepository, ImagePolicy, ImageUpdateAutomation): reconcilers with their own follow-ups, see image-automation-controller.ts.

@@ -171,6 +171,15 @@ test("the git cache lives on a writable volume although the root filesystem is r
   }
 });
 
+test("the controller may watch Providers and Alerts and write only their status", () => {
+  const rules = controllerRules().filter((rule) => rule.apiGroups.join() === "fjord.dev");
+  for (const resource of ["providers", "alerts"]) {
+    assert.ok(rules.some((rule) => rule.resources.includes(resource) && ["get", "list", "watch"].every((verb) => rule.verbs.includes(verb))), `${resource} not watched`);
+    assert.ok(rules.some((rule) => rule.resources.includes(`${resource}/status`) && rule.verbs.join() === "patch"), `${resource}/status not patched`);
+    assert.ok(!rules.some((rule) => rule.resources.includes(resource) && rule.verbs.some((verb) => ["create", "update", "patch", "delete"].includes(verb))), `${resource} spec writable`);
+  }
+});
+
 test("least privilege: writes only fjord.dev status and finalizers, its CRDs, Events; Secrets read by name only; cluster-admin only when asked", () => {
   for (const rule of [...controllerRules(), ...watchRules()]) {
     assert.ok(rule.why.length > 20, `rule without a reason: ${JSON.stringify(rule)}`);

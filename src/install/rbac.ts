@@ -70,7 +70,7 @@ export function controllerRules(): ExplainedRule[] {
       apiGroups: [""],
       resources: ["secrets"],
       verbs: ["get"],
-      why: "credentials a secretRef names (GitRepository, ImageRepository secretRef and certSecretRef, Application decryption), read by name in the referring object's namespace; never listed or watched outside its namespace",
+      why: "credentials a secretRef names (GitRepository, ImageRepository secretRef and certSecretRef, Application decryption, Provider webhook address and token), read by name in the referring object's namespace; never listed or watched outside its namespace",
     },
     { apiGroups: ["bitnami.com"], resources: [SEALED_SECRET_RESOURCE], verbs: READ, why: "the Sealed Secrets controller watches SealedSecrets in every namespace" },
     { apiGroups: ["bitnami.com"], resources: [`${SEALED_SECRET_RESOURCE}/status`], verbs: ["patch"], why: "it reports whether each SealedSecret was unsealed" },

@@ -1,0 +1,91 @@
+/**
+ * CustomResourceDefinitions of the notification kinds (notification-types.ts), registered with
+ * the others in crds.ts so install, RBAC and the controller's start-up pick them up. Short names
+ * are `fprovider` and `falert`, never Flux's bare ones (two CRDs claiming one short name make
+ * kubectl pick a group silently). Schemas are built in functions: crds.ts imports this module.
+ */
+import type { KubeObject } from "../model/object.ts";
+import { ALERT_KIND, ALERT_LIMITS, ALERT_RESOURCE, EVENT_SEVERITIES, PROVIDER_KIND, PROVIDER_RESOURCE, PROVIDER_TYPES } from "./notification-types.ts";
+import { conditions, count, crd, duration, name, object, readyColumns, secretName, string, timestamp, type Schema } from "./schema.ts";
+
+/** http(s) only: another scheme (file:, gopher:) has no business in a webhook. */
+const ADDRESS_PATTERN = "^https?://[^\\s]+$";
+
+function providerSpec(): Schema {
+  return object(
+    {
+      type: string("Where to send: slack, msteams, discord, googlechat, telegram, generic (JSON POST of the event) or generic-hmac (signed).", { enum: [...PROVIDER_TYPES] }),
+      address: string("Webhook URL (telegram: API base, default https://api.telegram.org). A URL holding a token belongs in the Secret's address key.", { maxLength: 2048, pattern: ADDRESS_PATTERN }),
+      channel: string("Channel (slack) or chat id (telegram).", { maxLength: 256 }),
+      username: string("Name the message is posted as, where the service allows it.", { maxLength: 256 }),
+      secretRef: object({ name: secretName("Secret name.") }, ["name"], { description: "A Secret of this namespace: key address (webhook URL, wins over spec.address), key token (bot token; the HMAC key of generic-hmac)." }),
+      timeout: duration("Budget for one request.", "15s"),
+      suspend: { type: "boolean", description: "Send nothing; events for this Provider are dropped." },
+    },
+    ["type"],
+  );
+}
+
+function providerStatus(): Schema {
+  return object({
+    observedGeneration: count("The metadata.generation last reconciled."),
+    conditions,
+    lastFailure: object({ time: timestamp("When the delivery gave up."), message: string("Why; a URL is shown without its path or query.", { maxLength: 1024 }) }),
+    lastDeliveryTime: timestamp("When a notification last reached the receiver."),
+  });
+}
+
+function alertSpec(): Schema {
+  const patterns = (description: string): Schema => ({ type: "array", maxItems: ALERT_LIMITS.patterns, description, items: string("RE2 regular expression.", { minLength: 1, maxLength: 1024 }) });
+  return object(
+    {
+      providerRef: object({ name: name("Provider name, in this namespace.") }, ["name"]),
+      eventSeverity: string("info: every event; error: failures only.", { enum: [...EVENT_SEVERITIES], default: "info" }),
+      eventSources: {
+        type: "array",
+        minItems: 1,
+        maxItems: ALERT_LIMITS.eventSources,
+        description: "Objects whose events are sent.",
+        items: object(
+          {
+            kind: string("Kind, e.g. Application, GitRepository.", { minLength: 1, maxLength: 63 }),
+            name: string("Object name; * matches any run of characters.", { minLength: 1, maxLength: 253 }),
+            namespace: string("Default: the Alert's namespace; another namespace matches nothing.", { maxLength: 63 }),
+            matchLabels: { type: "object", maxProperties: 32, additionalProperties: { type: "string" }, description: "Labels the object must carry." },
+          },
+          ["kind", "name"],
+        ),
+      },
+      inclusionList: patterns("When set, only events whose message matches one of these are sent."),
+      exclusionList: patterns("Events whose message matches one of these are not sent."),
+      summary: string("A line added to every notification (metadata.summary).", { maxLength: ALERT_LIMITS.summary }),
+      suspend: { type: "boolean", description: "Send nothing for this Alert." },
+    },
+    ["providerRef", "eventSources"],
+  );
+}
+
+function alertStatus(): Schema {
+  return object({ observedGeneration: count("The metadata.generation last reconciled."), conditions });
+}
+
+export function notificationCustomResourceDefinitions(): KubeObject[] {
+  return [
+    crd({
+      kind: PROVIDER_KIND,
+      plural: PROVIDER_RESOURCE,
+      shortNames: ["fprovider"],
+      spec: providerSpec(),
+      status: providerStatus(),
+      columns: [{ name: "Type", type: "string", jsonPath: ".spec.type" }, ...readyColumns],
+    }),
+    crd({
+      kind: ALERT_KIND,
+      plural: ALERT_RESOURCE,
+      shortNames: ["falert"],
+      spec: alertSpec(),
+      status: alertStatus(),
+      columns: [{ name: "Provider", type: "string", jsonPath: ".spec.providerRef.name" }, { name: "Severity", type: "string", jsonPath: ".spec.eventSeverity" }, ...readyColumns],
+    }),
+  ];
+}

@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { test, type TestContext } from "node:test";
+import { Registry } from "prom-client";
+import { createLogger } from "../../util/logger.ts";
+import { NotificationDelivery } from "./delivery.ts";
+
+/** A local receiver answering `status(n)` to its n-th request, recording bodies it accepted. */
+async function receiver(t: TestContext, status: (attempt: number) => number = () => 200) {
+  const bodies: string[] = [];
+  let attempts = 0;
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      const code = status(++attempts);
+      if (code < 300) bodies.push(Buffer.concat(chunks).toString("utf8"));
+      response.writeHead(code).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/SECRET-PATH`, bodies, attempts: () => attempts };
+}
+
+const until = async (check: () => boolean, ms = 10_000) => {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+function quietLogger() {
+  const logger = createLogger("test");
+  logger.level = "silent";
+  return logger;
+}
+
+const item = (url: string, body: string) => ({ request: { url, headers: { "content-type": "application/json" }, body }, timeoutMs: 2_000 });
+
+test("delivery: retried with backoff until accepted, once, in order", async (t) => {
+  const flaky = await receiver(t, (attempt) => (attempt <= 2 ? 503 : 200));
+  const delivered: string[] = [];
+  const delivery = new NotificationDelivery({ logger: quietLogger(), backoffMs: 20, attempts: 5, onDelivered: (provider) => delivered.push(provider) });
+  t.after(() => delivery.close());
+  for (const body of ["1", "2", "3"]) assert.equal(delivery.enqueue("ns/flaky", item(flaky.url, body)), true);
+  // The receiver keeps a body before its answer reaches the sender: wait for both sides.
+  await until(() => flaky.bodies.length === 3 && delivered.length === 3);
+  assert.deepEqual(flaky.bodies, ["1", "2", "3"], "each once, in the order queued");
+  assert.equal(flaky.attempts(), 5);
+  assert.deepEqual(delivered, ["ns/flaky", "ns/flaky", "ns/flaky"]);
+});
+
+test("delivery: a dead provider does not slow another; giving up is reported without the URL's path", async (t) => {
+  const dead = await receiver(t, () => 500);
+  const alive = await receiver(t);
+  const failures: string[] = [];
+  const delivery = new NotificationDelivery({ logger: quietLogger(), backoffMs: 1_000, attempts: 3, onFailed: (_provider, message) => failures.push(message) });
+  t.after(() => delivery.close());
+  delivery.enqueue("ns/dead", item(dead.url, "lost"));
+  await until(() => dead.attempts() === 1);
+  delivery.enqueue("ns/alive", item(alive.url, "news"));
+  await until(() => alive.bodies.length === 1);
+  // Judged by state, not by the clock (the machine is shared): the dead queue is still retrying.
+  assert.equal(delivery.pending("ns/dead"), 1, "the live receiver got its notification while the dead one was backing off");
+  assert.equal(failures.length, 0);
+  await until(() => failures.length === 1);
+  assert.equal(dead.attempts(), 3);
+  assert.match(failures[0] ?? "", /after 3 attempts: the receiver answered HTTP 500/);
+  assert.ok(!failures[0]?.includes("SECRET-PATH"));
+});
+
+test("delivery: a full queue drops new notifications and counts them", async (t) => {
+  const slow = await receiver(t, () => 500);
+  const registry = new Registry();
+  const delivery = new NotificationDelivery({ logger: quietLogger(), registry, queueLimit: 2, backoffMs: 60_000, attempts: 2 });
+  t.after(() => delivery.close());
+  assert.equal(delivery.enqueue("ns/p", item(slow.url, "a")), true);
+  assert.equal(delivery.enqueue("ns/p", item(slow.url, "b")), true);
+  assert.equal(delivery.enqueue("ns/p", item(slow.url, "c")), false);
+  assert.equal(delivery.enqueue("ns/other", item(slow.url, "d")), true, "the limit is per provider");
+  const metrics = await registry.metrics();
+  assert.match(metrics, /fjord_notifications_dropped_total\{provider="ns\/p"\} 1/);
+});

@@ -1,0 +1,234 @@
+/**
+ * Notifications, wired to the reconcile skeleton: the Provider and Alert kinds are reconciled
+ * by the manager like every other kind (their watch caches are what events are matched
+ * against), and the notifier observes every ReconcileReport, turns it into events
+ * (events.ts), rate-limits repeated failures (rate-limit.ts), matches Alerts (match.ts) and
+ * hands a request per matching Provider to its queue (delivery.ts). Observing never waits.
+ *
+ * A Provider's address and token are read from its Secret when the Provider is reconciled and
+ * kept in memory only; they never enter a status, a log line or an event body.
+ */
+import type { Registry } from "prom-client";
+import { setCondition } from "../../api/conditions.ts";
+import { fjordResourcePath } from "../../api/paths.ts";
+import { ConditionType } from "../../api/types.ts";
+import { ALERT_KIND, ALERT_RESOURCE, PROVIDER_KIND, PROVIDER_RESOURCE, type Alert, type Provider } from "../../api/notification-types.ts";
+import type { KubeClient } from "../../kube/client.ts";
+import { isNotFound } from "../../kube/errors.ts";
+import type { KubeObject } from "../../model/object.ts";
+import { parseDuration } from "../../util/duration.ts";
+import type { Logger } from "../../util/logger.ts";
+import { readReferencedSecret } from "../referenced-secret.ts";
+import { objectKey, type Reconciler } from "../runtime/reconciler.ts";
+import { describeError, reportOf, type ReconcileObserver, type ReconcileReport } from "../runtime/report.ts";
+import { patchStatus } from "../runtime/status-patch.ts";
+import { NotificationDelivery } from "./delivery.ts";
+import { eventsOfReport } from "./events.ts";
+import { alertMatches, compileAlert, type CompiledAlert } from "./match.ts";
+import { providerRequest, redactAddress, type ProviderTarget } from "./payload.ts";
+import { FailureRateLimiter } from "./rate-limit.ts";
+
+export interface NotifierOptions {
+  client: KubeClient;
+  logger: Logger;
+  registry?: Registry;
+  /** The cache of a kind, to read an event's object (labels, interval). */
+  caches: (kind: string) => Map<string, KubeObject>;
+  /** Repeats of one failure (object and reason) sent at most once per this; default: the object's spec.interval, else 10m. */
+  failureIntervalMs?: number;
+  queueLimit?: number;
+  attempts?: number;
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+const DEFAULT_FAILURE_INTERVAL_MS = 10 * 60_000;
+const PROVIDER_RESYNC_MS = 10 * 60_000;
+
+/** Ready condition reasons of the notification kinds. */
+export const NotificationReason = { Succeeded: "Succeeded", InvalidProvider: "InvalidProvider", SecretNotFound: "SecretNotFound", InvalidPattern: "InvalidPattern", ProviderNotFound: "ProviderNotFound" } as const;
+
+class ProviderConfigError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_ADDRESS: Partial<Record<string, string>> = { telegram: "https://api.telegram.org", slack: "https://slack.com/api/chat.postMessage" };
+
+export class Notifier {
+  private readonly targets = new Map<string, ProviderTarget & { timeoutMs: number }>();
+  private readonly alerts = new Map<string, CompiledAlert>();
+  private readonly limiter = new FailureRateLimiter();
+  readonly delivery: NotificationDelivery;
+
+  constructor(private readonly options: NotifierOptions) {
+    this.delivery = new NotificationDelivery({
+      logger: options.logger,
+      ...(options.registry ? { registry: options.registry } : {}),
+      ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
+      ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
+      ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+      ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),
+      onDelivered: (provider) => void this.recordDelivery(provider, undefined),
+      onFailed: (provider, message) => void this.recordDelivery(provider, message),
+    });
+  }
+
+  close(): void {
+    this.delivery.close();
+  }
+
+  reconcilers(): Reconciler[] {
+    const paths = (resource: string) => ({ watchPaths: [fjordResourcePath(resource)], objectPath: (namespace: string, name: string) => fjordResourcePath(resource, namespace, name) });
+    return [
+      { kind: PROVIDER_KIND, ...paths(PROVIDER_RESOURCE), reconcile: (object) => this.reconcileProvider(object as Provider), deleted: (object) => void this.targets.delete(`${object.metadata.namespace ?? ""}/${object.metadata.name ?? ""}`) },
+      { kind: ALERT_KIND, ...paths(ALERT_RESOURCE), reconcile: (object) => this.reconcileAlert(object as Alert), deleted: (object) => void this.alerts.delete(`${object.metadata.namespace ?? ""}/${object.metadata.name ?? ""}`) },
+    ];
+  }
+
+  observer(): ReconcileObserver {
+    return (report) => this.observe(report);
+  }
+
+  /** Turns one report into queued notifications; synchronous, so the order of reports is the order sent. */
+  observe(report: ReconcileReport): void {
+    const { kind, namespace, name } = report.object;
+    // Reports about the notification kinds themselves would loop (a failing Provider notifying through itself).
+    if (kind === PROVIDER_KIND || kind === ALERT_KIND) return;
+    const source = this.options.caches(kind).get(objectKey(kind, namespace, name));
+    if (report.result === "success") this.limiter.forget(`${kind}/${namespace}/${name}`);
+    for (const event of eventsOfReport(report)) {
+      const matching = [...this.alerts.values()].filter((compiled) => alertMatches(compiled, event, source?.metadata.labels));
+      if (matching.length === 0) continue;
+      let repeated = 0;
+      if (event.failure) {
+        const decision = this.limiter.admit(event.failure.object, event.failure.reason, this.failureInterval(source));
+        if (!decision.send) continue;
+        repeated = decision.suppressed;
+      }
+      const providers = new Set<string>();
+      for (const { alert } of matching) {
+        const provider = `${alert.metadata.namespace}/${alert.spec.providerRef.name}`;
+        const target = this.targets.get(provider);
+        // One notification per Provider even when several Alerts route the event there.
+        if (!target || providers.has(provider)) continue;
+        providers.add(provider);
+        try {
+          const request = providerRequest(target, { ...event, ...(alert.spec.summary ? { summary: alert.spec.summary } : {}), ...(repeated ? { repeated } : {}) });
+          this.delivery.enqueue(provider, { request, timeoutMs: target.timeoutMs });
+        } catch (error) {
+          this.options.logger.warn({ provider, error: describeError(error) }, "could not build a notification");
+        }
+      }
+    }
+  }
+
+  private failureInterval(source: KubeObject | undefined): number {
+    if (this.options.failureIntervalMs !== undefined) return this.options.failureIntervalMs;
+    const interval = (source as { spec?: { interval?: unknown } } | undefined)?.spec?.interval;
+    try {
+      return typeof interval === "string" ? parseDuration(interval) : DEFAULT_FAILURE_INTERVAL_MS;
+    } catch {
+      return DEFAULT_FAILURE_INTERVAL_MS;
+    }
+  }
+
+  private async providerTarget(provider: Provider): Promise<ProviderTarget & { timeoutMs: number }> {
+    const { spec } = provider;
+    let address = spec.address;
+    let token: string | undefined;
+    if (spec.secretRef) {
+      const secret = await readReferencedSecret<{ data?: Record<string, string> }>(this.options.client, provider.metadata.namespace, spec.secretRef.name).catch((error: unknown) => {
+        if (isNotFound(error)) throw new ProviderConfigError(NotificationReason.SecretNotFound, `Secret ${spec.secretRef?.name ?? ""} not found in namespace ${provider.metadata.namespace}`);
+        throw error;
+      });
+      const read = (key: string) => (secret.data?.[key] !== undefined ? Buffer.from(secret.data[key], "base64").toString("utf8").trim() : undefined);
+      address = read("address") || address;
+      token = read("token") || undefined;
+    }
+    address ||= DEFAULT_ADDRESS[spec.type];
+    if (!address) throw new ProviderConfigError(NotificationReason.InvalidProvider, `no address: set spec.address or the address key of spec.secretRef`);
+    let url: URL;
+    try {
+      url = new URL(address);
+    } catch {
+      // Never echo the value: from a Secret it is a credential.
+      throw new ProviderConfigError(NotificationReason.InvalidProvider, "the address is not a URL");
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw new ProviderConfigError(NotificationReason.InvalidProvider, `the address must be http or https, not ${url.protocol.replace(/:$/, "")}`);
+    if ((spec.type === "generic-hmac" || spec.type === "telegram") && !token) throw new ProviderConfigError(NotificationReason.InvalidProvider, `type ${spec.type} needs the token key in spec.secretRef`);
+    if (spec.type === "telegram" && !spec.channel) throw new ProviderConfigError(NotificationReason.InvalidProvider, "type telegram needs spec.channel (the chat id)");
+    let timeoutMs = 15_000;
+    try {
+      if (spec.timeout) timeoutMs = parseDuration(spec.timeout);
+    } catch {
+      // The CRD's pattern admits only durations; keep the default for anything else.
+    }
+    return { type: spec.type, address, timeoutMs, ...(spec.channel ? { channel: spec.channel } : {}), ...(spec.username ? { username: spec.username } : {}), ...(token ? { token } : {}) };
+  }
+
+  private async reconcileProvider(provider: Provider) {
+    const key = `${provider.metadata.namespace}/${provider.metadata.name}`;
+    const object = { kind: PROVIDER_KIND, namespace: provider.metadata.namespace, name: provider.metadata.name, ...(provider.metadata.uid ? { uid: provider.metadata.uid } : {}) };
+    const wasReady = provider.status?.conditions?.find((condition) => condition.type === ConditionType.Ready)?.status === "True";
+    let ready = { status: "True" as const, reason: NotificationReason.Succeeded, message: "" };
+    let failure: Error | undefined;
+    try {
+      if (provider.spec.suspend) {
+        this.targets.delete(key);
+        ready.message = "suspended: nothing is sent";
+      } else {
+        const target = await this.providerTarget(provider);
+        this.targets.set(key, target);
+        ready.message = `sends to ${redactAddress(target.address)}`;
+      }
+    } catch (error) {
+      this.targets.delete(key);
+      if (!(error instanceof ProviderConfigError)) throw error;
+      failure = error;
+      ready = { status: "False" as never, reason: error.reason as never, message: error.message };
+    }
+    const status = { ...provider.status, observedGeneration: provider.metadata.generation ?? 0, conditions: setCondition(provider.status?.conditions, { type: ConditionType.Ready, ...ready }, provider.metadata.generation) };
+    await patchStatus(this.options.client, fjordResourcePath(PROVIDER_RESOURCE, object.namespace, object.name), provider.status, status);
+    const report = reportOf({ object, result: failure ? "stalled" : "success", reason: ready.reason, message: ready.message, ready: !failure, previousReady: wasReady, ...(failure ? { error: failure } : {}) });
+    // Re-read the Secret now and then: a rotated webhook URL is picked up without touching the Provider.
+    return { report, intervalMs: PROVIDER_RESYNC_MS };
+  }
+
+  private async reconcileAlert(alert: Alert) {
+    const key = `${alert.metadata.namespace}/${alert.metadata.name}`;
+    const object = { kind: ALERT_KIND, namespace: alert.metadata.namespace, name: alert.metadata.name, ...(alert.metadata.uid ? { uid: alert.metadata.uid } : {}) };
+    const wasReady = alert.status?.conditions?.find((condition) => condition.type === ConditionType.Ready)?.status === "True";
+    let ready: { status: "True" | "False"; reason: string; message: string };
+    try {
+      this.alerts.set(key, compileAlert(alert));
+      const provider = this.options.caches(PROVIDER_KIND).get(objectKey(PROVIDER_KIND, alert.metadata.namespace, alert.spec.providerRef.name));
+      ready = provider
+        ? { status: "True", reason: NotificationReason.Succeeded, message: alert.spec.suspend ? "suspended: nothing is sent" : `sends to Provider ${alert.spec.providerRef.name}` }
+        : { status: "False", reason: NotificationReason.ProviderNotFound, message: `Provider ${alert.spec.providerRef.name} not found in namespace ${alert.metadata.namespace}` };
+    } catch (error) {
+      this.alerts.delete(key);
+      ready = { status: "False", reason: NotificationReason.InvalidPattern, message: describeError(error) };
+    }
+    const status = { ...alert.status, observedGeneration: alert.metadata.generation ?? 0, conditions: setCondition(alert.status?.conditions, { type: ConditionType.Ready, ...ready }, alert.metadata.generation) };
+    await patchStatus(this.options.client, fjordResourcePath(ALERT_RESOURCE, object.namespace, object.name), alert.status, status);
+    const ok = ready.status === "True";
+    // A missing Provider may appear later: look again at the Provider resync pace; a bad pattern waits for a new spec.
+    const result = ok ? "success" : ready.reason === NotificationReason.InvalidPattern ? "stalled" : "failed";
+    return { report: reportOf({ object, result, reason: ready.reason, message: ready.message, ready: ok, previousReady: wasReady }), intervalMs: PROVIDER_RESYNC_MS, retryMaxMs: 60_000 };
+  }
+
+  /** The Provider's status after a delivery: when the last one arrived, or the last failure and why (no URL path or query). */
+  private async recordDelivery(provider: string, failure: string | undefined): Promise<void> {
+    const [namespace = "", name = ""] = provider.split("/");
+    const time = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const status = failure === undefined ? { lastDeliveryTime: time } : { lastFailure: { time, message: failure.slice(0, 1024) } };
+    await this.options.client
+      .request("PATCH", `${fjordResourcePath(PROVIDER_RESOURCE, namespace, name)}/status`, { body: { status }, contentType: "application/merge-patch+json" })
+      .catch((error: unknown) => this.options.logger.warn({ provider, error: describeError(error) }, "could not record a delivery in the Provider's status"));
+  }
+}
