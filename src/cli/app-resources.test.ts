@@ -12,7 +12,7 @@ test("the state shown by `fjord get` comes from the kstatus conditions", () => {
   assert.equal(stateOf(app({ type: "Ready", status: "False", reason: "ApplyFailed" }, { type: "Reconciling", status: "True", reason: "ProgressingWithRetry" })), "Retrying");
   assert.equal(stateOf(app({ type: "Ready", status: "False", reason: "RenderFailed" }, { type: "Stalled", status: "True", reason: "RenderFailed" })), "Stalled");
   assert.equal(stateOf(app()), "Progressing", "never reconciled: in progress for kstatus");
-  assert.equal(stateOf({ ...app(), spec: { suspend: true } } as unknown as Application), "Unknown", "suspended before its first reconcile");
+  assert.equal(stateOf({ ...app(), spec: { suspend: true } }), "Unknown", "suspended before its first reconcile");
 });
 
 test("`fjord reconcile` waits while a reconcile is in progress, not while a failure waits for its retry", () => {

@@ -32,7 +32,7 @@ export type FjordObject = Application | GitRepository;
 /** Everything `fjord get` lists: the GitOps kinds and the notification kinds. */
 export type ListedObject = FjordObject | Provider | Alert;
 /** What readiness is read from: kstatus conditions. */
-type WithConditions = { status?: { conditions?: Condition[] } };
+type WithConditions = { spec?: { suspend?: boolean }; status?: { conditions?: Condition[] } };
 
 export interface NamespaceFlags {
   namespace: string;
@@ -81,8 +81,8 @@ export function isStalled(object: WithConditions): boolean {
 
 /**
  * One word for where an object stands, read from its kstatus conditions: Stalled (bad input,
- * not retried until it changes), Progressing (a reconcile is working), Retrying (failed, retried
- * with backoff, or never reconciled yet), Ready, or Failed / Unknown.
+ * not retried until it changes), Progressing (a reconcile is working, or none has finished
+ * yet), Retrying (failed, retried with backoff), Ready, or Failed / Unknown.
  */
 export function stateOf(object: WithConditions): string {
   if (isStalled(object)) return "Stalled";
@@ -92,7 +92,7 @@ export function stateOf(object: WithConditions): string {
   const ready = readyCondition(object)?.status;
   // Never reconciled yet: kstatus reads an object without conditions as in progress (the
   // controller writes no marker for a first reconcile); a suspended one is not being worked on.
-  if (ready === undefined) return object.spec.suspend === true ? "Unknown" : "Progressing";
+  if (ready === undefined) return object.spec?.suspend === true ? "Unknown" : "Progressing";
   return ready === "True" ? "Ready" : ready === "False" ? "Failed" : "Unknown";
 }
 
