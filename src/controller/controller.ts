@@ -21,6 +21,8 @@ import { ReconcileManager, remember } from "./runtime/manager.ts";
 import { objectKey } from "./runtime/reconciler.ts";
 import { metricsObserver } from "./metrics-observer.ts";
 import { applicationEvents } from "./application-events.ts";
+import { DEFAULT_HISTORY_BOUNDS, type HistoryBounds } from "../history/entry.ts";
+import { HistoryRecorder } from "../history/recorder.ts";
 
 export { needsReconcile } from "./runtime/reconciler.ts";
 
@@ -41,6 +43,8 @@ export interface ControllerOptions {
   tenancy?: Tenancy;
   /** Reconcile only fjord objects with matching labels (sharding, or one controller per team). */
   watchLabelSelector?: string;
+  /** How much history each Application keeps (`--history-limit`, `--history-max-age`); default 100 entries, 90 days. */
+  history?: HistoryBounds;
   /** Handed a way to reach the running loop, e.g. for webhooks. */
   onStarted?: (handle: ControllerHandle) => void;
 }
@@ -80,6 +84,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   const events = new EventRecorder(client, logger);
   manager.observe(applicationEvents(events));
   const artifacts = new ArtifactStore();
+  const history = new HistoryRecorder(client, options.history ?? DEFAULT_HISTORY_BOUNDS, logger);
 
   // Image automation (ImageRepository, ImagePolicy, ImageUpdateAutomation): reconcilers with their own follow-ups, see image-automation-controller.ts.
   for (const reconciler of imageAutomationReconcilers({
@@ -181,6 +186,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     deleted: (app) => {
       driftWatcher.untrack({ namespace: app.metadata.namespace, name: app.metadata.name });
       syncs.forget(objectKey(APPLICATION_KIND, app.metadata.namespace, app.metadata.name));
+      history.forget(app.metadata.namespace, app.metadata.name);
     },
     async reconcile(app, keySignal) {
       const { namespace, name } = app.metadata;
@@ -199,6 +205,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
           ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
           ...(drift ? { drift: drift.map(({ object: changed, changedBy, at }) => ({ object: changed, changedBy, at })) } : {}),
         });
+        if (outcome.history?.length && app.metadata.uid) await history.record({ namespace, name, uid: app.metadata.uid }, outcome.history);
         // Still "syncing" until the watches know the new inventory, so this sync's own prunes are not drift.
         await watchForDrift(key, app, outcome.inventory);
         // Applications waiting on this one go as soon as it is ready, not at their retry time.

@@ -65,6 +65,7 @@ export function controllerRules(): ExplainedRule[] {
       why: "installs its CRDs, and Bitnami's SealedSecret CRD when absent, at start (create cannot be limited by name: the object does not exist yet)",
     },
     { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], verbs: ["update", "patch"], resourceNames: crdNames, why: "updates its own CRDs at start, and no others" },
+    { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "update"], why: "each Application's history (ConfigMap fjord-history-<app> in its namespace), written only when an entry is added" },
     { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"], why: "Events about fjord objects in their namespaces (patch bumps the count of a repeated Event)" },
     {
       apiGroups: [""],
