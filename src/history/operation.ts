@@ -12,6 +12,7 @@ export const OPERATION_ANNOTATION = "fjord.dev/requested-operation";
 export const MAX_ACTOR_LENGTH = 256;
 const MAX_ANNOTATION_LENGTH = 1024;
 // C0, DEL, C1 and the Unicode line/paragraph separators: anything that could break a line or a terminal.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export interface RequestedOperation {
