@@ -18,6 +18,11 @@ import { createTestNamespace, eventually, useCluster } from "./support/cluster.t
 import { startControllerProcess, type ControllerProcess } from "./support/controller-process.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
 import { requestReconcile } from "./support/reconcile-request.ts";
+import { logRequests } from "./support/request-log.ts";
+import { HistoryRecorder } from "../src/history/recorder.ts";
+import { syncEntry, operationEntry } from "../src/controller/application-history.ts";
+import { operationAnnotation } from "../src/history/operation.ts";
+import { gzipSync } from "node:zlib";
 
 const SUITE = "fjord.dev/test-suite=history";
 const SECRET_VALUE = "s3cr3t-history-value-7f1c";
@@ -162,3 +167,77 @@ test("three commits make three history entries with their authors and change set
   // The history goes with its Application (owner reference, garbage collected).
   assert.equal(stored.metadata.ownerReferences?.[0]?.kind, "Application");
 });
+
+test("the recorder: requests per recorded reconcile, none for an idle one, age bound, bytes per entry, a hostile ConfigMap", async (t) => {
+  const namespace = await createTestNamespace(await useCluster(), t);
+  const app = (await client.request<Application>("POST", `${api}/${namespace}/applications`, {
+    body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "bench" }, spec: { sourceRef: { kind: "GitRepository", name: "none" }, path: "./", suspend: true } },
+  }));
+  const owner = { namespace, name: "bench", uid: app.metadata.uid ?? "" };
+  const log = logRequests(client);
+  let now = new Date("2026-01-01T00:00:00Z");
+  const recorder = new HistoryRecorder(log.client, { limit: 100, maxAgeMs: 30 * 24 * 3600 * 1000 }, undefined, () => now);
+  const sync = (i: number) =>
+    syncEntry({
+      revision: `main@sha1:${i.toString(16).padStart(40, "0")}`,
+      artifact: { author: "Ada Lovelace <ada@example.com>", committer: "GitHub <noreply@github.com>", message: `deploy web v1.${i}\n\nlong body` },
+      startedAt: new Date(now.getTime() - 2000).toISOString(),
+      finishedAt: now.toISOString(),
+      // A typical deploy: a Deployment and its ConfigMap configured, one object created.
+      changes: [
+        { action: "configured", kind: "Deployment", namespace, name: "web" },
+        { action: "configured", kind: "ConfigMap", namespace, name: `web-config-${i}` },
+        { action: "created", kind: "Service", namespace, name: `web-canary-${i}` },
+      ],
+      driftReverts: [],
+    });
+  const rounds = 120;
+  for (let i = 0; i < rounds; i++) {
+    now = new Date(now.getTime() + 3600 * 1000);
+    await recorder.record(owner, [sync(i)]);
+  }
+  const writes = log.requests.filter((request) => request.method !== "GET").length;
+  const gets = log.requests.filter((request) => request.method === "GET").length;
+  assert.equal(writes, rounds, "one write per recorded reconcile");
+  assert.equal(gets, rounds, "one read per recorded reconcile");
+  const stored = await client.request<HistoryConfigMap>("GET", `/api/v1/namespaces/${namespace}/configmaps/${historyConfigMapName("bench")}`);
+  const entries = entriesOf(stored);
+  assert.equal(entries.length, 100, "bounded by count");
+  const bytes = stored.binaryData?.["history.json.gz"]?.length ?? 0;
+  t.diagnostic(`bench: history ${entries.length} entries in ${bytes} bytes (${(bytes / entries.length).toFixed(0)} bytes per entry, gzip+base64); 1 GET + 1 write per reconcile that adds an entry, 0 for an idle one; 1,000 Applications x 100 entries ~ ${((bytes * 1000) / 1024 / 1024).toFixed(1)} MiB in etcd`);
+
+  // An operation seen again (its annotation stays on the Application) and an idle reconcile send nothing.
+  const requestedApp = { ...app, metadata: { ...app.metadata, annotations: operationAnnotation({ action: "suspend", actor: "alice", at: now.toISOString() }) } } as Application;
+  const operation = operationEntry(requestedApp);
+  assert.ok(operation);
+  await recorder.record(owner, [operation]);
+  const before = log.requests.length;
+  await recorder.record(owner, [operation]);
+  await recorder.record(owner, []);
+  assert.equal(log.requests.length, before, "nothing sent for an operation already recorded or an idle reconcile");
+  // A new recorder (a restarted controller) reads once and does not add it twice.
+  const restarted = new HistoryRecorder(client, { limit: 100, maxAgeMs: 30 * 24 * 3600 * 1000 }, undefined, () => now);
+  await restarted.record(owner, [operation]);
+  assert.equal(entriesOf(await client.request<HistoryConfigMap>("GET", `/api/v1/namespaces/${namespace}/configmaps/${historyConfigMapName("bench")}`)).filter((entry) => entry.action === "suspend").length, 1);
+
+  // The age bound: 40 days later, entries older than 30 days are gone with the next write.
+  now = new Date(now.getTime() + 40 * 24 * 3600 * 1000);
+  await recorder.record(owner, [sync(999)]);
+  const aged = await loadEntries(namespace);
+  assert.deepEqual(aged.map((entry) => entry.revision), [sync(999).revision]);
+
+  // A hostile edit: a gzip bomb in the ConfigMap is refused by readers without expanding, and the next write replaces it.
+  await client.request("PATCH", `/api/v1/namespaces/${namespace}/configmaps/${historyConfigMapName("bench")}`, {
+    body: { binaryData: { "history.json.gz": gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 }).toString("base64") } },
+    contentType: "application/merge-patch+json",
+  });
+  const unreadable = await runFjord(["history", "bench", "-n", namespace, "--kubeconfig", kubeconfig]);
+  assert.notEqual(unreadable.code, 0);
+  assert.match(unreadable.stderr, /does not hold a readable history/);
+  await recorder.record(owner, [sync(1000)]);
+  assert.deepEqual((await loadEntries(namespace)).map((entry) => entry.revision), [sync(1000).revision]);
+});
+
+async function loadEntries(namespace: string): Promise<HistoryEntry[]> {
+  return entriesOf(await client.request<HistoryConfigMap>("GET", `/api/v1/namespaces/${namespace}/configmaps/${historyConfigMapName("bench")}`));
+}

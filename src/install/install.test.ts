@@ -171,7 +171,7 @@ test("the git cache lives on a writable volume although the root filesystem is r
   }
 });
 
-test("least privilege: writes only fjord.dev status and finalizers, its CRDs, Events; Secrets read by name only; cluster-admin only when asked", () => {
+test("least privilege: writes only fjord.dev status and finalizers, its CRDs, Events, history ConfigMaps (never patch or delete); Secrets read by name only; cluster-admin only when asked", () => {
   for (const rule of [...controllerRules(), ...watchRules()]) {
     assert.ok(rule.why.length > 20, `rule without a reason: ${JSON.stringify(rule)}`);
     const writes = rule.verbs.filter((verb) => !["get", "list", "watch"].includes(verb));
@@ -181,6 +181,8 @@ test("least privilege: writes only fjord.dev status and finalizers, its CRDs, Ev
       (rule.apiGroups.join() === "fjord.dev" && writes.join() === "patch") ||
       (rule.resources.join() === "customresourcedefinitions" && (writes.join() === "create" || (rule.resourceNames ?? []).length === customResourceDefinitions().length)) ||
       (rule.resources.join() === "events" && writes.join() === "create,patch") ||
+      // History ConfigMaps (src/history/store.ts): RBAC cannot limit by name prefix, so create and update of ConfigMaps; no patch, no delete.
+      (rule.apiGroups.join() === "" && rule.resources.join() === "configmaps" && writes.join() === "create,update") ||
       (rule.apiGroups.join() === "bitnami.com" && rule.resources.join() === "sealedsecrets/status" && writes.join() === "patch");
     assert.ok(allowed, `unexpected write rule ${JSON.stringify(rule)}`);
   }
