@@ -41,6 +41,7 @@ export interface SyncFacts {
   driftReverts: readonly DriftRevert[];
 }
 
+/** Times in milliseconds (status keeps whole seconds), so a sync sorts after the request that caused it. */
 export function syncEntry(facts: SyncFacts): HistoryEntry {
   const result: HistoryResult = facts.failureReason === undefined ? "applied" : facts.failureReason === ConditionReason.HealthCheckFailed ? "health-timeout" : "failed";
   return {

@@ -369,7 +369,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       changes,
       inventory: store.current().inventory.entries,
       history: worthRecording
-        ? [syncEntry({ revision: artifact.revision, artifact: { ...artifactMeta, ...(committer ? { committer } : {}) }, startedAt: record.startedAt, finishedAt: record.finishedAt, changes: reported, driftReverts: reverted.driftReverts ?? [] }), ...requested]
+        ? [syncEntry({ revision: artifact.revision, artifact: { ...artifactMeta, ...(committer ? { committer } : {}) }, startedAt: started.toISOString(), finishedAt: now().toISOString(), changes: reported, driftReverts: reverted.driftReverts ?? [] }), ...requested]
         : requested,
     };
   } catch (error) {
@@ -402,7 +402,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       retryMaxMs,
       inventory: store.current().inventory.entries,
       history: failed
-        ? [syncEntry({ revision: failed.revision, artifact: { ...artifactMeta, ...(committer ? { committer } : {}) }, startedAt: failed.startedAt, finishedAt: failed.finishedAt, failureReason: reason, changes: [], driftReverts: options.drift ?? [] }), ...requested]
+        ? [syncEntry({ revision: failed.revision, artifact: { ...artifactMeta, ...(committer ? { committer } : {}) }, startedAt: started.toISOString(), finishedAt: now().toISOString(), failureReason: reason, changes: [], driftReverts: options.drift ?? [] }), ...requested]
         : requested,
     };
   }
