@@ -105,6 +105,7 @@ const gitRepositoryStatus = object({
       revision: string("main@sha1:<sha>, v1.2.0@sha1:<sha>, or sha1:<sha>."),
       commit: string("Full commit SHA."),
       author: string("Name <email>."),
+      committer: string("Who made the commit, Name <email>."),
       date: timestamp("Author date."),
       message: string("Commit message."),
       lastUpdateTime: timestamp("When the artifact was last fetched or confirmed current."),

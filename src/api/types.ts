@@ -136,6 +136,8 @@ export interface Artifact {
   commit: string;
   /** `Name <email>`. */
   author: string;
+  /** `Name <email>` of who made the commit (absent in artifacts recorded before it was kept). */
+  committer?: string;
   /** Author date, RFC 3339. */
   date: string;
   message: string;

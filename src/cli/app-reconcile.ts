@@ -7,16 +7,27 @@ import { parseDuration } from "../util/duration.ts";
 import { addNamespaceOption, APP, describeObject, getObject, isReconciling, isStalled, objectPath, readyCondition, revisionOf, SOURCE, type FjordKind, type FjordObject, type NamespaceFlags } from "./app-resources.ts";
 import { addKubeOptions, CliFailure, kubeClient, runCli, SYSTEM_NAMESPACE, type KubeFlags } from "./kube-options.ts";
 import { createProgress } from "./output.ts";
+import { operationAnnotation, type RequestedOperation } from "../history/operation.ts";
+import { whoAmI } from "./whoami.ts";
 import { formatAge } from "./table.ts";
 
 type Flags = KubeFlags & NamespaceFlags & { timeout: string; withSource?: boolean };
 
+/**
+ * For an Application, the annotation that puts this request and who made it into its history
+ * (the controller records it); nothing for a GitRepository, which keeps no history.
+ */
+async function operationAnnotations(client: KubeClient, kind: FjordKind, action: RequestedOperation["action"], at: string): Promise<Record<string, string>> {
+  return kind === APP ? operationAnnotation({ action, actor: await whoAmI(client), at }) : {};
+}
+
 /** Sets the reconcile-request annotation (with `extra` in the same patch); returns the value to wait for. */
-async function requestReconcile(client: KubeClient, kind: FjordKind, namespace: string, name: string, extra: Record<string, unknown> = {}): Promise<string> {
+async function requestReconcile(client: KubeClient, kind: FjordKind, namespace: string, name: string, action: RequestedOperation["action"], extra: Record<string, unknown> = {}): Promise<string> {
   // Milliseconds, so two requests within one second are still two requests.
   const requestedAt = new Date().toISOString();
+  const annotations = { ...reconcileRequestPatch(requestedAt).metadata.annotations, ...(await operationAnnotations(client, kind, action, requestedAt)) };
   await client.request("PATCH", objectPath(kind, namespace, name), {
-    body: { ...extra, ...reconcileRequestPatch(requestedAt) },
+    body: { ...extra, metadata: { annotations } },
     contentType: "application/merge-patch+json",
   });
   return requestedAt;
@@ -100,10 +111,10 @@ async function reconcile(client: KubeClient, kind: FjordKind, name: string, flag
   if (kind === APP && flags.withSource) {
     const sourceRef = (object as Application).spec.sourceRef;
     const sourceNamespace = sourceRef.namespace ?? flags.namespace;
-    const sourceRequested = await requestReconcile(client, SOURCE, sourceNamespace, sourceRef.name);
+    const sourceRequested = await requestReconcile(client, SOURCE, sourceNamespace, sourceRef.name, "reconcile");
     report(await waitForHandled<GitRepository>(client, SOURCE, sourceNamespace, sourceRef.name, sourceRequested, timeoutMs));
   }
-  const requestedAt = await requestReconcile(client, kind, flags.namespace, name, extra);
+  const requestedAt = await requestReconcile(client, kind, flags.namespace, name, extra.spec === undefined ? "reconcile" : "resume", extra);
   report(await waitForHandled(client, kind, flags.namespace, name, requestedAt, timeoutMs), kind === APP ? (object as Application).status?.history?.[0] : undefined);
 }
 
@@ -141,7 +152,8 @@ export function reconcileCommands(): Command[] {
       (what) => `stop reconciling ${what} (what it applied stays as it is)`,
       async (client, kind, name, flags) => {
         await getObject(client, kind, flags.namespace, name);
-        await client.request("PATCH", objectPath(kind, flags.namespace, name), { body: { spec: { suspend: true } }, contentType: "application/merge-patch+json" });
+        const annotations = await operationAnnotations(client, kind, "suspend", new Date().toISOString());
+        await client.request("PATCH", objectPath(kind, flags.namespace, name), { body: { spec: { suspend: true }, metadata: { annotations } }, contentType: "application/merge-patch+json" });
         process.stdout.write(`${kind.kind} ${flags.namespace}/${name} suspended\n`);
       },
       { wait: false },

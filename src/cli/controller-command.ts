@@ -12,6 +12,7 @@ import { startSealedSecrets, type SealedSecretsController } from "../controller/
 import { describeToolSandbox } from "../render/tool-sandbox.ts";
 import { parseDuration } from "../util/duration.ts";
 import { createLogger } from "../util/logger.ts";
+import type { HistoryBounds } from "../history/entry.ts";
 
 interface ControllerFlags {
   kubeconfig?: string;
@@ -32,6 +33,17 @@ interface ControllerFlags {
   sealedSecrets: boolean;
   sealingKeyNamespace?: string;
   keyRotationPeriod: string;
+  historyLimit: string;
+  historyMaxAge: string;
+}
+
+/** `--history-limit` and `--history-max-age`: what each Application's history keeps. */
+export function historyBounds(limit: string, maxAge: string): HistoryBounds {
+  const count = Number(limit);
+  if (!Number.isSafeInteger(count) || count < 1 || count > 10_000) throw new Error(`--history-limit must be a whole number from 1 to 10000, not ${JSON.stringify(limit)}`);
+  const maxAgeMs = parseDuration(maxAge);
+  if (maxAgeMs <= 0) throw new Error(`--history-max-age must be a positive duration, not ${JSON.stringify(maxAge)}`);
+  return { limit: count, maxAgeMs };
 }
 
 /** The receiver file: JSON `{ "token": ..., "type": "github"|"gitlab"|"generic", "secret": ... }` (mounted from a Secret). */
@@ -73,7 +85,10 @@ export function controllerCommand(): Command {
     .option("--allow-cross-namespace-sources", "let Applications use a GitRepository in another namespace (off: namespaces are tenants)")
     .option("--no-cross-namespace-refs", "refuse every reference to an object of another namespace (sourceRef, dependsOn, imageRepositoryRef), whatever --allow-cross-namespace-sources says")
     .option("--default-service-account <name>", "apply Applications without spec.serviceAccountName as this ServiceAccount of their namespace (and write unsealed Secrets as it)")
+    .option("--history-limit <n>", "history entries kept per Application (fjord history, fjord audit)", "100")
+    .option("--history-max-age <duration>", "history entries older than this are dropped", "2160h")
     .action(async (flags: ControllerFlags) => {
+      const history = historyBounds(flags.historyLimit, flags.historyMaxAge);
       const logger = createLogger("controller");
       if (flags.defaultServiceAccount !== undefined) checkName(flags.defaultServiceAccount, "--default-service-account", "object");
       const tenancy = new Tenancy({
@@ -148,6 +163,7 @@ export function controllerCommand(): Command {
               concurrency: Number(flags.concurrency),
               installCrds: flags.installCrds,
               tenancy,
+              history,
               ...(flags.watchLabelSelector ? { watchLabelSelector: flags.watchLabelSelector } : {}),
               onStarted: (started) => {
                 handle = started;

@@ -12,6 +12,7 @@ import { sealCommand } from "./seal-command.ts";
 import { setImageCommand } from "./set-image-command.ts";
 import { migrateCommand } from "./migrate-command.ts";
 import { tenantCommand } from "./tenant-command.ts";
+import { auditCommand, historyCommand } from "./history-command.ts";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -29,6 +30,8 @@ export function buildProgram(): Command {
   program.addCommand(getCommand());
   for (const command of reconcileCommands()) program.addCommand(command);
   program.addCommand(eventsCommand());
+  program.addCommand(historyCommand());
+  program.addCommand(auditCommand());
   program.addCommand(sealCommand());
   program.addCommand(setImageCommand());
   program.addCommand(migrateCommand());

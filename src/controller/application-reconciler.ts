@@ -41,6 +41,8 @@ import { RenderError } from "../render/errors.ts";
 import type { InventoryEntry } from "../inventory/inventory.ts";
 import { loadAgeIdentities, loadGitAuth } from "./source-credentials.ts";
 import { ACCESS_DENIED_REASON, Tenancy, type ApplyIdentity } from "./tenancy.ts";
+import type { HistoryEntry } from "../history/entry.ts";
+import { operationEntry, syncEntry } from "./application-history.ts";
 
 const appPath = (namespace: string, name: string) => fjordResourcePath(APPLICATION_RESOURCE, namespace, name);
 const sourcePath = (namespace: string, name: string) => fjordResourcePath(GIT_REPOSITORY_RESOURCE, namespace, name);
@@ -93,6 +95,8 @@ export interface ApplicationOutcome extends ReconcileOutcome {
   changes?: readonly ChangeSetEntry[];
   /** What the Application manages after the reconcile (its status inventory), for the drift watches. */
   inventory?: readonly InventoryEntry[];
+  /** Entries for the Application's history (src/history), newest first; empty when this reconcile is not worth one. */
+  history?: HistoryEntry[];
 }
 
 function summaryOf(changes: readonly ChangeSetEntry[]): SyncRecord["summary"] {
@@ -221,9 +225,12 @@ export async function reconcileApplication(client: KubeClient, app: Application,
   if (!finalizers.includes(FINALIZER)) {
     await patch({ metadata: { finalizers: [...finalizers, FINALIZER], resourceVersion: app.metadata.resourceVersion } });
   }
+  // Who asked for a reconcile, suspend or resume: recorded whatever this reconcile does next.
+  const operation = operationEntry(app);
+  const requested = operation ? [operation] : [];
   if (app.spec.suspend) {
     await writeStatus({ ...status, conditions: removeCondition(status.conditions, ConditionType.Reconciling) });
-    return { report: report("idle", ConditionReason.Suspended, "suspended") };
+    return { report: report("idle", ConditionReason.Suspended, "suspended"), history: requested };
   }
 
   const intervalMs = parseDuration(app.spec.interval);
@@ -231,6 +238,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
   const started = now();
   let attempted: string | undefined;
   let artifactMeta: { author?: string; message?: string } = {};
+  let committer: string | undefined;
   let warnings: string[] = [];
   const store = statusInventoryStore(status.inventory?.entries, status.lastAppliedRevision, persistInventory);
   try {
@@ -259,6 +267,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
     if (!artifact) throw new ReconcileFailure(ConditionReason.SourceNotReady, `GitRepository ${sourceNamespace}/${source.metadata.name} has no artifact yet`);
     attempted = artifact.revision;
     artifactMeta = { author: artifact.author, message: artifact.message };
+    committer = artifact.committer;
 
     // New input (a revision, spec or request not yet handled): say so before the long work. An
     // Application never reconciled has no Ready condition yet, which kstatus already reads as in
@@ -340,6 +349,8 @@ export async function reconcileApplication(client: KubeClient, app: Application,
     const reverted = summary.created + summary.configured > 0 && options.drift?.length ? { driftReverts: [...options.drift] } : {};
     const record: SyncRecord = { revision: artifact.revision, ...artifactMeta, startedAt: formatTime(started), finishedAt: formatTime(now()), result: "Succeeded", summary, ...reverted };
     const message = `Applied revision: ${artifact.revision}`;
+    const worthRecording = record.summary.created + record.summary.configured + record.summary.deleted > 0 || status.lastAppliedRevision !== artifact.revision;
+    const reported = reportedChanges(changes);
     let conditions = setCondition(status.conditions, { type: ConditionType.Ready, status: "True", reason: ConditionReason.ReconciliationSucceeded, message }, generation, now());
     conditions = removeCondition(removeCondition(conditions, ConditionType.Reconciling), ConditionType.Stalled);
     await writeStatus({
@@ -350,17 +361,18 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       lastAttemptedRevision: artifact.revision,
       inventory: { entries: toStatusEntries(store.current().inventory) },
       // Record a sync in history only when it did something or the revision moved.
-      history: record.summary.created + record.summary.configured + record.summary.deleted > 0 || status.lastAppliedRevision !== artifact.revision
-        ? [record, ...(status.history ?? [])].slice(0, HISTORY_LIMIT)
-        : (status.history ?? []),
+      history: worthRecording ? [record, ...(status.history ?? [])].slice(0, HISTORY_LIMIT) : (status.history ?? []),
       ...(warnings.length > 0 ? { warnings } : {}),
     });
     return {
-      report: await announce(report("success", ConditionReason.ReconciliationSucceeded, message, { revision: artifact.revision, changes: reportedChanges(changes), driftReverts: reverted.driftReverts ?? [], warnings })),
+      report: await announce(report("success", ConditionReason.ReconciliationSucceeded, message, { revision: artifact.revision, changes: reported, driftReverts: reverted.driftReverts ?? [], warnings })),
       intervalMs,
       retryMaxMs,
       changes,
       inventory: store.current().inventory.entries,
+      history: worthRecording
+        ? [syncEntry({ revision: artifact.revision, artifact: { ...artifactMeta, ...(committer ? { committer } : {}) }, startedAt: started.toISOString(), finishedAt: now().toISOString(), changes: reported, driftReverts: reverted.driftReverts ?? [] }), ...requested]
+        : requested,
     };
   } catch (error) {
     const { reason, stalled } = classify(error);
@@ -391,6 +403,9 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       intervalMs,
       retryMaxMs,
       inventory: store.current().inventory.entries,
+      history: failed
+        ? [syncEntry({ revision: failed.revision, artifact: { ...artifactMeta, ...(committer ? { committer } : {}) }, startedAt: started.toISOString(), finishedAt: now().toISOString(), failureReason: reason, changes: [], driftReverts: options.drift ?? [] }), ...requested]
+        : requested,
     };
   }
 }

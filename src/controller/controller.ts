@@ -22,6 +22,8 @@ import { objectKey } from "./runtime/reconciler.ts";
 import { metricsObserver } from "./metrics-observer.ts";
 import { applicationEvents } from "./application-events.ts";
 import { Notifier, type NotifierOptions } from "./notify/notifier.ts";
+import { DEFAULT_HISTORY_BOUNDS, type HistoryBounds } from "../history/entry.ts";
+import { HistoryRecorder } from "../history/recorder.ts";
 
 export { needsReconcile } from "./runtime/reconciler.ts";
 
@@ -44,6 +46,8 @@ export interface ControllerOptions {
   watchLabelSelector?: string;
   /** Delivery tuning of notifications (tests shorten the backoff). */
   notify?: Pick<NotifierOptions, "failureIntervalMs" | "queueLimit" | "attempts" | "backoffMs" | "maxBackoffMs">;
+  /** How much history each Application keeps (`--history-limit`, `--history-max-age`); default 100 entries, 90 days. */
+  history?: HistoryBounds;
   /** Handed a way to reach the running loop, e.g. for webhooks. */
   onStarted?: (handle: ControllerHandle) => void;
 }
@@ -88,6 +92,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   manager.observe(notifier.observer());
   signal.addEventListener("abort", () => notifier.close(), { once: true });
   const artifacts = new ArtifactStore();
+  const history = new HistoryRecorder(options.history ?? DEFAULT_HISTORY_BOUNDS, logger);
 
   // Image automation (ImageRepository, ImagePolicy, ImageUpdateAutomation): reconcilers with their own follow-ups, see image-automation-controller.ts.
   for (const reconciler of imageAutomationReconcilers({
@@ -189,6 +194,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     deleted: (app) => {
       driftWatcher.untrack({ namespace: app.metadata.namespace, name: app.metadata.name });
       syncs.forget(objectKey(APPLICATION_KIND, app.metadata.namespace, app.metadata.name));
+      history.forget(app.metadata.namespace, app.metadata.name);
     },
     async reconcile(app, keySignal) {
       const { namespace, name } = app.metadata;
@@ -207,6 +213,12 @@ export async function runController(options: ControllerOptions, signal: AbortSig
           ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
           ...(drift ? { drift: drift.map(({ object: changed, changedBy, at }) => ({ object: changed, changedBy, at })) } : {}),
         });
+        if (outcome.history?.length && app.metadata.uid) {
+          // Written as the identity the Application's objects are applied as: the controller
+          // itself holds no right to write ConfigMaps in tenants' namespaces.
+          const writer = tenancy.applyIdentity(namespace, app.spec.serviceAccountName).user;
+          await history.record({ namespace, name, uid: app.metadata.uid }, outcome.history, writer ? client.impersonating(writer) : client);
+        }
         // Still "syncing" until the watches know the new inventory, so this sync's own prunes are not drift.
         await watchForDrift(key, app, outcome.inventory);
         // Applications waiting on this one go as soon as it is ready, not at their retry time.

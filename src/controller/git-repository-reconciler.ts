@@ -48,6 +48,7 @@ function artifactOf(revision: Revision, now: Date, ignore: string | undefined): 
     revision: artifactRevision(revision),
     commit: revision.commit,
     author: `${revision.author.name} <${revision.author.email}>`,
+    ...(revision.committer ? { committer: `${revision.committer.name} <${revision.committer.email}>` } : {}),
     date: revision.date,
     message: revision.message,
     lastUpdateTime: formatTime(now),

@@ -201,14 +201,15 @@ class SourceFetch {
   }
 
   async #describe(ref: string, commit: string): Promise<Revision> {
-    const format = "%an%x00%ae%x00%aI%x00%B";
+    const format = "%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%B";
     const log = await this.session.runOk(["log", "-1", "--no-show-signature", `--format=${format}`, commit, "--"], "reading the cache for", { in: this.#place });
-    const [name = "", email = "", date = "", ...message] = log.split("\0");
+    const [name = "", email = "", date = "", committerName = "", committerEmail = "", ...message] = log.split("\0");
     return {
       url: this.url,
       ref,
       commit,
       author: { name, email },
+      committer: { name: committerName, email: committerEmail },
       date,
       message: message.join("\0").replace(/\n+$/, ""),
     };

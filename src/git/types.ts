@@ -59,6 +59,8 @@ export interface Revision {
   ref: string;
   commit: string;
   author: { name: string; email: string };
+  /** Who made the commit (differs from the author after a rebase, a cherry-pick or a bot's merge). */
+  committer?: { name: string; email: string };
   /** Author date, strict ISO 8601 with the author's UTC offset (`2024-05-06T07:08:09+02:00`). */
   date: string;
   /** The full commit message, without the trailing newline. */

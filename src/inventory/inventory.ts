@@ -1,7 +1,5 @@
-import { gunzipSync, gzipSync } from "node:zlib";
 import { refKey, type ObjectRef } from "../model/object.ts";
-import { parseBoundedJson } from "../input/json.ts";
-import { MAX_JSON_BYTES } from "../input/limits.ts";
+import { decodeCompressedJson, encodeCompressedJson } from "../util/compressed-json.ts";
 
 /** One object fjord applied: its identity and the API version it was applied as. */
 export interface InventoryEntry extends ObjectRef {
@@ -57,12 +55,12 @@ export function inventoryId(entry: ObjectRef): string {
 
 /** Compact storage (gzip + base64): thousands of entries fit well inside a ConfigMap's 1 MiB. */
 export function encodeInventory(inventory: Inventory): string {
-  return gzipSync(JSON.stringify({ entries: sortedEntries(inventory.entries) })).toString("base64");
+  return encodeCompressedJson({ entries: sortedEntries(inventory.entries) });
 }
 
 export function decodeInventory(encoded: string): Inventory {
-  // Held in a ConfigMap anyone with edit rights in its namespace can write: a gzip bomb must not expand.
-  const parsed = parseBoundedJson(gunzipSync(Buffer.from(encoded, "base64"), { maxOutputLength: MAX_JSON_BYTES }).toString("utf8"), "the stored inventory") as Partial<Inventory>;
+  // Held in a ConfigMap anyone with edit rights in its namespace can write: decoding is bounded.
+  const parsed = decodeCompressedJson(encoded, "the stored inventory") as Partial<Inventory>;
   if (!Array.isArray(parsed.entries)) throw new Error("stored inventory has no entries list");
   return { entries: parsed.entries };
 }

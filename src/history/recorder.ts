@@ -1,0 +1,49 @@
+import type { KubeClient } from "../kube/client.ts";
+import type { Logger } from "../util/logger.ts";
+import type { HistoryBounds, HistoryEntry } from "./entry.ts";
+import { appendHistory, type HistoryOwner } from "./store.ts";
+
+/**
+ * The controller's side of history: adds each reconcile's entries to the Application's
+ * ConfigMap. A manual operation's annotation stays on the Application and is seen by every
+ * later reconcile, so the recorder remembers what it stored and sends nothing for it again
+ * (after a restart the store's own check keeps it once, at the cost of one GET). An idle
+ * reconcile makes no request. Entries that could not be written are kept and sent with the
+ * next ones, so an API server hiccup loses no audit record.
+ */
+export class HistoryRecorder {
+  readonly #recorded = new Map<string, Set<string>>();
+  readonly #pending = new Map<string, HistoryEntry[]>();
+
+  constructor(
+    private readonly bounds: HistoryBounds,
+    private readonly logger?: Logger,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** `client` is the identity the Application applies as (its ServiceAccount, impersonated). */
+  async record(owner: HistoryOwner, entries: readonly HistoryEntry[], client: KubeClient): Promise<void> {
+    const key = `${owner.namespace}/${owner.name}`;
+    const seen = this.#recorded.get(key) ?? new Set<string>();
+    const fresh = [...entries.filter((entry) => entry.action === "sync" || !seen.has(operationKey(entry))), ...(this.#pending.get(key) ?? [])];
+    if (fresh.length === 0) return;
+    try {
+      await appendHistory(client, owner, fresh, this.bounds, this.now());
+      this.#pending.delete(key);
+      for (const entry of fresh) if (entry.action !== "sync") seen.add(operationKey(entry));
+      // Only the newest few operation keys matter: an annotation holds one request at a time.
+      this.#recorded.set(key, new Set([...seen].slice(-8)));
+    } catch (error) {
+      this.#pending.set(key, fresh.slice(0, this.bounds.limit));
+      this.logger?.warn({ application: key, error: error instanceof Error ? error.message : String(error) }, "could not write history; retrying with the next reconcile");
+    }
+  }
+
+  /** The Application is gone (its ConfigMap goes with it through the owner reference). */
+  forget(namespace: string, name: string): void {
+    this.#recorded.delete(`${namespace}/${name}`);
+    this.#pending.delete(`${namespace}/${name}`);
+  }
+}
+
+const operationKey = (entry: HistoryEntry) => `${entry.action}@${entry.startedAt}`;
