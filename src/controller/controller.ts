@@ -217,7 +217,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
           // Written as the identity the Application's objects are applied as: the controller
           // itself holds no right to write ConfigMaps in tenants' namespaces.
           const writer = tenancy.applyIdentity(namespace, app.spec.serviceAccountName).user;
-          await history.record({ namespace, name, uid: app.metadata.uid }, outcome.history, writer ? client.impersonating(writer) : client);
+          await history.record({ namespace, name, uid: app.metadata.uid }, outcome.history, writer ? client.impersonating(writer) : client, !app.status?.lastAttemptedRevision);
         }
         // Still "syncing" until the watches know the new inventory, so this sync's own prunes are not drift.
         await watchForDrift(key, app, outcome.inventory);

@@ -1,7 +1,7 @@
 import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../util/logger.ts";
 import type { HistoryBounds, HistoryEntry } from "./entry.ts";
-import { appendHistory, type HistoryOwner } from "./store.ts";
+import { appendHistory, HISTORY_DATA_KEY, type HistoryConfigMap, type HistoryOwner } from "./store.ts";
 
 /**
  * The controller's side of history: adds each reconcile's entries to the Application's
@@ -14,6 +14,8 @@ import { appendHistory, type HistoryOwner } from "./store.ts";
 export class HistoryRecorder {
   readonly #recorded = new Map<string, Set<string>>();
   readonly #pending = new Map<string, HistoryEntry[]>();
+  /** The ConfigMap as last written per Application, so the next append needs no GET (bounded: one per Application, at most the history's size). */
+  readonly #written = new Map<string, HistoryConfigMap>();
 
   constructor(
     private readonly bounds: HistoryBounds,
@@ -21,19 +23,29 @@ export class HistoryRecorder {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** `client` is the identity the Application applies as (its ServiceAccount, impersonated). */
-  async record(owner: HistoryOwner, entries: readonly HistoryEntry[], client: KubeClient): Promise<void> {
+  /**
+   * `client` is the identity the Application applies as (its ServiceAccount, impersonated).
+   * `isNew`: the Application was never reconciled, so it has no history yet and the first write
+   * is a create without a read.
+   */
+  async record(owner: HistoryOwner, entries: readonly HistoryEntry[], client: KubeClient, isNew = false): Promise<void> {
     const key = `${owner.namespace}/${owner.name}`;
     const seen = this.#recorded.get(key) ?? new Set<string>();
     const fresh = [...entries.filter((entry) => entry.action === "sync" || !seen.has(operationKey(entry))), ...(this.#pending.get(key) ?? [])];
     if (fresh.length === 0) return;
     try {
-      await appendHistory(client, owner, fresh, this.bounds, this.now());
+      const known = this.#written.get(key) ?? (isNew ? null : undefined);
+      const { written } = await appendHistory(client, owner, fresh, this.bounds, this.now(), known);
+      // Small histories are kept to save the next GET; a large one is read again instead, so
+      // memory stays bounded however many objects its entries name.
+      if (written && (written.binaryData?.[HISTORY_DATA_KEY]?.length ?? 0) <= CACHED_HISTORY_MAX_BYTES) this.#written.set(key, written);
+      else this.#written.delete(key);
       this.#pending.delete(key);
       for (const entry of fresh) if (entry.action !== "sync") seen.add(operationKey(entry));
       // Only the newest few operation keys matter: an annotation holds one request at a time.
       this.#recorded.set(key, new Set([...seen].slice(-8)));
     } catch (error) {
+      this.#written.delete(key);
       this.#pending.set(key, fresh.slice(0, this.bounds.limit));
       this.logger?.warn({ application: key, error: error instanceof Error ? error.message : String(error) }, "could not write history; retrying with the next reconcile");
     }
@@ -43,7 +55,11 @@ export class HistoryRecorder {
   forget(namespace: string, name: string): void {
     this.#recorded.delete(`${namespace}/${name}`);
     this.#pending.delete(`${namespace}/${name}`);
+    this.#written.delete(`${namespace}/${name}`);
   }
 }
+
+/** 16 KiB of stored history is a couple of hundred ordinary entries; 1,000 Applications keep at most 16 MiB. */
+const CACHED_HISTORY_MAX_BYTES = 16 * 1024;
 
 const operationKey = (entry: HistoryEntry) => `${entry.action}@${entry.startedAt}`;

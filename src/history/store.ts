@@ -15,7 +15,8 @@ import { boundHistory, parseEntries, type HistoryBounds, type HistoryEntry } fro
  */
 export const HISTORY_LABEL = "fjord.dev/history";
 const APPLICATION_ANNOTATION = "fjord.dev/application";
-const DATA_KEY = "history.json.gz";
+export const HISTORY_DATA_KEY = "history.json.gz";
+const DATA_KEY = HISTORY_DATA_KEY;
 
 export interface HistoryConfigMap {
   metadata: {
@@ -84,14 +85,29 @@ const sameEntry = (a: HistoryEntry, b: HistoryEntry) => a.action === b.action &&
  * meanwhile) is retried on the new content. Entries already stored are not added twice.
  * Returns how many entries the history holds and its stored size.
  */
-export async function appendHistory(client: KubeClient, owner: HistoryOwner, added: readonly HistoryEntry[], bounds: HistoryBounds, now: Date): Promise<{ entries: number; bytes: number; added: number }> {
+export async function appendHistory(
+  client: KubeClient,
+  owner: HistoryOwner,
+  added: readonly HistoryEntry[],
+  bounds: HistoryBounds,
+  now: Date,
+  /**
+   * What the caller knows the ConfigMap holds, so the first attempt spends no GET: the copy it
+   * wrote last, or null when there is none yet (a new Application). A stale guess costs only a
+   * conflict, after which the ConfigMap is read.
+   */
+  known?: HistoryConfigMap | null,
+): Promise<{ entries: number; bytes: number; added: number; written?: HistoryConfigMap }> {
   const name = historyConfigMapName(owner.name);
   for (let attempt = 0; ; attempt++) {
     let existing: HistoryConfigMap | undefined;
-    try {
-      existing = await client.request<HistoryConfigMap>("GET", configMapPath(owner.namespace, name));
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
+    if (attempt === 0 && known !== undefined) existing = known ?? undefined;
+    else {
+      try {
+        existing = await client.request<HistoryConfigMap>("GET", configMapPath(owner.namespace, name));
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
     }
     let stored: HistoryEntry[] = [];
     try {
@@ -118,12 +134,14 @@ export async function appendHistory(client: KubeClient, owner: HistoryOwner, add
       binaryData: { [DATA_KEY]: data },
     };
     try {
-      if (existing) await client.request("PUT", configMapPath(owner.namespace, name), { body });
-      else await client.request("POST", configMapPath(owner.namespace), { body });
-      return { entries: entries.length, bytes: data.length, added: fresh.length };
+      const written = existing
+        ? await client.request<HistoryConfigMap>("PUT", configMapPath(owner.namespace, name), { body })
+        : await client.request<HistoryConfigMap>("POST", configMapPath(owner.namespace), { body });
+      return { entries: entries.length, bytes: data.length, added: fresh.length, written };
     } catch (error) {
-      // 409: written meanwhile (or created meanwhile): read again and merge.
-      if (!(error instanceof KubeApiError && error.conflict) || attempt >= 4) throw error;
+      // 409: written meanwhile (or created meanwhile); 404: a guessed copy that is gone. Read again and merge.
+      const guessed = attempt === 0 && known !== undefined;
+      if (!(error instanceof KubeApiError && (error.conflict || (guessed && isNotFound(error)))) || attempt >= 4) throw error;
     }
   }
 }
