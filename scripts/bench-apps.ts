@@ -9,46 +9,24 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { stringify } from "yaml";
 import { KubeClient } from "../src/kube/client.ts";
 import { mapLimit } from "../src/util/map-limit.ts";
 import { ControlPlane } from "../testenv/control-plane.ts";
-import { buildCli, controlPlanePids, cpuReport, cpuSeconds, servedGitRepository, timed, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
+import { benchAppManifests, benchAppName, buildCli, controlPlanePids, cpuReport, cpuSeconds, servedGitRepository, timed, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
 import { CONTROLLER_NODE_FLAGS } from "../src/install/workload.ts";
 
 const NAMESPACES = 10;
 const namespaceOf = (index: number) => `bench-apps-${index % NAMESPACES}`;
-const appName = (index: number) => `app-${String(index).padStart(4, "0")}`;
+const appName = benchAppName;
 
-function manifests(count: number): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (let index = 0; index < count; index++) {
-    const name = appName(index);
-    const labels = { app: name };
-    const docs = [
-      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${name}-settings` }, data: { index: String(index), mode: "bench" } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: `${name}-credentials` }, stringData: { token: `bench-${index}` } },
-      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
-      { apiVersion: "v1", kind: "Service", metadata: { name }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
-      {
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name },
-        spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { serviceAccountName: name, containers: [{ name: "app", image: `registry.example/app:${index}` }] } } },
-      },
-    ];
-    files[`apps/${name}/manifests.yaml`] = docs.map((doc) => stringify(doc)).join("---\n");
-  }
-  return files;
-}
 
 export async function benchApps(count: number, concurrency: string): Promise<void> {
   const plane = await ControlPlane.start({ progress: (message) => process.stderr.write(`testenv: ${message}\n`) });
   const work = await mkdtemp(path.join(os.tmpdir(), "fjord-bench-apps-"));
   const client = KubeClient.load({ kubeconfig: plane.kubeconfigPath });
   await buildCli();
-  const repository = await servedGitRepository(manifests(count));
+  const repository = await servedGitRepository(benchAppManifests(count, "stringData"));
   const controller = await startControllerProcess({
     kubeconfig: plane.kubeconfigPath,
     logFile: path.join(work, "controller.log"),

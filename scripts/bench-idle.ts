@@ -17,7 +17,7 @@ import { parse, stringify } from "yaml";
 import { KubeClient } from "../src/kube/client.ts";
 import { mapLimit } from "../src/util/map-limit.ts";
 import { ControlPlane } from "../testenv/control-plane.ts";
-import { buildCli, controlPlanePids, cpuSeconds, servedGitRepository, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
+import { benchAppManifests, benchAppName, buildCli, controlPlanePids, cpuSeconds, servedGitRepository, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
 import { CONTROLLER_NODE_FLAGS } from "../src/install/workload.ts";
 
@@ -25,29 +25,8 @@ const NAMESPACES = 10;
 /** Who the controller is in the audit log. */
 const CONTROLLER_USER = "fjord-bench-controller";
 const namespaceOf = (index: number) => `bench-idle-${index % NAMESPACES}`;
-const appName = (index: number) => `app-${String(index).padStart(4, "0")}`;
+const appName = benchAppName;
 
-function manifests(count: number): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (let index = 0; index < count; index++) {
-    const name = appName(index);
-    const labels = { app: name };
-    const docs = [
-      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${name}-settings` }, data: { index: String(index), mode: "bench" } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: `${name}-credentials` }, data: { token: Buffer.from(`bench-${index}`).toString("base64") } },
-      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
-      { apiVersion: "v1", kind: "Service", metadata: { name }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
-      {
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name },
-        spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { serviceAccountName: name, containers: [{ name: "app", image: `registry.example/app:${index}` }] } } },
-      },
-    ];
-    files[`apps/${name}/manifests.yaml`] = docs.map((doc) => stringify(doc)).join("---\n");
-  }
-  return files;
-}
 
 /** Every request at Metadata level, without the RequestReceived stage (a watch still shows when it starts). */
 const AUDIT_POLICY = { apiVersion: "audit.k8s.io/v1", kind: "Policy", omitStages: ["RequestReceived"], rules: [{ level: "Metadata" }] };
@@ -109,7 +88,7 @@ export async function benchIdle(count: number, intervalSeconds: number, interval
   });
   const client = KubeClient.load({ kubeconfig: plane.kubeconfigPath });
   await buildCli();
-  const repository = await servedGitRepository(manifests(count));
+  const repository = await servedGitRepository(benchAppManifests(count, "data"));
   const controller = await startControllerProcess({
     kubeconfig: await controllerKubeconfig(plane.kubeconfigPath, path.join(work, "controller.kubeconfig")),
     logFile: path.join(work, "controller.log"),

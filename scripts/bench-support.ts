@@ -8,6 +8,7 @@ import type { Application } from "../src/api/types.ts";
 import type { KubeClient } from "../src/kube/client.ts";
 import type { ControlPlane } from "../testenv/control-plane.ts";
 import { watchUntil } from "../src/kube/watch-until.ts";
+import { stringify } from "yaml";
 import { startGitServer } from "../test/support/git-server.ts";
 
 const execFileAsync = promisify(execFile);
@@ -92,4 +93,35 @@ export function cpuReport(before: Record<string, number>, after: Record<string, 
 
 export function controlPlanePids(plane: ControlPlane): Record<string, number | undefined> {
   return Object.fromEntries(plane.processes.map((process) => [process.component, process.pid]));
+}
+
+/** The benchmarks' Application names: app-0000, app-0001, ... */
+export const benchAppName = (index: number) => `app-${String(index).padStart(4, "0")}`;
+
+/**
+ * `count` Applications' worth of manifests, one directory each (apps/<name>/): a ConfigMap, a
+ * Secret, a ServiceAccount, a Service and a Deployment. The Secret is written with `stringData`
+ * (as people write it) or `data` (which a resync can compare without a dry run).
+ */
+export function benchAppManifests(count: number, secretAs: "stringData" | "data"): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (let index = 0; index < count; index++) {
+    const name = benchAppName(index);
+    const labels = { app: name };
+    const secret = secretAs === "data" ? { data: { token: Buffer.from(`bench-${index}`).toString("base64") } } : { stringData: { token: `bench-${index}` } };
+    const docs = [
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${name}-settings` }, data: { index: String(index), mode: "bench" } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: `${name}-credentials` }, ...secret },
+      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
+      { apiVersion: "v1", kind: "Service", metadata: { name }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
+      {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name },
+        spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { serviceAccountName: name, containers: [{ name: "app", image: `registry.example/app:${index}` }] } } },
+      },
+    ];
+    files[`apps/${name}/manifests.yaml`] = docs.map((doc) => stringify(doc)).join("---\n");
+  }
+  return files;
 }
