@@ -12,7 +12,7 @@ import path from "node:path";
 import { KubeClient } from "../src/kube/client.ts";
 import { mapLimit } from "../src/util/map-limit.ts";
 import { ControlPlane } from "../testenv/control-plane.ts";
-import { benchAppManifests, benchAppName, buildCli, controlPlanePids, cpuReport, cpuSeconds, servedGitRepository, timed, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
+import { benchAppManifests, createBenchSources, benchAppName, buildCli, controlPlanePids, cpuReport, cpuSeconds, servedGitRepository, timed, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
 import { CONTROLLER_NODE_FLAGS } from "../src/install/workload.ts";
 
@@ -40,13 +40,7 @@ export async function benchApps(count: number, concurrency: string): Promise<voi
   try {
     await waitForFjordApi(client);
     const api = (namespace: string) => `/apis/fjord.dev/v1alpha1/namespaces/${namespace}`;
-    for (let index = 0; index < NAMESPACES; index++) {
-      const namespace = namespaceOf(index);
-      await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: namespace } } });
-      await client.request("POST", `${api(namespace)}/gitrepositories`, {
-        body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "apps" }, spec: { url: repository.url, interval: "10m" } },
-      });
-    }
+    await createBenchSources(client, Array.from({ length: NAMESPACES }, (_, index) => namespaceOf(index)), repository.url, "10m");
     console.log(`applications: ${count} (5 objects each, ${count * 5} objects) in ${NAMESPACES} namespaces; controller concurrency ${concurrency}`);
     const pids = { ...controlPlanePids(plane), "fjord controller": controller.child.pid };
     const cpuBefore = await cpuSeconds(pids);

@@ -17,7 +17,7 @@ import { parse, stringify } from "yaml";
 import { KubeClient } from "../src/kube/client.ts";
 import { mapLimit } from "../src/util/map-limit.ts";
 import { ControlPlane } from "../testenv/control-plane.ts";
-import { benchAppManifests, benchAppName, buildCli, controlPlanePids, cpuSeconds, servedGitRepository, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
+import { benchAppManifests, createBenchSources, benchAppName, buildCli, controlPlanePids, cpuSeconds, servedGitRepository, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
 import { CONTROLLER_NODE_FLAGS } from "../src/install/workload.ts";
 
@@ -100,14 +100,8 @@ export async function benchIdle(count: number, intervalSeconds: number, interval
   try {
     await waitForFjordApi(client);
     const api = (namespace: string) => `/apis/fjord.dev/v1alpha1/namespaces/${namespace}`;
-    for (let index = 0; index < NAMESPACES; index++) {
-      const namespace = namespaceOf(index);
-      await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: namespace } } });
-      // The source does not fetch during the measurement: only the Applications' resyncs are counted.
-      await client.request("POST", `${api(namespace)}/gitrepositories`, {
-        body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "apps" }, spec: { url: repository.url, interval: "1h" } },
-      });
-    }
+    // The sources do not fetch during the measurement: only the Applications' resyncs are counted.
+    await createBenchSources(client, Array.from({ length: NAMESPACES }, (_, index) => namespaceOf(index)), repository.url, "1h");
     console.log(`applications: ${count} (5 objects each, wait: true) in ${NAMESPACES} namespaces, interval ${intervalSeconds}s; nothing changes`);
     const allReady = waitForReadyApplications(client, count, 30 * 60_000, (ready) => process.stderr.write(`  ${ready}/${count} Ready\n`));
     await mapLimit(

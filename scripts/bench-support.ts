@@ -125,3 +125,13 @@ export function benchAppManifests(count: number, secretAs: "stringData" | "data"
   }
   return files;
 }
+
+/** Creates `namespaces` Namespaces, each with a GitRepository `apps` on `url` resynced every `interval`. */
+export async function createBenchSources(client: KubeClient, namespaces: readonly string[], url: string, interval: string): Promise<void> {
+  for (const namespace of namespaces) {
+    await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: namespace } } });
+    await client.request("POST", `/apis/fjord.dev/v1alpha1/namespaces/${namespace}/gitrepositories`, {
+      body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "apps" }, spec: { url, interval } },
+    });
+  }
+}
