@@ -10,15 +10,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { KubeClient } from "../src/kube/client.ts";
-import { mapLimit } from "../src/util/map-limit.ts";
 import { ControlPlane } from "../testenv/control-plane.ts";
-import { benchAppManifests, createBenchSources, benchAppName, buildCli, controlPlanePids, cpuReport, cpuSeconds, servedGitRepository, timed, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
+import { benchAppManifests, createBenchApplications, createBenchSources, buildCli, controlPlanePids, cpuReport, cpuSeconds, servedGitRepository, timed, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
 import { CONTROLLER_NODE_FLAGS } from "../src/install/workload.ts";
 
 const NAMESPACES = 10;
 const namespaceOf = (index: number) => `bench-apps-${index % NAMESPACES}`;
-const appName = benchAppName;
 
 
 export async function benchApps(count: number, concurrency: string): Promise<void> {
@@ -39,26 +37,13 @@ export async function benchApps(count: number, concurrency: string): Promise<voi
   });
   try {
     await waitForFjordApi(client);
-    const api = (namespace: string) => `/apis/fjord.dev/v1alpha1/namespaces/${namespace}`;
     await createBenchSources(client, Array.from({ length: NAMESPACES }, (_, index) => namespaceOf(index)), repository.url, "10m");
     console.log(`applications: ${count} (5 objects each, ${count * 5} objects) in ${NAMESPACES} namespaces; controller concurrency ${concurrency}`);
     const pids = { ...controlPlanePids(plane), "fjord controller": controller.child.pid };
     const cpuBefore = await cpuSeconds(pids);
     const { seconds } = await timed(async () => {
       const allReady = waitForReadyApplications(client, count, 30 * 60_000, (ready) => process.stderr.write(`  ${ready}/${count} Ready\n`));
-      await mapLimit(
-        Array.from({ length: count }, (_, index) => index),
-        16,
-        (index) =>
-          client.request("POST", `${api(namespaceOf(index))}/applications`, {
-            body: {
-              apiVersion: "fjord.dev/v1alpha1",
-              kind: "Application",
-              metadata: { name: appName(index) },
-              spec: { sourceRef: { kind: "GitRepository", name: "apps" }, path: `./apps/${appName(index)}`, interval: "10m", prune: true },
-            },
-          }),
-      );
+      await createBenchApplications(client, count, namespaceOf, { interval: "10m", prune: true });
       await allReady;
     });
     const cpuAfter = await cpuSeconds(pids);

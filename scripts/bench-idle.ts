@@ -15,9 +15,8 @@ import os from "node:os";
 import path from "node:path";
 import { parse, stringify } from "yaml";
 import { KubeClient } from "../src/kube/client.ts";
-import { mapLimit } from "../src/util/map-limit.ts";
 import { ControlPlane } from "../testenv/control-plane.ts";
-import { benchAppManifests, createBenchSources, benchAppName, buildCli, controlPlanePids, cpuSeconds, servedGitRepository, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
+import { benchAppManifests, createBenchApplications, createBenchSources, buildCli, controlPlanePids, cpuSeconds, servedGitRepository, waitForFjordApi, waitForReadyApplications } from "./bench-support.ts";
 import { startControllerProcess } from "../test/support/controller-process.ts";
 import { CONTROLLER_NODE_FLAGS } from "../src/install/workload.ts";
 
@@ -25,7 +24,6 @@ const NAMESPACES = 10;
 /** Who the controller is in the audit log. */
 const CONTROLLER_USER = "fjord-bench-controller";
 const namespaceOf = (index: number) => `bench-idle-${index % NAMESPACES}`;
-const appName = benchAppName;
 
 
 /** Every request at Metadata level, without the RequestReceived stage (a watch still shows when it starts). */
@@ -99,24 +97,11 @@ export async function benchIdle(count: number, intervalSeconds: number, interval
   });
   try {
     await waitForFjordApi(client);
-    const api = (namespace: string) => `/apis/fjord.dev/v1alpha1/namespaces/${namespace}`;
     // The sources do not fetch during the measurement: only the Applications' resyncs are counted.
     await createBenchSources(client, Array.from({ length: NAMESPACES }, (_, index) => namespaceOf(index)), repository.url, "1h");
     console.log(`applications: ${count} (5 objects each, wait: true) in ${NAMESPACES} namespaces, interval ${intervalSeconds}s; nothing changes`);
     const allReady = waitForReadyApplications(client, count, 30 * 60_000, (ready) => process.stderr.write(`  ${ready}/${count} Ready\n`));
-    await mapLimit(
-      Array.from({ length: count }, (_, index) => index),
-      16,
-      (index) =>
-        client.request("POST", `${api(namespaceOf(index))}/applications`, {
-          body: {
-            apiVersion: "fjord.dev/v1alpha1",
-            kind: "Application",
-            metadata: { name: appName(index) },
-            spec: { sourceRef: { kind: "GitRepository", name: "apps" }, path: `./apps/${appName(index)}`, interval: `${intervalSeconds}s`, prune: true, wait: true },
-          },
-        }),
-    );
+    await createBenchApplications(client, count, namespaceOf, { interval: `${intervalSeconds}s`, prune: true, wait: true });
     await allReady;
     // Every Application resyncs at least once after it was Ready: what is measured is the steady state.
     process.stderr.write(`all Ready; settling for ${Math.round(intervalSeconds * 1.5)} s\n`);

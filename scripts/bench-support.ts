@@ -8,6 +8,7 @@ import type { Application } from "../src/api/types.ts";
 import type { KubeClient } from "../src/kube/client.ts";
 import type { ControlPlane } from "../testenv/control-plane.ts";
 import { watchUntil } from "../src/kube/watch-until.ts";
+import { mapLimit } from "../src/util/map-limit.ts";
 import { stringify } from "yaml";
 import { startGitServer } from "../test/support/git-server.ts";
 
@@ -134,4 +135,21 @@ export async function createBenchSources(client: KubeClient, namespaces: readonl
       body: { apiVersion: "fjord.dev/v1alpha1", kind: "GitRepository", metadata: { name: "apps" }, spec: { url, interval } },
     });
   }
+}
+
+/** Creates the benchmark's `count` Applications (16 requests at a time), each on its own apps/<name>/ of the sources' repository. */
+export async function createBenchApplications(client: KubeClient, count: number, namespaceOf: (index: number) => string, spec: Record<string, unknown>): Promise<void> {
+  await mapLimit(
+    Array.from({ length: count }, (_, index) => index),
+    16,
+    (index) =>
+      client.request("POST", `/apis/fjord.dev/v1alpha1/namespaces/${namespaceOf(index)}/applications`, {
+        body: {
+          apiVersion: "fjord.dev/v1alpha1",
+          kind: "Application",
+          metadata: { name: benchAppName(index) },
+          spec: { sourceRef: { kind: "GitRepository", name: "apps" }, path: `./apps/${benchAppName(index)}`, ...spec },
+        },
+      }),
+  );
 }
