@@ -20,6 +20,7 @@ import { Tenancy } from "./tenancy.ts";
 import { ReconcileManager, remember } from "./runtime/manager.ts";
 import { objectKey } from "./runtime/reconciler.ts";
 import { metricsObserver } from "./metrics-observer.ts";
+import { auditTrail } from "./application-audit.ts";
 import { applicationEvents } from "./application-events.ts";
 import { Notifier, type NotifierOptions } from "./notify/notifier.ts";
 import { DEFAULT_HISTORY_BOUNDS, type HistoryBounds } from "../history/entry.ts";
@@ -92,7 +93,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   manager.observe(notifier.observer());
   signal.addEventListener("abort", () => notifier.close(), { once: true });
   const artifacts = new ArtifactStore();
-  const history = new HistoryRecorder(options.history ?? DEFAULT_HISTORY_BOUNDS, logger);
+  const history = new HistoryRecorder(options.history ?? DEFAULT_HISTORY_BOUNDS, { logger, onRecorded: auditTrail(logger, events) });
 
   // Image automation (ImageRepository, ImagePolicy, ImageUpdateAutomation): reconcilers with their own follow-ups, see image-automation-controller.ts.
   for (const reconciler of imageAutomationReconcilers({
