@@ -128,6 +128,15 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       if (app && !app.spec.suspend) onDrift(key, app, event);
     },
     syncing: (owner) => syncs.isSyncing(objectKey(APPLICATION_KIND, owner.namespace, owner.name)),
+    // A managed object failing (or recovering) between syncs is checked now, not at the next
+    // interval: the reconcile judges health from the cache, so its Ready condition, Events and
+    // notifications say "degraded" or "recovered" within moments.
+    onHealthChange: (owner, change) => {
+      const app = applications.cache.get(objectKey(APPLICATION_KIND, owner.namespace, owner.name));
+      if (!app || app.spec.suspend) return;
+      logger.info({ application: `${owner.namespace}/${owner.name}`, object: change.object, from: change.from, to: change.to }, "managed object health changed; reconciling");
+      applications.enqueue(owner.namespace, owner.name);
+    },
     onUnwatched: (owner, unwatched) => {
       const app = applications.cache.get(objectKey(APPLICATION_KIND, owner.namespace, owner.name));
       const resource = `${unwatched.resource}${unwatched.group ? `.${unwatched.group}` : ""}`;
