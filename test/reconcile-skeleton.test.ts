@@ -267,7 +267,7 @@ test("an object the API server refuses as invalid stalls the Application: only a
   assert.equal(condition(await readApp("web"), "Stalled")?.reason, "ValidationFailed");
 });
 
-test("a managed object that fails between syncs makes its Application say so at once (HealthCheckFailed), and recover when it heals", async (t) => {
+test("a managed object that fails between syncs makes its waiting Application say so at once (HealthCheckFailed), and recover when it heals", async (t) => {
   const suite = `health-${Date.now()}`;
   const labels = { "fjord.dev/test-suite": suite };
   const group = `health-${Date.now()}.example.com`;
@@ -287,16 +287,19 @@ test("a managed object that fails between syncs makes its Application say so at 
   await eventually(async () => (await client.request<{ resources?: Array<{ name: string }> }>("GET", `/apis/${group}/v1`).catch(() => undefined))?.resources?.some((resource) => resource.name === "gadgets"), { timeoutMs: 30_000 });
   const { namespace, createApp, readApp, eventReasons } = await fixture(t, { "g.yaml": `apiVersion: ${group}/v1\nkind: Gadget\nmetadata:\n  name: g\nspec:\n  size: 1\n` }, labels);
   // Hourly: anything seen within the test comes from the watch, not from the interval.
-  await createApp("web", { interval: "1h" });
+  await createApp("web", { interval: "1h", wait: true, timeout: "20s" });
   const logger = createLogger("controller");
   logger.level = "silent";
   const abort = new AbortController();
-  const running = runController({ client, logger, cacheDir, watchLabelSelector: `fjord.dev/test-suite=${suite}`, installCrds: false }, abort.signal);
+  const log = logRequests(client);
+  const running = runController({ client: log.client, logger, cacheDir, watchLabelSelector: `fjord.dev/test-suite=${suite}`, installCrds: false }, abort.signal);
   t.after(async () => {
     abort.abort();
     await running;
   });
   await eventually(async () => (condition(await readApp("web"), "Ready")?.status === "True" ? true : undefined), { timeoutMs: 60_000 });
+  // The drift watch on gadgets is open (what the controller learns of them between syncs).
+  await eventually(() => Promise.resolve(log.to("WATCH", `/apis/${group}/v1/gadgets`).some((request) => request.open)), { timeoutMs: 20_000 });
 
   // The gadget's own controller (the test here) reports it broken: kstatus reads Stalled=True as Failed.
   const setStatus = (conditions: Condition[]) =>

@@ -129,11 +129,12 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     },
     syncing: (owner) => syncs.isSyncing(objectKey(APPLICATION_KIND, owner.namespace, owner.name)),
     // A managed object failing (or recovering) between syncs is checked now, not at the next
-    // interval: the reconcile judges health from the cache, so its Ready condition, Events and
-    // notifications say "degraded" or "recovered" within moments.
+    // interval: the reconcile judges health from the cache, so the Ready condition, Events and
+    // notifications of an Application that waits for health say "degraded" or "recovered"
+    // within moments. Without spec.wait, Ready does not speak of health (as in Flux).
     onHealthChange: (owner, change) => {
       const app = applications.cache.get(objectKey(APPLICATION_KIND, owner.namespace, owner.name));
-      if (!app || app.spec.suspend) return;
+      if (!app || app.spec.suspend || !app.spec.wait) return;
       logger.info({ application: `${owner.namespace}/${owner.name}`, object: change.object, from: change.from, to: change.to }, "managed object health changed; reconciling");
       applications.enqueue(owner.namespace, owner.name);
     },
