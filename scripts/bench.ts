@@ -8,11 +8,13 @@
  *   npm run bench -- idle [--count 200] [--interval 30] [--intervals 3]
  *   npm run bench -- patterns
  *   npm run bench -- notify [--events 20]
+ *   npm run bench -- history [--count 1000] [--entries 100]
  */
 import { parseArgs } from "node:util";
 import { benchApply } from "./bench-apply.ts";
 import { benchApps } from "./bench-apps.ts";
 import { benchDrift } from "./bench-drift.ts";
+import { benchHistory } from "./bench-history.ts";
 import { benchIdle } from "./bench-idle.ts";
 import { benchNotify } from "./bench-notify.ts";
 import { benchPatterns } from "./bench-patterns.ts";
@@ -27,6 +29,7 @@ const { positionals, values } = parseArgs({
     count: { type: "string" },
     interval: { type: "string", default: "30" },
     intervals: { type: "string", default: "3" },
+    entries: { type: "string", default: "100" },
   },
 });
 const which = positionals[0] ?? "apply";
@@ -36,7 +39,8 @@ else if (which === "apps") await benchApps(Number(values.count ?? "1000"), value
 else if (which === "idle") await benchIdle(Number(values.count ?? "200"), Number(values.interval), Number(values.intervals));
 else if (which === "patterns") benchPatterns();
 else if (which === "notify") await benchNotify(Number(values.events));
+else if (which === "history") await benchHistory(Number(values.count ?? "1000"), Number(values.entries));
 else {
-  console.error(`unknown benchmark "${which}"; available: apply, drift, apps, idle, patterns, notify`);
+  console.error(`unknown benchmark "${which}"; available: apply, drift, apps, idle, patterns, notify, history`);
   process.exit(2);
 }

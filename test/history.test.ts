@@ -3,7 +3,7 @@
 // history ConfigMap; `fjord history` and `fjord audit` read it back. The controller is stopped
 // and started again in the middle, as an upgrade would.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -151,6 +151,27 @@ test("three commits make three history entries with their authors and change set
   assert.match(csv, /created ConfigMap\/.*extra; deleted ConfigMap\/.*settings/);
   assert.equal((await fjord("audit", "-n", namespace, "--until", "2000-01-01T00:00:00Z")).trim(), "");
 
+  // The controller's structured log and Events carry the same records: every audit line of this
+  // namespace appears in a controller log as an `audit` record, and each manual operation left an
+  // Event naming who asked.
+  const logged = (await Promise.all((await readdir(work)).filter((file) => file.startsWith("controller-")).map((file) => readFile(path.join(work, file), "utf8"))))
+    .join("\n")
+    .split("\n")
+    .flatMap((line) => {
+      try {
+        const record = JSON.parse(line) as { msg?: string; audit?: Record<string, unknown> };
+        return record.msg === "audit" && record.audit?.namespace === namespace ? [JSON.stringify(record.audit)] : [];
+      } catch {
+        return [];
+      }
+    });
+  for (const line of audit) assert.ok(logged.includes(JSON.stringify(line)), `audit line missing from the controller's log: ${JSON.stringify(line)}`);
+  const operationEvents = await client.request<{ items: Array<{ reason: string; message: string; involvedObject: { name: string } }> }>("GET", `/api/v1/namespaces/${namespace}/events`);
+  const requestedBy = operationEvents.items.filter((event) => event.reason === "OperationRequested" && event.involvedObject.name === "web").map((event) => event.message);
+  for (const action of ["suspend", "resume", "reconcile"]) {
+    assert.ok(requestedBy.some((message) => message.startsWith(`${action} requested by ${review.status.userInfo.username} at `)), `no OperationRequested Event for ${action}: ${JSON.stringify(requestedBy)}`);
+  }
+
   // What a person sees (printed for the README and for whoever reads the test log).
   for (const args of [["history", "web", "-n", namespace], ["history", "web", "-n", namespace, "--at", between], ["audit", "-n", namespace, "-o", "csv"]]) {
     t.diagnostic(`$ fjord ${args.join(" ")}\n${await fjord(...args)}`);
@@ -165,9 +186,11 @@ test("three commits make three history entries with their authors and change set
     await fjord("audit", "-n", namespace, "-o", "csv"),
     JSON.stringify(decodeCompressedJson(stored.binaryData?.["history.json.gz"] ?? "", "test")),
     JSON.stringify(entriesOf(stored)),
+    logged.join("\n"),
+    JSON.stringify(operationEvents),
   ];
   for (const text of exports) {
-    assert.ok(!text.includes(SECRET_VALUE) && !text.includes(Buffer.from(SECRET_VALUE).toString("base64")), "a Secret value leaked into history or audit output");
+    assert.ok(!text.includes(SECRET_VALUE) && !text.includes(Buffer.from(SECRET_VALUE).toString("base64")), "a Secret value leaked into history, audit output, the audit log or Events");
   }
   // The history goes with its Application (owner reference, garbage collected).
   assert.equal(stored.metadata.ownerReferences?.[0]?.kind, "Application");
@@ -181,7 +204,7 @@ test("the recorder: requests per recorded reconcile, none for an idle one, age b
   const owner = { namespace, name: "bench", uid: app.metadata.uid ?? "" };
   const log = logRequests(client);
   let now = new Date("2026-01-01T00:00:00Z");
-  const recorder = new HistoryRecorder({ limit: 100, maxAgeMs: 30 * 24 * 3600 * 1000 }, undefined, () => now);
+  const recorder = new HistoryRecorder({ limit: 100, maxAgeMs: 30 * 24 * 3600 * 1000 }, { now: () => now });
   const sync = (i: number) =>
     syncEntry({
       // Real commit SHAs do not compress: random ones, or the figure would flatter.
@@ -213,7 +236,7 @@ test("the recorder: requests per recorded reconcile, none for an idle one, age b
   t.diagnostic(`bench: history ${entries.length} entries in ${bytes} bytes (${(bytes / entries.length).toFixed(0)} bytes per entry, gzip+base64); 1 write per reconcile that adds an entry (plus 1 GET after a restart), 0 for an idle one; 1,000 Applications x 100 entries ~ ${((bytes * 1000) / 1024 / 1024).toFixed(1)} MiB in etcd`);
 
   // A new Application's first entry is one create, with no read; someone else's edit meanwhile costs a conflict and a read, and is kept.
-  const fresh = new HistoryRecorder({ limit: 100, maxAgeMs: 30 * 24 * 3600 * 1000 }, undefined, () => now);
+  const fresh = new HistoryRecorder({ limit: 100, maxAgeMs: 30 * 24 * 3600 * 1000 }, { now: () => now });
   const newApp = await client.request<Application>("POST", `${api}/${namespace}/applications`, {
     body: { apiVersion: "fjord.dev/v1alpha1", kind: "Application", metadata: { name: "brand-new" }, spec: { sourceRef: { kind: "GitRepository", name: "none" }, path: "./", suspend: true } },
   });
@@ -236,8 +259,10 @@ test("the recorder: requests per recorded reconcile, none for an idle one, age b
   await recorder.record(owner, [], log.client);
   assert.equal(log.requests.length, before, "nothing sent for an operation already recorded or an idle reconcile");
   // A new recorder (a restarted controller) reads once and does not add it twice.
-  const restarted = new HistoryRecorder({ limit: 100, maxAgeMs: 30 * 24 * 3600 * 1000 }, undefined, () => now);
+  const reportedAfterRestart: HistoryEntry[] = [];
+  const restarted = new HistoryRecorder({ limit: 100, maxAgeMs: 30 * 24 * 3600 * 1000 }, { now: () => now, onRecorded: (_, added) => reportedAfterRestart.push(...added) });
   await restarted.record(owner, [operation], client);
+  assert.deepEqual(reportedAfterRestart, [], "an operation already stored is not logged or announced again after a restart");
   assert.equal(entriesOf(await client.request<HistoryConfigMap>("GET", `/api/v1/namespaces/${namespace}/configmaps/${historyConfigMapName("bench")}`)).filter((entry) => entry.action === "suspend").length, 1);
 
   // The age bound: 40 days later, entries older than 30 days are gone with the next write.

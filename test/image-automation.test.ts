@@ -14,6 +14,7 @@ import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject } from "../src/model/object.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
+import { startHttpReceiver } from "./support/http-receiver.ts";
 import { startInProcessController, suiteLabels, type InProcessController } from "./support/in-process-controller.ts";
 import { startOciRegistry, type OciRegistry } from "./support/oci-registry.ts";
 
@@ -177,6 +178,12 @@ test("image policies: a new tag becomes a commit changing only that tag, and the
       const before = await settled(fx);
       const original = await showFile(fx.repo, "app/web.yaml");
       await eventually(async () => (await deploymentImage(fx.namespace)) === `${fx.image}:1.1.0`, { timeoutMs: 60_000, describe: fx.describe });
+      // People hear of the update: an Alert on the automation sends its pushed commit to a webhook.
+      const webhook = await startHttpReceiver();
+      t.after(() => webhook.close());
+      await create(fx.namespace, "providers", "Provider", "webhook", { type: "generic", address: `${webhook.url}/fjord` });
+      await create(fx.namespace, "alerts", "Alert", "image-updates", { providerRef: { name: "webhook" }, eventSources: [{ kind: "ImageUpdateAutomation", name: "*" }] });
+      await eventually(async () => readyCondition((await get(`${api}/namespaces/${fx.namespace}/alerts/image-updates`)) as Parameters<typeof readyCondition>[0])?.status === "True", { timeoutMs: 30_000 });
 
       const { commit, ms } = await newTagToCommit(fx, before, "1.2.0");
       assert.ok(ms < 30_000, `commit after ${ms} ms`);
@@ -197,6 +204,12 @@ test("image policies: a new tag becomes a commit changing only that tag, and the
       assert.deepEqual(policy?.observedPreviousRef, { name: fx.image, tag: "1.1.0" });
       const events = await client.request<{ items: Array<{ reason: string; involvedObject: { kind: string } }> }>("GET", `/api/v1/namespaces/${fx.namespace}/events`);
       assert.equal(events.items.filter((event) => event.involvedObject.kind === "ImageUpdateAutomation" && event.reason === "CommitPushed").length, 1, "one Event per push");
+      const pushedEvents = () => webhook.received.map((request) => JSON.parse(request.body) as { reason: string; message: string; involvedObject: { kind: string }; metadata?: { revision?: string } }).filter((event) => event.reason === "CommitPushed");
+      const notified = await eventually(() => Promise.resolve(pushedEvents().length > 0 ? pushedEvents() : undefined), { timeoutMs: 30_000, describe: () => JSON.stringify(webhook.received) });
+      assert.equal(notified.length, 1, "one notification per push");
+      assert.equal(notified[0]?.involvedObject.kind, "ImageUpdateAutomation");
+      assert.equal(notified[0]?.metadata?.revision, commit);
+      assert.match(notified[0]?.message ?? "", /app\/web\.yaml:17: .*:1\.1\.0 -> .*:1\.2\.0/, "the notification names the old and the new tag");
     }),
 
     t.test("numerical with extract, through a kustomization's newTag", async (t) => {

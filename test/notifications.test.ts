@@ -7,8 +7,6 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -18,34 +16,7 @@ import { KubeClient } from "../src/kube/client.ts";
 import { createLogger } from "../src/util/logger.ts";
 import { runFjord } from "./support/cli.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
-
-interface Received {
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A local receiver; `failFirst` requests are answered 500 (a receiver that is down, then recovers). */
-async function receiver(failFirst = 0): Promise<{ url: string; received: Received[]; attempts: () => number; close: () => Promise<void> }> {
-  const received: Received[] = [];
-  let attempts = 0;
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      attempts++;
-      if (attempts <= failFirst) {
-        response.writeHead(500).end("down");
-        return;
-      }
-      received.push({ path: request.url ?? "", headers: request.headers, body: Buffer.concat(chunks).toString("utf8") });
-      response.writeHead(200).end("ok");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, received, attempts: () => attempts, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
+import { startHttpReceiver } from "./support/http-receiver.ts";
 
 const SUITE = "notifications";
 const labels = { "fjord.dev/test-suite": SUITE };
@@ -83,9 +54,9 @@ test("the API server refuses a Provider of an unknown type or a non-http address
 
 test("a failing sync reaches a Slack receiver, a signed generic-hmac receiver and, after its retries, a receiver that was down; no Secret value in any body", async (t) => {
   const namespace = await createTestNamespace(await useCluster(), t);
-  const slack = await receiver();
-  const signed = await receiver();
-  const flaky = await receiver(2);
+  const slack = await startHttpReceiver();
+  const signed = await startHttpReceiver();
+  const flaky = await startHttpReceiver(2);
   t.after(() => Promise.all([slack.close(), signed.close(), flaky.close()]));
   const slackToken = "T0KEN-IN-THE-WEBHOOK-PATH-7f3a";
   const hmacKey = "hmac-key-never-in-a-body-91c2";

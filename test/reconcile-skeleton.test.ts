@@ -266,3 +266,53 @@ test("an object the API server refuses as invalid stalls the Application: only a
   assert.equal((await syncApp("web")).report.result, "stalled");
   assert.equal(condition(await readApp("web"), "Stalled")?.reason, "ValidationFailed");
 });
+
+test("a managed object that fails between syncs makes its waiting Application say so at once (HealthCheckFailed), and recover when it heals", async (t) => {
+  const suite = `health-${Date.now()}`;
+  const labels = { "fjord.dev/test-suite": suite };
+  const group = `health-${Date.now()}.example.com`;
+  const crd = {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `gadgets.${group}` },
+    spec: {
+      group,
+      scope: "Namespaced",
+      names: { plural: "gadgets", singular: "gadget", kind: "Gadget" },
+      versions: [{ name: "v1", served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+    },
+  };
+  await client.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", { body: crd });
+  t.after(() => client.request("DELETE", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.${group}`).catch(() => undefined));
+  await eventually(async () => (await client.request<{ resources?: Array<{ name: string }> }>("GET", `/apis/${group}/v1`).catch(() => undefined))?.resources?.some((resource) => resource.name === "gadgets"), { timeoutMs: 30_000 });
+  const { namespace, createApp, readApp, eventReasons } = await fixture(t, { "g.yaml": `apiVersion: ${group}/v1\nkind: Gadget\nmetadata:\n  name: g\nspec:\n  size: 1\n` }, labels);
+  // Hourly: anything seen within the test comes from the watch, not from the interval.
+  await createApp("web", { interval: "1h", wait: true, timeout: "20s" });
+  const logger = createLogger("controller");
+  logger.level = "silent";
+  const abort = new AbortController();
+  const log = logRequests(client);
+  const running = runController({ client: log.client, logger, cacheDir, watchLabelSelector: `fjord.dev/test-suite=${suite}`, installCrds: false }, abort.signal);
+  t.after(async () => {
+    abort.abort();
+    await running;
+  });
+  await eventually(async () => (condition(await readApp("web"), "Ready")?.status === "True" ? true : undefined), { timeoutMs: 60_000 });
+  // The drift watch on gadgets is open (what the controller learns of them between syncs).
+  await eventually(() => Promise.resolve(log.to("WATCH", `/apis/${group}/v1/gadgets`).some((request) => request.open)), { timeoutMs: 20_000 });
+
+  // The gadget's own controller (the test here) reports it broken: kstatus reads Stalled=True as Failed.
+  const setStatus = (conditions: Condition[]) =>
+    client.request("PATCH", `/apis/${group}/v1/namespaces/${namespace}/gadgets/g/status`, { body: { status: { conditions } }, contentType: "application/merge-patch+json" });
+  await setStatus([{ type: "Stalled", status: "True", reason: "DiskFull", message: "no space left on the gadget", lastTransitionTime: new Date().toISOString() }]);
+  const degraded = await eventually(async () => {
+    const ready = condition(await readApp("web"), "Ready");
+    return ready?.status === "False" ? ready : undefined;
+  }, { timeoutMs: 30_000 });
+  assert.equal(degraded.reason, "HealthCheckFailed");
+  assert.match(degraded.message, /Gadget.*g.*no space left on the gadget/);
+  assert.ok((await eventReasons()).some((event) => event.reason === "HealthCheckFailed" && event.involvedObject.name === "web"), "a Warning Event says the Application degraded");
+
+  await setStatus([{ type: "Stalled", status: "False", reason: "Fixed", message: "", lastTransitionTime: new Date().toISOString() }]);
+  await eventually(async () => (condition(await readApp("web"), "Ready")?.status === "True" ? true : undefined), { timeoutMs: 30_000 });
+});

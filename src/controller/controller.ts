@@ -20,6 +20,7 @@ import { Tenancy } from "./tenancy.ts";
 import { ReconcileManager, remember } from "./runtime/manager.ts";
 import { objectKey } from "./runtime/reconciler.ts";
 import { metricsObserver } from "./metrics-observer.ts";
+import { auditTrail } from "./application-audit.ts";
 import { applicationEvents } from "./application-events.ts";
 import { Notifier, type NotifierOptions } from "./notify/notifier.ts";
 import { DEFAULT_HISTORY_BOUNDS, type HistoryBounds } from "../history/entry.ts";
@@ -92,7 +93,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   manager.observe(notifier.observer());
   signal.addEventListener("abort", () => notifier.close(), { once: true });
   const artifacts = new ArtifactStore();
-  const history = new HistoryRecorder(options.history ?? DEFAULT_HISTORY_BOUNDS, logger);
+  const history = new HistoryRecorder(options.history ?? DEFAULT_HISTORY_BOUNDS, { logger, onRecorded: auditTrail(logger, events) });
 
   // Image automation (ImageRepository, ImagePolicy, ImageUpdateAutomation): reconcilers with their own follow-ups, see image-automation-controller.ts.
   for (const reconciler of imageAutomationReconcilers({
@@ -127,6 +128,16 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       if (app && !app.spec.suspend) onDrift(key, app, event);
     },
     syncing: (owner) => syncs.isSyncing(objectKey(APPLICATION_KIND, owner.namespace, owner.name)),
+    // A managed object failing (or recovering) between syncs is checked now, not at the next
+    // interval: the reconcile judges health from the cache, so the Ready condition, Events and
+    // notifications of an Application that waits for health say "degraded" or "recovered"
+    // within moments. Without spec.wait, Ready does not speak of health (as in Flux).
+    onHealthChange: (owner, change) => {
+      const app = applications.cache.get(objectKey(APPLICATION_KIND, owner.namespace, owner.name));
+      if (!app || app.spec.suspend || !app.spec.wait) return;
+      logger.info({ application: `${owner.namespace}/${owner.name}`, object: change.object, from: change.from, to: change.to }, "managed object health changed; reconciling");
+      applications.enqueue(owner.namespace, owner.name);
+    },
     onUnwatched: (owner, unwatched) => {
       const app = applications.cache.get(objectKey(APPLICATION_KIND, owner.namespace, owner.name));
       const resource = `${unwatched.resource}${unwatched.group ? `.${unwatched.group}` : ""}`;

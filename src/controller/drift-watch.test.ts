@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KubeObject } from "../model/object.ts";
-import { CACHED_OBJECT_LIMIT, foreignChange, isKeptSlim, keepForCache, newForeignWrite, unwatchedMessage } from "./drift-watch.ts";
+import { CACHED_OBJECT_LIMIT, foreignChange, healthChange, isKeptSlim, keepForCache, newForeignWrite, unwatchedMessage } from "./drift-watch.ts";
 
 const configMap = (managedFields: unknown[]): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: "shop", managedFields } });
 
@@ -70,4 +70,17 @@ test("an object larger than the limit is kept slim (named, owned, its writers) a
   assert.equal(kept.data, undefined);
   assert.deepEqual(kept.metadata, { name: "big", namespace: "shop", resourceVersion: "9", labels: { "fjord.dev/name": "app", "fjord.dev/namespace": "apps" }, managedFields: [] });
   assert.equal(isKeptSlim(keepForCache({ ...big, data: { blob: "x".repeat(CACHED_OBJECT_LIMIT - 400) } })), false, "just under the limit is kept whole");
+});
+
+test("healthChange: only turning Failed or recovering from Failed is news; a rollout's InProgress is not", () => {
+  const gadget = (conditions: Array<{ type: string; status: string; message?: string }>) => ({ apiVersion: "example.com/v1", kind: "Gadget", metadata: { name: "g", namespace: "shop" }, status: { conditions } });
+  const healthy = gadget([]);
+  const broken = gadget([{ type: "Stalled", status: "True", message: "disk full" }]);
+  const busy = gadget([{ type: "Reconciling", status: "True", message: "rolling" }]);
+  assert.deepEqual(healthChange(healthy, broken), { object: "Gadget.example.com/shop/g", from: "Current", to: "Failed", message: healthChange(healthy, broken)?.message });
+  assert.match(healthChange(healthy, broken)?.message ?? "", /disk full/);
+  assert.equal(healthChange(broken, healthy)?.to, "Current");
+  assert.equal(healthChange(healthy, busy), undefined);
+  assert.equal(healthChange(busy, healthy), undefined);
+  assert.equal(healthChange(undefined, broken), undefined, "a first sight is the sync's to judge");
 });

@@ -7,6 +7,8 @@ import { describeRef, refOf, type KubeObject, type ObjectRef } from "../model/ob
 import { WATCH_RULES_LABEL } from "../api/types.ts";
 import type { InventoryEntry } from "../inventory/inventory.ts";
 import type { CachedObject, LiveObjectCache } from "../apply/live-cache.ts";
+import { evaluateHealth } from "../health/evaluate.ts";
+import type { HealthStatus } from "../health/status.ts";
 
 interface ManagedFieldsEntry {
   manager?: string;
@@ -178,6 +180,27 @@ export interface DriftWatcherOptions {
    * still repaired by its periodic sync.
    */
   onUnwatched?: (owner: Owner, unwatched: UnwatchedKind) => void;
+  /**
+   * Called when a managed object's health turns Failed, or recovers from Failed, between syncs
+   * (a Deployment past its progress deadline): the owner's health is news before its next sync.
+   */
+  onHealthChange?: (owner: Owner, change: HealthChange) => void;
+}
+
+export interface HealthChange {
+  object: string;
+  from: HealthStatus;
+  to: HealthStatus;
+  message: string;
+}
+
+/** A change of health worth an early look: into Failed, or out of it. Progressing and back (a rollout, a scale) is not. */
+export function healthChange(previous: KubeObject | undefined, next: KubeObject): HealthChange | undefined {
+  if (!previous || isKeptSlim(previous) || isKeptSlim(next)) return undefined;
+  const before = evaluateHealth(previous);
+  const after = evaluateHealth(next);
+  if (before.status === after.status || (before.status !== "Failed" && after.status !== "Failed")) return undefined;
+  return { object: describeRef(refOf(next)), from: before.status, to: after.status, message: after.message };
 }
 
 const ownerKey = (owner: Owner) => `${owner.namespace}/${owner.name}`;
@@ -465,5 +488,9 @@ export class DriftWatcher implements LiveObjectCache {
     this.deletedWhileSyncing.get(ownerKey(owner))?.delete(`${path}|${objectKey(object)}`);
     const event = foreignChange(object, registration.since()) ?? newForeignWrite(previous, object);
     if (event) this.options.onDrift(owner, event);
+    else if (this.options.onHealthChange && !this.options.syncing(owner)) {
+      const change = healthChange(previous, object);
+      if (change) this.options.onHealthChange(owner, change);
+    }
   }
 }

@@ -4,7 +4,7 @@ import type { KubeClient } from "../kube/client.ts";
 import type { KubeObject } from "../model/object.ts";
 import type { EventRecorder } from "./events.ts";
 import type { ReconcileOutcome, Reconciler } from "./runtime/reconciler.ts";
-import { reportOf } from "./runtime/report.ts";
+import { reportOf, type ReportedNotice } from "./runtime/report.ts";
 import { reconcileImagePolicy } from "./image-policy-reconciler.ts";
 import { reconcileImageRepository, tagStoreKey } from "./image-repository-reconciler.ts";
 import { ImageCreatedCache, ImageTagStore } from "./image-tag-store.ts";
@@ -15,6 +15,9 @@ import type { Tenancy } from "./tenancy.ts";
 interface ImageOutcome {
   ready: boolean;
   requeueAfterMs?: number;
+  /** The Ready condition's reason and message when not ready (default: a pointer to the condition). */
+  failure?: { reason: string; message: string };
+  notices?: readonly ReportedNotice[];
 }
 
 /**
@@ -30,10 +33,13 @@ function asOutcome(kind: string, object: KubeObject, outcome: ImageOutcome): Rec
     report: reportOf({
       object: { kind, namespace, name, ...(uid ? { uid } : {}) },
       result: outcome.requeueAfterMs === undefined ? "idle" : outcome.ready ? "success" : "failed",
-      reason: outcome.ready ? "ReconciliationSucceeded" : "ReconciliationFailed",
-      message: outcome.ready ? "reconciled" : "not ready; see its Ready condition",
+      reason: outcome.ready ? "ReconciliationSucceeded" : (outcome.failure?.reason ?? "ReconciliationFailed"),
+      message: outcome.ready ? "reconciled" : (outcome.failure?.message ?? "not ready; see its Ready condition"),
       ready: outcome.ready,
       previousReady: previous?.status === "True",
+      ...(previous?.reason ? { previousReason: previous.reason } : {}),
+      ...(previous?.message !== undefined ? { previousMessage: previous.message } : {}),
+      ...(outcome.notices?.length ? { notices: outcome.notices } : {}),
     }),
     ...(outcome.requeueAfterMs !== undefined ? { intervalMs: outcome.requeueAfterMs } : {}),
   };

@@ -25,6 +25,7 @@ import type { KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { parseDuration } from "../util/duration.ts";
 import type { EventRecorder } from "./events.ts";
+import type { ReportedNotice } from "./runtime/report.ts";
 import { checkMessageTemplate, describeChange, renderCommitMessage } from "./image-commit-message.ts";
 import { FluxV1Resolver } from "./image-flux-v1.ts";
 import { failureChanged, readyOf, subjectOf, writeStatus } from "./image-status.ts";
@@ -54,6 +55,10 @@ export interface ImageUpdateOptions {
 export interface ImageUpdateOutcome {
   ready: boolean;
   requeueAfterMs?: number;
+  /** Why it is not ready, as its Ready condition says. */
+  failure?: { reason: string; message: string };
+  /** A commit pushed: the tags it moved. */
+  notices?: ReportedNotice[];
 }
 
 class AutomationFailure extends Error {
@@ -101,7 +106,7 @@ export async function reconcileImageUpdateAutomation(client: KubeClient, automat
       : removeCondition(conditions, ConditionType.Stalled);
     await writeStatus(client, IMAGE_UPDATE_AUTOMATION_RESOURCE, automation, { ...status, ...extra, observedGeneration: generation, conditions });
     if (failureChanged(previousReady, failure.message)) await options.events?.record(subject, "Warning", failure.reason, failure.message);
-    return { ready: false, ...(failure.stalled ? {} : { requeueAfterMs: interval }) };
+    return { ready: false, failure: { reason: failure.reason, message: failure.message }, ...(failure.stalled ? {} : { requeueAfterMs: interval }) };
   };
 
   const templateProblem = automation.spec.git.commit.messageTemplate === undefined ? undefined : checkMessageTemplate(automation.spec.git.commit.messageTemplate);
@@ -248,7 +253,12 @@ export async function reconcileImageUpdateAutomation(client: KubeClient, automat
   } else if (ready && previousReady?.status === "False") {
     await options.events?.record(subject, "Normal", ConditionReason.ReconciliationSucceeded, summary);
   }
-  return { ready, requeueAfterMs: interval };
+  return {
+    ready,
+    requeueAfterMs: interval,
+    ...(ready ? {} : { failure: { reason: ImageConditionReason.UpdateFailed, message } }),
+    ...(pushed.commit ? { notices: [{ reason: "CommitPushed", message: pushNotice(summary, run.changes), revision: pushed.commit }] } : {}),
+  };
 }
 
 /** The source fetches the pushed commit now rather than at its interval; the Application follows its new artifact. */
@@ -256,3 +266,11 @@ async function requestSourceReconcile(client: KubeClient, source: GitRepository,
   const body = reconcileRequestPatch(`${at}#${Math.random().toString(16).slice(2, 8)}`);
   await client.request("PATCH", fjordResourcePath(GIT_REPOSITORY_RESOURCE, source.metadata.namespace, source.metadata.name), { body, contentType: "application/merge-patch+json" });
 }
+
+/** `pushed commit ... with 2 change(s): deploy.yaml:12: app:1.0.0 -> app:1.1.0, ...` (the first few). */
+function pushNotice(summary: string, changes: readonly ImageChange[]): string {
+  const shown = changes.slice(0, NOTICE_CHANGES).map(describeChange);
+  return `${summary}: ${shown.join(", ")}${changes.length > shown.length ? `, and ${changes.length - shown.length} more` : ""}`;
+}
+
+const NOTICE_CHANGES = 10;

@@ -11,17 +11,31 @@ import { appendHistory, HISTORY_DATA_KEY, type HistoryConfigMap, type HistoryOwn
  * reconcile makes no request. Entries that could not be written are kept and sent with the
  * next ones, so an API server hiccup loses no audit record.
  */
+export interface HistoryRecorderOptions {
+  logger?: Logger;
+  now?: () => Date;
+  /** Called with the entries once they are stored, so Events and logs carry exactly what `fjord audit` reads. */
+  onRecorded?: (owner: HistoryOwner, entries: readonly HistoryEntry[]) => void;
+}
+
 export class HistoryRecorder {
   readonly #recorded = new Map<string, Set<string>>();
   readonly #pending = new Map<string, HistoryEntry[]>();
   /** The ConfigMap as last written per Application, so the next append needs no GET (bounded: one per Application, at most the history's size). */
   readonly #written = new Map<string, HistoryConfigMap>();
 
+  readonly #logger: Logger | undefined;
+  readonly #now: () => Date;
+  readonly #onRecorded: HistoryRecorderOptions["onRecorded"];
+
   constructor(
     private readonly bounds: HistoryBounds,
-    private readonly logger?: Logger,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+    options: HistoryRecorderOptions = {},
+  ) {
+    this.#logger = options.logger;
+    this.#now = options.now ?? (() => new Date());
+    this.#onRecorded = options.onRecorded;
+  }
 
   /**
    * `client` is the identity the Application applies as (its ServiceAccount, impersonated).
@@ -35,7 +49,7 @@ export class HistoryRecorder {
     if (fresh.length === 0) return;
     try {
       const known = this.#written.get(key) ?? (isNew ? null : undefined);
-      const { written } = await appendHistory(client, owner, fresh, this.bounds, this.now(), known);
+      const { written, addedEntries } = await appendHistory(client, owner, fresh, this.bounds, this.#now(), known);
       // Small histories are kept to save the next GET; a large one is read again instead, so
       // memory stays bounded however many objects its entries name.
       if (written && (written.binaryData?.[HISTORY_DATA_KEY]?.length ?? 0) <= CACHED_HISTORY_MAX_BYTES) this.#written.set(key, written);
@@ -44,10 +58,11 @@ export class HistoryRecorder {
       for (const entry of fresh) if (entry.action !== "sync") seen.add(operationKey(entry));
       // Only the newest few operation keys matter: an annotation holds one request at a time.
       this.#recorded.set(key, new Set([...seen].slice(-8)));
+      if (addedEntries.length > 0) this.#onRecorded?.(owner, addedEntries);
     } catch (error) {
       this.#written.delete(key);
       this.#pending.set(key, fresh.slice(0, this.bounds.limit));
-      this.logger?.warn({ application: key, error: error instanceof Error ? error.message : String(error) }, "could not write history; retrying with the next reconcile");
+      this.#logger?.warn({ application: key, error: error instanceof Error ? error.message : String(error) }, "could not write history; retrying with the next reconcile");
     }
   }
 

@@ -83,7 +83,7 @@ const sameEntry = (a: HistoryEntry, b: HistoryEntry) => a.action === b.action &&
  * Adds entries (newest first) to an Application's history, then applies the bounds. One GET and
  * one write; the write carries the resourceVersion read, and a conflict (someone else wrote
  * meanwhile) is retried on the new content. Entries already stored are not added twice.
- * Returns how many entries the history holds and its stored size.
+ * Returns how many entries the history holds, its stored size, and the entries it added.
  */
 export async function appendHistory(
   client: KubeClient,
@@ -97,7 +97,7 @@ export async function appendHistory(
    * conflict, after which the ConfigMap is read.
    */
   known?: HistoryConfigMap | null,
-): Promise<{ entries: number; bytes: number; added: number; written?: HistoryConfigMap }> {
+): Promise<{ entries: number; bytes: number; added: number; addedEntries: HistoryEntry[]; written?: HistoryConfigMap }> {
   const name = historyConfigMapName(owner.name);
   for (let attempt = 0; ; attempt++) {
     let existing: HistoryConfigMap | undefined;
@@ -117,7 +117,7 @@ export async function appendHistory(
       stored = [];
     }
     const fresh = added.filter((entry) => !stored.some((old) => sameEntry(old, entry)));
-    if (fresh.length === 0) return { entries: stored.length, bytes: existing?.binaryData?.[DATA_KEY]?.length ?? 0, added: 0 };
+    if (fresh.length === 0) return { entries: stored.length, bytes: existing?.binaryData?.[DATA_KEY]?.length ?? 0, added: 0, addedEntries: [] };
     const entries = boundHistory([...fresh, ...stored].sort((a, b) => Date.parse(b.finishedAt) - Date.parse(a.finishedAt)), bounds, now);
     const data = encodeCompressedJson({ entries });
     const body: HistoryConfigMap & { apiVersion: string; kind: string; metadata: Record<string, unknown> } = {
@@ -137,7 +137,7 @@ export async function appendHistory(
       const written = existing
         ? await client.request<HistoryConfigMap>("PUT", configMapPath(owner.namespace, name), { body })
         : await client.request<HistoryConfigMap>("POST", configMapPath(owner.namespace), { body });
-      return { entries: entries.length, bytes: data.length, added: fresh.length, written };
+      return { entries: entries.length, bytes: data.length, added: fresh.length, addedEntries: fresh, written };
     } catch (error) {
       // 409: written meanwhile (or created meanwhile); 404: a guessed copy that is gone. Read again and merge.
       const guessed = attempt === 0 && known !== undefined;

@@ -1,7 +1,7 @@
 /**
  * What in a ReconcileReport is worth telling a person, each thing once: a sync that reached a
  * new revision, a failure (with its reason and message), a recovery, drift that was reverted,
- * and render warnings that are new. An idle reconcile, or a success that changed nothing, says
+ * render warnings that are new, and a kind's own notices (an image update pushed, old -> new tag). An idle reconcile, or a success that changed nothing, says
  * nothing. The event's shape follows Flux's (involvedObject, severity, reason, message,
  * metadata.revision) so the generic payload is Flux's event.
  */
@@ -53,6 +53,9 @@ export function eventsOfReport(report: ReconcileReport, now: Date = new Date()):
   } else if (report.result === "failed" || report.result === "stalled") {
     const waiting = WAITING_REASONS.has(report.reason);
     events.push({ ...base, severity: waiting ? "info" : "error", reason: report.reason, message: report.message, failure: { object: `${object.kind}/${object.namespace}/${object.name}`, reason: report.reason } });
+  }
+  for (const notice of report.notices ?? []) {
+    events.push({ object, timestamp, severity: "info", reason: notice.reason, message: notice.message, ...(notice.revision ? { revision: notice.revision } : {}) });
   }
   if (report.warnings.length > 0 && JSON.stringify(report.previousWarnings ?? []) !== JSON.stringify(report.warnings)) {
     events.push({ ...base, severity: "info", reason: "RenderWarning", message: report.warnings.join("\n") });

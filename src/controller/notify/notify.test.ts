@@ -127,3 +127,20 @@ test("addresses are shown without path or query", () => {
   assert.equal(redactAddress("https://user:pw@h:8443/x"), "https://h:8443/***");
   assert.equal(redactAddress("not a url"), "(an invalid URL)");
 });
+
+test("events: an image update's pushed commit is one info event naming old -> new; its failure carries the condition's reason", () => {
+  const automation = { kind: "ImageUpdateAutomation", namespace: "team-a", name: "bump" };
+  const pushed = reportOf({
+    object: automation,
+    result: "success",
+    reason: "ReconciliationSucceeded",
+    message: "reconciled",
+    ready: true,
+    previousReady: true,
+    notices: [{ reason: "CommitPushed", message: "pushed commit 0123456789ab to branch main with 1 change(s): deploy.yaml:7: app:1.0.0 -> app:1.1.0", revision: "0123456789abcdef" }],
+  });
+  assert.deepEqual(eventsOfReport(pushed).map((e) => [e.severity, e.reason, e.revision, e.message.endsWith("app:1.0.0 -> app:1.1.0")]), [["info", "CommitPushed", "0123456789abcdef", true]]);
+  assert.deepEqual(eventsOfReport({ ...pushed, notices: [] }), [], "a run that pushed nothing says nothing");
+  const failedPush = eventsOfReport(reportOf({ object: automation, result: "failed", reason: "PushRejected", message: "branch main is protected", ready: false, previousReady: true }));
+  assert.deepEqual(failedPush.map((e) => [e.severity, e.reason, e.message]), [["error", "PushRejected", "branch main is protected"]]);
+});

@@ -29,6 +29,14 @@ export interface ReportedDriftRevert {
   at: string;
 }
 
+/** News a reconcile has beyond its result, told as is (an image update pushed: which tags moved). */
+export interface ReportedNotice {
+  reason: string;
+  message: string;
+  /** The revision the notice is about (the commit pushed). */
+  revision?: string;
+}
+
 export interface ReconcileReport {
   object: ReportedObject;
   result: ReconcileResultKind;
@@ -45,6 +53,7 @@ export interface ReconcileReport {
   driftReverts: readonly ReportedDriftRevert[];
   /** Non-fatal findings, e.g. files the render did not read. */
   warnings: readonly string[];
+  notices?: readonly ReportedNotice[];
   ready: boolean;
   previousReady: boolean;
   /** The Ready reason and message before this reconcile, so an observer can tell a new failure from a repeated one. */
