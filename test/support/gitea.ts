@@ -17,6 +17,7 @@ import { freePort } from "../../testenv/ports.ts";
 const execFileAsync = promisify(execFile);
 
 export interface GiteaCommitStatus {
+  id: number;
   context: string;
   /** Gitea's name for the state: pending, success, error, failure, warning. */
   status: string;

@@ -148,8 +148,16 @@ export class NotificationDelivery {
         this.options.logger.warn({ provider, attempt, address: redactAddress(item.request.url), error: last }, "notification not delivered; retrying");
         if (attempt < attempts) {
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, delay);
-            signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+            const stop = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            // The listener goes when the wait ends, or every retry of a long-lived queue would leave one on the shared signal.
+            const timer = setTimeout(() => {
+              signal.removeEventListener("abort", stop);
+              resolve();
+            }, delay);
+            signal.addEventListener("abort", stop, { once: true });
           });
           delay = Math.min(delay * 2, this.options.maxBackoffMs ?? 300_000);
         }
