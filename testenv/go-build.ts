@@ -322,7 +322,7 @@ export async function buildBinaries(missing: readonly Binary[], progress: Progre
   await withDirectoryLock(path.join(buildWorkDir(), ".build.lock"), progress, async () => {
     const started = Date.now();
     progress(`binaries missing (${missing.join(", ")}); building them from Go modules with ${goVersion}`);
-    progress("a cold build of the control plane takes about 10 minutes on two cores; later runs reuse the cache");
+    progress("a cold build of the control plane takes about 10 minutes on two cores, the Gitea test peer about 15 more; later runs reuse the cache");
     for (const group of GROUPS) {
       const wanted = missing.filter((binary) => binary in group.packages);
       // Another process may have built them while we waited for the lock.

@@ -165,7 +165,8 @@ export class Notifier {
    * the Provider's address, else the URL of the GitRepository the Application applied.
    */
   private commitStatus(target: Target, event: NotificationEvent, source: KubeObject | undefined): ProviderRequest | undefined {
-    if (event.object.kind !== APPLICATION_KIND || !target.token) return undefined;
+    const { type, token } = target;
+    if (!isCommitStatusType(type) || event.object.kind !== APPLICATION_KIND || !token) return undefined;
     const state = commitStateOf(event);
     const sha = commitOfRevision(event.revision);
     if (!state || !sha) return undefined;
@@ -175,14 +176,14 @@ export class Notifier {
       const gitRepository = sourceRef ? (this.options.caches(GIT_REPOSITORY_KIND).get(objectKey(GIT_REPOSITORY_KIND, sourceRef.namespace ?? event.object.namespace, sourceRef.name)) as GitRepository | undefined) : undefined;
       if (!gitRepository) return undefined;
       try {
-        repository = commitStatusRepository(target.type as CommitStatusRepository["type"], gitRepository.spec.url);
+        repository = commitStatusRepository(type, gitRepository.spec.url);
       } catch (error) {
         if (!(error instanceof CommitStatusAddressError)) throw error;
         throw new CommitStatusAddressError(`GitRepository ${gitRepository.metadata.namespace}/${gitRepository.metadata.name}: ${error.message}; or set the Provider's spec.address to the repository's URL`);
       }
     }
     const context = statusContext(this.options.clusterName ?? DEFAULT_CLUSTER_NAME, event.object.namespace, event.object.name);
-    return commitStatusRequest(repository, target.token, { state, sha, context, description: statusDescription(event) });
+    return commitStatusRequest(repository, token, { state, sha, context, description: statusDescription(event) });
   }
 
   private failureInterval(source: KubeObject | undefined): number {
