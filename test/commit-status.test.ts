@@ -19,6 +19,7 @@ import { pino } from "pino";
 import { runController } from "../src/controller/controller.ts";
 import { installCustomResourceDefinitions } from "../src/controller/crd-install.ts";
 import { KubeClient } from "../src/kube/client.ts";
+import { runFjord } from "./support/cli.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startGitea, type Gitea } from "./support/gitea.ts";
 
@@ -117,8 +118,12 @@ test("gitea: pending then success on the applied commit, failure on a broken one
   assert.match(failed.description, /^ValidationFailed: .*nothing was changed/, "the failure's reason and message");
   assert.deepEqual((await gitea.statuses(repo, good)).map((status) => status.status).sort(), ["pending", "success"], "the good commit keeps its own statuses");
 
-  const shown = await everythingShown(namespace);
-  assert.ok(!shown.includes(gitea.token), "the token appears in no log line, status or Event");
+  const providers = await runFjord(["get", "providers", "-n", namespace, "--kubeconfig", (await useCluster()).kubeconfigPath]);
+  assert.equal(providers.code, 0, providers.stderr);
+  assert.match(providers.stdout, /^gitea\s+gitea\s+True\s+sets commit statuses on the repository of each Application's GitRepository/m);
+  process.stdout.write(providers.stdout);
+  const shown = [await everythingShown(namespace), providers.stdout].join("\n");
+  assert.ok(!shown.includes(gitea.token), "the token appears in no log line, status, Event or output");
 });
 
 test("gitea: a bad token shows as the host's 401 in the Provider's status, without the token", async (t) => {
@@ -137,6 +142,8 @@ test("gitea: a bad token shows as the host's 401 in the Provider's status, witho
   }, { timeoutMs: 60_000 });
   assert.match(failure.message, /after 1 attempt: the receiver answered HTTP 401 \(a client error: not retried\)/);
   assert.deepEqual(await gitea.statuses(repo, commit), [], "nothing was set");
+  const providers = await runFjord(["get", "providers", "-n", namespace, "--kubeconfig", (await useCluster()).kubeconfigPath]);
+  process.stdout.write(providers.stdout);
   const shown = await everythingShown(namespace);
   assert.ok(!shown.includes(wrongToken), "the token appears in no log line, status or Event");
 });
