@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { access, chmod, cp, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { TestenvError } from "./errors.ts";
@@ -12,6 +12,7 @@ import {
   KUBERNETES_VERSION,
   KUBESEAL_VERSION,
   KUSTOMIZE_VERSION,
+  GITEA_VERSION,
   KWOK_VERSION,
   REGISTRY_VERSION,
   SOPS_VERSION,
@@ -35,6 +36,14 @@ interface BuildGroup {
   extraDirectives?: (env: NodeJS.ProcessEnv) => Promise<string[]>;
   /** Extra environment for this module's go commands. */
   env?: Record<string, string>;
+  /**
+   * Build inside the downloaded module itself, as the main module, instead of from a wrapper:
+   * for a module whose go.mod declares another path than the one it is published under (a
+   * wrapper cannot require it). Its packages are paths relative to the module (`.`); `assets`
+   * are directories of the module copied beside the binary into `<binary>-assets/` (files the
+   * program reads at run time).
+   */
+  inModule?: { assets: string[] };
 }
 
 function kubernetesVersionFlags(): string {
@@ -149,7 +158,46 @@ const GROUPS: BuildGroup[] = [
     packages: { registry: "github.com/distribution/distribution/v3/cmd/registry" },
     ldflags: "",
   },
+  {
+    // A Git host with a commit status API, for the commit-status tests. Its go.mod names the
+    // module gitea.dev, so it builds in its own module directory. Without the bindata tag (whose
+    // embedded files need the web front end built with pnpm) it reads its templates, options
+    // and public files from disk: they are copied beside the binary. SQLite is modernc's (no cgo).
+    name: "gitea",
+    module: "code.gitea.io/gitea",
+    version: `v${GITEA_VERSION}`,
+    packages: { gitea: "." },
+    ldflags: `-X "main.Version=${GITEA_VERSION}"`,
+    inModule: { assets: ["options", "templates", "public"] },
+  },
 ];
+
+/** Where a binary built with `inModule` finds the directories copied beside it. */
+export function assetsDirOf(binaryPath: string): string {
+  return `${binaryPath}-assets`;
+}
+
+/** The downloaded module's directory (read-only, in the module cache). */
+async function downloadModule(group: BuildGroup, env: NodeJS.ProcessEnv): Promise<string> {
+  const { stdout } = await execFileAsync("go", ["mod", "download", "-json", `${group.module}@${group.version}`], { env, cwd: buildWorkDir(), maxBuffer: 16 * 1024 * 1024 });
+  const download = JSON.parse(stdout) as { Dir?: string; Error?: string };
+  if (!download.Dir) throw new TestenvError(`go mod download ${group.module}@${group.version}`, download.Error ?? "no module directory", "check the network and the module proxy; the version must exist there");
+  return download.Dir;
+}
+
+/** Copies `dirs` of the module to `target`, writable (the module cache is read-only), so the cache can be deleted later. */
+async function copyAssets(moduleDir: string, dirs: readonly string[], target: string): Promise<void> {
+  await rm(target, { recursive: true, force: true });
+  for (const dir of dirs) await cp(path.join(moduleDir, dir), path.join(target, dir), { recursive: true });
+  const makeWritable = async (dir: string): Promise<void> => {
+    await chmod(dir, 0o755);
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) await makeWritable(path.join(dir, entry.name));
+      else if (entry.isFile()) await chmod(path.join(dir, entry.name), 0o644);
+    }
+  };
+  await makeWritable(target);
+}
 
 function goEnv(): NodeJS.ProcessEnv {
   return { ...process.env, GOWORK: "off", CGO_ENABLED: "0", GOFLAGS: "-buildvcs=false" };
@@ -223,6 +271,24 @@ async function buildGroup(group: BuildGroup, wanted: Binary[], env: NodeJS.Proce
 
   const started = Date.now();
   progress(`building ${wanted.join(", ")} from ${group.module}@${group.version} (log: ${logFile})`);
+  if (group.inModule) {
+    const moduleDir = await downloadModule(group, env);
+    for (const binary of wanted) {
+      const pkg = group.packages[binary];
+      if (!pkg) continue;
+      await runGo(["build", "-trimpath", "-ldflags", `-s -w ${group.ldflags}`.trim(), "-o", path.join(staging, binary), pkg], moduleDir, env, logFile, progress, `building ${group.name}`);
+      await copyAssets(moduleDir, group.inModule.assets, assetsDirOf(path.join(staging, binary)));
+      const binDir = cachedBinaryDir(binary);
+      await mkdir(binDir, { recursive: true });
+      // Assets first: the binary's presence is what says the build is complete.
+      await rm(assetsDirOf(path.join(binDir, binary)), { recursive: true, force: true });
+      await rename(assetsDirOf(path.join(staging, binary)), assetsDirOf(path.join(binDir, binary)));
+      await rename(path.join(staging, binary), path.join(binDir, binary));
+    }
+    await rm(staging, { recursive: true, force: true });
+    progress(`built ${wanted.join(", ")} in ${formatDuration(Date.now() - started)}`);
+    return;
+  }
   const directives = group.extraDirectives ? await group.extraDirectives(env) : [];
   const tools = Object.values(group.packages).map((pkg) => `tool ${pkg}`);
   const goMod = [`module fjord.dev/testenv/${group.name}`, "", "go 1.24", "", `require ${group.module} ${group.version}`, "", ...directives, "", ...tools, ""].join("\n");
@@ -256,7 +322,7 @@ export async function buildBinaries(missing: readonly Binary[], progress: Progre
   await withDirectoryLock(path.join(buildWorkDir(), ".build.lock"), progress, async () => {
     const started = Date.now();
     progress(`binaries missing (${missing.join(", ")}); building them from Go modules with ${goVersion}`);
-    progress("a cold build of the control plane takes about 10 minutes on two cores; later runs reuse the cache");
+    progress("a cold build of the control plane takes about 10 minutes on two cores, the Gitea test peer about 15 more; later runs reuse the cache");
     for (const group of GROUPS) {
       const wanted = missing.filter((binary) => binary in group.packages);
       // Another process may have built them while we waited for the lock.

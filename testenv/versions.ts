@@ -8,12 +8,14 @@ export const SOPS_VERSION = "3.13.3";
 export const AGE_VERSION = "1.3.2";
 export const KUBESEAL_VERSION = "0.40.0";
 export const REGISTRY_VERSION = "3.1.2";
+/** code.gitea.io/gitea on the module proxy (its go.mod says gitea.dev: built in its own module, see go-build.ts). */
+export const GITEA_VERSION = "1.27.3";
 
 /** The control plane's binaries, in start order (kubectl rides along: same version, same build). */
 export const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl"] as const;
 
 /** Real CLIs that fjord's behaviour is checked against ("compatibility peers"). */
-export const PEER_TOOLS = ["kustomize", "helm", "sops", "age", "age-keygen", "kubeseal", "registry"] as const;
+export const PEER_TOOLS = ["kustomize", "helm", "sops", "age", "age-keygen", "kubeseal", "registry", "gitea"] as const;
 
 export type Component = (typeof COMPONENTS)[number];
 export type PeerTool = (typeof PEER_TOOLS)[number];
@@ -32,4 +34,5 @@ export const PEER_VERSIONS: Record<PeerTool, string> = {
   "age-keygen": AGE_VERSION,
   kubeseal: KUBESEAL_VERSION,
   registry: REGISTRY_VERSION,
+  gitea: GITEA_VERSION,
 };

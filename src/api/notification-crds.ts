@@ -5,17 +5,22 @@
  * kubectl pick a group silently). Schemas are built in functions: crds.ts imports this module.
  */
 import type { KubeObject } from "../model/object.ts";
-import { ALERT_KIND, ALERT_LIMITS, ALERT_RESOURCE, EVENT_SEVERITIES, PROVIDER_KIND, PROVIDER_RESOURCE, PROVIDER_TYPES } from "./notification-types.ts";
-import { conditions, count, crd, duration, name, object, readyColumns, secretName, string, timestamp, type Schema } from "./schema.ts";
+import { REMOTE_URL_PATTERN } from "../git/remote-url.ts";
+import { ALERT_KIND, ALERT_LIMITS, ALERT_RESOURCE, COMMIT_STATUS_TYPES, EVENT_SEVERITIES, PROVIDER_KIND, PROVIDER_RESOURCE, PROVIDER_TYPES } from "./notification-types.ts";
+import { conditions, count, crd, duration, name, object, readyColumns, secretName, string, timestamp, withRules, type Schema } from "./schema.ts";
 
-/** http(s) only: another scheme (file:, gopher:) has no business in a webhook. */
-const ADDRESS_PATTERN = "^https?://[^\\s]+$";
+/** Webhooks are http(s) only: another scheme (file:, gopher:) has no business in a webhook. RE2 inside a CEL string: no backslashes. */
+const ADDRESS_PATTERN = "^https?://[^[:space:]]+$";
+const COMMIT_STATUS_TYPE_LIST = `[${COMMIT_STATUS_TYPES.map((type) => `'${type}'`).join(", ")}]`;
 
 function providerSpec(): Schema {
-  return object(
+  const spec = object(
     {
-      type: string("Where to send: slack, msteams, discord, googlechat, telegram, generic (JSON POST of the event) or generic-hmac (signed).", { enum: [...PROVIDER_TYPES] }),
-      address: string("Webhook URL (telegram: API base, default https://api.telegram.org). A URL holding a token belongs in the Secret's address key.", { maxLength: 2048, pattern: ADDRESS_PATTERN }),
+      type: string("Where to send: slack, msteams, discord, googlechat, telegram, generic (JSON POST of the event), generic-hmac (signed), or a commit status on github, gitlab, gitea or bitbucket.", { enum: [...PROVIDER_TYPES] }),
+      address: string(
+        "Webhook URL (telegram: API base, default https://api.telegram.org). A URL holding a token belongs in the Secret's address key. Commit-status types: the repository URL (https, ssh or scp-like; default: the Application's GitRepository URL).",
+        { maxLength: 2048 },
+      ),
       channel: string("Channel (slack) or chat id (telegram).", { maxLength: 256 }),
       username: string("Name the message is posted as, where the service allows it.", { maxLength: 256 }),
       secretRef: object({ name: secretName("Secret name.") }, ["name"], { description: "A Secret of this namespace: key address (webhook URL, wins over spec.address), key token (bot token; the HMAC key of generic-hmac)." }),
@@ -24,6 +29,13 @@ function providerSpec(): Schema {
     },
     ["type"],
   );
+  // The address's form depends on the type: a webhook is http(s), a repository may be ssh too.
+  return withRules(spec, [
+    {
+      rule: `!has(self.address) || (self.type in ${COMMIT_STATUS_TYPE_LIST} ? self.address.matches('${REMOTE_URL_PATTERN}') : self.address.matches('${ADDRESS_PATTERN}'))`,
+      message: "spec.address must be an http(s) URL (for github, gitlab, gitea and bitbucket: the repository's https://, http://, ssh:// or scp-like git@host:path URL)",
+    },
+  ]);
 }
 
 function providerStatus(): Schema {

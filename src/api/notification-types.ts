@@ -12,8 +12,16 @@ export const ALERT_KIND = "Alert";
 export const PROVIDER_RESOURCE = "providers";
 export const ALERT_RESOURCE = "alerts";
 
-export const PROVIDER_TYPES = ["slack", "msteams", "discord", "googlechat", "telegram", "generic", "generic-hmac"] as const;
+/** Providers that set a status on the commit an Application applied, on the repository's own host. */
+export const COMMIT_STATUS_TYPES = ["github", "gitlab", "gitea", "bitbucket"] as const;
+export type CommitStatusType = (typeof COMMIT_STATUS_TYPES)[number];
+
+export const PROVIDER_TYPES = ["slack", "msteams", "discord", "googlechat", "telegram", "generic", "generic-hmac", ...COMMIT_STATUS_TYPES] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+export function isCommitStatusType(type: ProviderType): type is CommitStatusType {
+  return (COMMIT_STATUS_TYPES as readonly string[]).includes(type);
+}
 
 export const EVENT_SEVERITIES = ["info", "error"] as const;
 export type EventSeverity = (typeof EVENT_SEVERITIES)[number];
@@ -23,11 +31,15 @@ export const ALERT_LIMITS = { eventSources: 50, patterns: 25, summary: 255 } as 
 
 export interface ProviderSpec {
   type: ProviderType;
-  /** The webhook URL (or, for telegram, the API base); a secretRef's `address` key wins. */
+  /**
+   * The webhook URL (or, for telegram, the API base); a secretRef's `address` key wins. For the
+   * commit-status types, the repository's URL (https, http, ssh or scp-like); default: the URL of
+   * the GitRepository the Application applied.
+   */
   address?: string;
   channel?: string;
   username?: string;
-  /** A Secret of the Provider's namespace: `address` (a webhook URL with its token), `token` (bot token, HMAC key). */
+  /** A Secret of the Provider's namespace: `address` (a webhook URL with its token), `token` (bot token, HMAC key, API token; bitbucket: `username:app-password`). */
   secretRef?: { name: string };
   /** Per-request budget, a duration such as 15s. */
   timeout?: string;

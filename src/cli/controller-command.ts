@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { runController, type ControllerHandle } from "../controller/controller.ts";
 import { Tenancy } from "../controller/tenancy.ts";
+import { CLUSTER_NAME_PATTERN, DEFAULT_CLUSTER_NAME } from "../controller/notify/commit-status.ts";
 import { LeaderElector } from "../controller/leader-election.ts";
 import { KubeClient } from "../kube/client.ts";
 import { checkName } from "../kube/names.ts";
@@ -35,6 +36,7 @@ interface ControllerFlags {
   keyRotationPeriod: string;
   historyLimit: string;
   historyMaxAge: string;
+  clusterName: string;
 }
 
 /** `--history-limit` and `--history-max-age`: what each Application's history keeps. */
@@ -87,8 +89,10 @@ export function controllerCommand(): Command {
     .option("--default-service-account <name>", "apply Applications without spec.serviceAccountName as this ServiceAccount of their namespace (and write unsealed Secrets as it)")
     .option("--history-limit <n>", "history entries kept per Application (fjord history, fjord audit)", "100")
     .option("--history-max-age <duration>", "history entries older than this are dropped", "2160h")
+    .option("--cluster-name <name>", "this cluster's name in commit statuses (context fjord/<cluster>/<namespace>/<application>); a DNS label", DEFAULT_CLUSTER_NAME)
     .action(async (flags: ControllerFlags) => {
       const history = historyBounds(flags.historyLimit, flags.historyMaxAge);
+      if (!CLUSTER_NAME_PATTERN.test(flags.clusterName)) throw new Error(`--cluster-name must be a DNS label (lower-case letters, digits and "-", at most 63), not ${JSON.stringify(flags.clusterName)}`);
       const logger = createLogger("controller");
       if (flags.defaultServiceAccount !== undefined) checkName(flags.defaultServiceAccount, "--default-service-account", "object");
       const tenancy = new Tenancy({
@@ -164,6 +168,7 @@ export function controllerCommand(): Command {
               installCrds: flags.installCrds,
               tenancy,
               history,
+              clusterName: flags.clusterName,
               ...(flags.watchLabelSelector ? { watchLabelSelector: flags.watchLabelSelector } : {}),
               onStarted: (started) => {
                 handle = started;

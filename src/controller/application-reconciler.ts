@@ -35,7 +35,7 @@ import type { EventRecorder } from "./events.ts";
 import { recordApplicationEvents } from "./application-events.ts";
 import { waitForHealthChecks } from "./health-checks.ts";
 import type { ReconcileOutcome } from "./runtime/reconciler.ts";
-import { reportOf, type ReconcileResultKind, type ReportedChange } from "./runtime/report.ts";
+import { reportOf, type ReconcileResultKind, type ReportedChange, type ReportedObject } from "./runtime/report.ts";
 import { patchStatus } from "./runtime/status-patch.ts";
 import { RenderError } from "../render/errors.ts";
 import type { InventoryEntry } from "../inventory/inventory.ts";
@@ -88,6 +88,8 @@ export interface ApplicationReconcileOptions {
   liveCache?: LiveObjectCache;
   /** Told the resourceVersion of each write to the Application, so the caller knows how fresh its cached copy is. */
   onWrite?: (resourceVersion: string) => void;
+  /** Told when the Application starts applying a revision it has not attempted before (commit statuses mark it pending). */
+  onProgressing?: (object: ReportedObject, revision: string) => void;
 }
 
 export interface ApplicationOutcome extends ReconcileOutcome {
@@ -278,6 +280,7 @@ export async function reconcileApplication(client: KubeClient, app: Application,
       const conditions = setCondition(removeCondition(status.conditions, ConditionType.Stalled), { type: ConditionType.Reconciling, status: "True", reason: ConditionReason.Progressing, message: `Applying revision ${artifact.revision}` }, generation, now());
       noteWrite(await client.request<Application>("PATCH", `${appPath(namespace, name)}/status`, { body: { status: { conditions } }, contentType: "application/merge-patch+json" }));
     }
+    if (status.lastAttemptedRevision !== artifact.revision) options.onProgressing?.({ kind: APPLICATION_KIND, namespace, name, ...(uid ? { uid } : {}) }, artifact.revision);
 
     const auth = source.spec.secretRef ? await loadGitAuth(client, sourceNamespace, source.spec.secretRef.name) : undefined;
     // The tree leaves out what the source's ignore rules (recorded with the artifact) match.

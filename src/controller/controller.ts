@@ -47,6 +47,8 @@ export interface ControllerOptions {
   watchLabelSelector?: string;
   /** Delivery tuning of notifications (tests shorten the backoff). */
   notify?: Pick<NotifierOptions, "failureIntervalMs" | "queueLimit" | "attempts" | "backoffMs" | "maxBackoffMs">;
+  /** The cluster's name in commit status contexts (`--cluster-name`), `fjord/<cluster>/<namespace>/<name>`; default "default". */
+  clusterName?: string;
   /** How much history each Application keeps (`--history-limit`, `--history-max-age`); default 100 entries, 90 days. */
   history?: HistoryBounds;
   /** Handed a way to reach the running loop, e.g. for webhooks. */
@@ -88,7 +90,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   const events = new EventRecorder(client, logger);
   manager.observe(applicationEvents(events));
   // Provider and Alert are kinds of the manager; the notifier sees every report after the Events are written.
-  const notifier = new Notifier({ client, logger, ...(options.metrics ? { registry: options.metrics.registry } : {}), caches: (kind) => manager.kind(kind).cache, ...options.notify });
+  const notifier = new Notifier({ client, logger, ...(options.metrics ? { registry: options.metrics.registry } : {}), caches: (kind) => manager.kind(kind).cache, ...(options.clusterName ? { clusterName: options.clusterName } : {}), ...options.notify });
   for (const reconciler of notifier.reconcilers()) manager.register(reconciler);
   manager.observe(notifier.observer());
   signal.addEventListener("abort", () => notifier.close(), { once: true });
@@ -216,6 +218,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
         const outcome = await reconcileApplication(client, app, {
           signal: sync.signal,
           onWrite: (resourceVersion) => syncs.recordWrite(key, resourceVersion),
+          onProgressing: (object, revision) => notifier.progressing(object, revision),
           artifacts,
           discovery,
           liveCache: driftWatcher,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { normaliseRepositoryUrl } from "./repository-url.ts";
+import { normaliseRepositoryUrl, repositoryLocation } from "./repository-url.ts";
 
 test("the ways of writing one repository's URL normalise to one identity", () => {
   const table: [string, string][] = [
@@ -39,4 +39,14 @@ test("a source URL and each of a push's URLs compare equal", () => {
   }
   assert.notEqual(normaliseRepositoryUrl("https://github.com/org/repo-two"), source);
   assert.notEqual(normaliseRepositoryUrl("https://gitlab.com/org/repo"), source);
+});
+
+test("a repository's location keeps its raw path, so `..` and escapes can be refused rather than resolved", () => {
+  assert.deepEqual(repositoryLocation("https://u:p@GitHub.com:8443/org/../repo.git"), { protocol: "https", hostname: "github.com", port: "8443", path: "org/../repo" });
+  assert.deepEqual(repositoryLocation("https://github.com/org/%2e%2e/repo/"), { protocol: "https", hostname: "github.com", port: "", path: "org/%2e%2e/repo" });
+  assert.deepEqual(repositoryLocation("ssh://git@Gitlab.example.com:2222/g/p.git"), { protocol: "ssh", hostname: "gitlab.example.com", port: "", path: "g/p" });
+  assert.deepEqual(repositoryLocation("git@bitbucket.org:ws/repo.git"), { protocol: "ssh", hostname: "bitbucket.org", port: "", path: "ws/repo" });
+  for (const refused of ["git://host/org/repo", "file:///srv/repo", "https://host/org/repo?ref=x", "https://host/org/repo#x", "/srv/repo", "https://[bad/org/repo"]) {
+    assert.equal(repositoryLocation(refused), undefined, refused);
+  }
 });

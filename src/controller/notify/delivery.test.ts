@@ -84,3 +84,17 @@ test("delivery: a full queue drops new notifications and counts them", async (t)
   const metrics = await registry.metrics();
   assert.match(metrics, /fjord_notifications_dropped_total\{provider="ns\/p"\} 1/);
 });
+
+test("delivery: a client error (a bad token: 401) is given up at once, not retried; 429 is retried", async (t) => {
+  const refusing = await receiver(t, () => 401);
+  const limited = await receiver(t, (attempt) => (attempt === 1 ? 429 : 200));
+  const failures: string[] = [];
+  const delivery = new NotificationDelivery({ logger: quietLogger(), backoffMs: 20, attempts: 5, onFailed: (_provider, message) => failures.push(message) });
+  t.after(() => delivery.close());
+  delivery.enqueue("ns/refusing", item(refusing.url, "x"));
+  delivery.enqueue("ns/limited", item(limited.url, "y"));
+  await until(() => failures.length === 1 && limited.bodies.length === 1);
+  assert.equal(refusing.attempts(), 1, "one attempt only");
+  assert.match(failures[0] ?? "", /^after 1 attempt: the receiver answered HTTP 401 \(a client error: not retried\)$/);
+  assert.equal(limited.attempts(), 2, "a rate limit is retried");
+});

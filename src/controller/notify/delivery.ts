@@ -2,7 +2,8 @@
  * Sending notifications: one bounded queue per Provider, each drained by its own loop, so a
  * dead receiver only delays its own queue and a reconcile never waits (enqueue returns at
  * once). At-least-once: a request is retried with exponential backoff until the receiver
- * answers 2xx or the attempts run out; the queue is worked in order, so notifications about one
+ * answers 2xx or the attempts run out (a 4xx other than 408 and 429 is final at once: a bad
+ * token or a missing repository does not heal by retrying); the queue is worked in order, so notifications about one
  * object arrive in the order they happened. A full queue drops the newest, counted in a metric
  * and logged. Nothing survives a restart (not in this slice).
  */
@@ -47,7 +48,15 @@ async function send(item: QueuedRequest, signal: AbortSignal): Promise<void> {
     signal: AbortSignal.any([signal, AbortSignal.timeout(item.timeoutMs)]),
   });
   await response.body?.cancel();
-  if (!response.ok) throw new Error(`the receiver answered HTTP ${response.status}`);
+  if (!response.ok) throw new (isPermanent(response.status) ? PermanentDeliveryError : Error)(`the receiver answered HTTP ${response.status}`);
+}
+
+/** An answer that a retry cannot change (a bad token, a missing repository, a refused body): given up on at once. */
+class PermanentDeliveryError extends Error {}
+
+/** 4xx except 408 (timeout) and 429 (rate limit): the request itself is wrong, so retrying only repeats it. */
+function isPermanent(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 /** An error about a request, without the URL (fetch's causes name only host and port, but be sure). */
@@ -121,7 +130,9 @@ export class NotificationDelivery {
     const attempts = this.options.attempts ?? 8;
     let delay = this.options.backoffMs ?? 1_000;
     let last = "";
+    let tried = 0;
     for (let attempt = 1; attempt <= attempts && !signal.aborted; attempt++) {
+      tried = attempt;
       try {
         await send(item, signal);
         this.results.inc({ provider, result: "delivered" });
@@ -130,11 +141,23 @@ export class NotificationDelivery {
       } catch (error) {
         if (signal.aborted) return;
         last = describeSendError(error, item.request.url);
+        if (error instanceof PermanentDeliveryError) {
+          last = `${last} (a client error: not retried)`;
+          break;
+        }
         this.options.logger.warn({ provider, attempt, address: redactAddress(item.request.url), error: last }, "notification not delivered; retrying");
         if (attempt < attempts) {
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, delay);
-            signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+            const stop = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            // The listener goes when the wait ends, or every retry of a long-lived queue would leave one on the shared signal.
+            const timer = setTimeout(() => {
+              signal.removeEventListener("abort", stop);
+              resolve();
+            }, delay);
+            signal.addEventListener("abort", stop, { once: true });
           });
           delay = Math.min(delay * 2, this.options.maxBackoffMs ?? 300_000);
         }
@@ -142,7 +165,7 @@ export class NotificationDelivery {
     }
     if (signal.aborted) return;
     this.results.inc({ provider, result: "failed" });
-    this.options.logger.error({ provider, attempts, address: redactAddress(item.request.url), error: last }, "notification given up after every retry");
-    this.options.onFailed?.(provider, `after ${attempts} attempts: ${last}`);
+    this.options.logger.error({ provider, attempts: tried, address: redactAddress(item.request.url), error: last }, "notification given up");
+    this.options.onFailed?.(provider, `after ${tried} attempt${tried === 1 ? "" : "s"}: ${last}`);
   }
 }

@@ -11,8 +11,8 @@
 import type { Registry } from "prom-client";
 import { setCondition } from "../../api/conditions.ts";
 import { fjordResourcePath } from "../../api/paths.ts";
-import { ConditionType } from "../../api/types.ts";
-import { ALERT_KIND, ALERT_RESOURCE, PROVIDER_KIND, PROVIDER_RESOURCE, type Alert, type Provider } from "../../api/notification-types.ts";
+import { APPLICATION_KIND, ConditionType, GIT_REPOSITORY_KIND, type Application, type GitRepository } from "../../api/types.ts";
+import { ALERT_KIND, ALERT_RESOURCE, isCommitStatusType, PROVIDER_KIND, PROVIDER_RESOURCE, type Alert, type Provider } from "../../api/notification-types.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { isNotFound } from "../../kube/errors.ts";
 import type { KubeObject } from "../../model/object.ts";
@@ -25,7 +25,10 @@ import { patchStatus } from "../runtime/status-patch.ts";
 import { NotificationDelivery } from "./delivery.ts";
 import { eventsOfReport } from "./events.ts";
 import { alertMatches, compileAlert, type CompiledAlert } from "./match.ts";
-import { providerRequest, redactAddress, type ProviderTarget } from "./payload.ts";
+import { providerRequest, redactAddress, type ProviderRequest, type ProviderTarget } from "./payload.ts";
+import { commitOfRevision, commitStateOf, commitStatusRequest, commitStatusTokenProblem, DEFAULT_CLUSTER_NAME, PROGRESSING_REASON, statusContext, statusDescription } from "./commit-status.ts";
+import { CommitStatusAddressError, commitStatusRepository, type CommitStatusRepository } from "./commit-status-repository.ts";
+import type { NotificationEvent } from "./events.ts";
 import { FailureRateLimiter } from "./rate-limit.ts";
 
 export interface NotifierOptions {
@@ -40,7 +43,12 @@ export interface NotifierOptions {
   attempts?: number;
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** The cluster's name in commit status contexts (`fjord/<cluster>/<namespace>/<name>`); default "default". */
+  clusterName?: string;
 }
+
+/** A Provider as the notifier keeps it: where to send, and for commit-status types the repository when the Provider names one. */
+type Target = ProviderTarget & { timeoutMs: number; repository?: CommitStatusRepository };
 
 const DEFAULT_FAILURE_INTERVAL_MS = 10 * 60_000;
 const PROVIDER_RESYNC_MS = 10 * 60_000;
@@ -60,7 +68,7 @@ class ProviderConfigError extends Error {
 const DEFAULT_ADDRESS: Partial<Record<string, string>> = { telegram: "https://api.telegram.org", slack: "https://slack.com/api/chat.postMessage" };
 
 export class Notifier {
-  private readonly targets = new Map<string, ProviderTarget & { timeoutMs: number }>();
+  private readonly targets = new Map<string, Target>();
   private readonly alerts = new Map<string, CompiledAlert>();
   private readonly limiter = new FailureRateLimiter();
   readonly delivery: NotificationDelivery;
@@ -102,29 +110,80 @@ export class Notifier {
     const source = this.options.caches(kind).get(objectKey(kind, namespace, name));
     if (report.result === "success") this.limiter.forget(`${kind}/${namespace}/${name}`);
     for (const event of eventsOfReport(report)) {
-      const matching = [...this.alerts.values()].filter((compiled) => alertMatches(compiled, event, source?.metadata.labels));
-      if (matching.length === 0) continue;
       let repeated = 0;
       if (event.failure) {
+        if (!this.matchingAlerts(event, source).length) continue;
         const decision = this.limiter.admit(event.failure.object, event.failure.reason, this.failureInterval(source));
         if (!decision.send) continue;
         repeated = decision.suppressed;
       }
-      const providers = new Set<string>();
-      for (const { alert } of matching) {
-        const provider = `${alert.metadata.namespace}/${alert.spec.providerRef.name}`;
-        const target = this.targets.get(provider);
-        // One notification per Provider even when several Alerts route the event there.
-        if (!target || providers.has(provider)) continue;
-        providers.add(provider);
-        try {
-          const request = providerRequest(target, { ...event, ...(alert.spec.summary ? { summary: alert.spec.summary } : {}), ...(repeated ? { repeated } : {}) });
-          this.delivery.enqueue(provider, { request, timeoutMs: target.timeoutMs });
-        } catch (error) {
-          this.options.logger.warn({ provider, error: describeError(error) }, "could not build a notification");
-        }
+      this.route(event, source, repeated);
+    }
+  }
+
+  /**
+   * An Application started applying a revision: commit-status Providers mark that commit
+   * pending. Chat Providers are not told (starting is not news to a person).
+   */
+  progressing(object: ReconcileReport["object"], revision: string): void {
+    if (object.kind !== APPLICATION_KIND) return;
+    const source = this.options.caches(object.kind).get(objectKey(object.kind, object.namespace, object.name));
+    this.route({ object, severity: "info", reason: PROGRESSING_REASON, message: `Applying revision ${revision}`, revision, timestamp: new Date().toISOString() }, source, 0);
+  }
+
+  private matchingAlerts(event: NotificationEvent, source: KubeObject | undefined): CompiledAlert[] {
+    return [...this.alerts.values()].filter((compiled) => alertMatches(compiled, event, source?.metadata.labels));
+  }
+
+  /** Queues the event for every Provider an Alert routes it to, once per Provider even when several Alerts do. */
+  private route(event: NotificationEvent, source: KubeObject | undefined, repeated: number): void {
+    const providers = new Set<string>();
+    for (const { alert } of this.matchingAlerts(event, source)) {
+      const provider = `${alert.metadata.namespace}/${alert.spec.providerRef.name}`;
+      const target = this.targets.get(provider);
+      if (!target || providers.has(provider)) continue;
+      providers.add(provider);
+      try {
+        const request = isCommitStatusType(target.type)
+          ? this.commitStatus(target, event, source)
+          : event.reason === PROGRESSING_REASON
+            ? undefined
+            : providerRequest(target, { ...event, ...(alert.spec.summary ? { summary: alert.spec.summary } : {}), ...(repeated ? { repeated } : {}) });
+        if (request) this.delivery.enqueue(provider, { request, timeoutMs: target.timeoutMs });
+      } catch (error) {
+        const message = describeError(error);
+        this.options.logger.warn({ provider, error: message }, "could not build a notification");
+        // A repository address that cannot take a status is the Provider's problem to show, like a failed delivery.
+        if (error instanceof CommitStatusAddressError) void this.recordDelivery(provider, message);
       }
     }
+  }
+
+  /**
+   * The commit status request for an Application's event, or undefined when the event sets none
+   * (another kind, no revision, an event that says nothing about the commit). The repository is
+   * the Provider's address, else the URL of the GitRepository the Application applied.
+   */
+  private commitStatus(target: Target, event: NotificationEvent, source: KubeObject | undefined): ProviderRequest | undefined {
+    const { type, token } = target;
+    if (!isCommitStatusType(type) || event.object.kind !== APPLICATION_KIND || !token) return undefined;
+    const state = commitStateOf(event);
+    const sha = commitOfRevision(event.revision);
+    if (!state || !sha) return undefined;
+    let repository = target.repository;
+    if (!repository) {
+      const sourceRef = (source as Application | undefined)?.spec.sourceRef;
+      const gitRepository = sourceRef ? (this.options.caches(GIT_REPOSITORY_KIND).get(objectKey(GIT_REPOSITORY_KIND, sourceRef.namespace ?? event.object.namespace, sourceRef.name)) as GitRepository | undefined) : undefined;
+      if (!gitRepository) return undefined;
+      try {
+        repository = commitStatusRepository(type, gitRepository.spec.url);
+      } catch (error) {
+        if (!(error instanceof CommitStatusAddressError)) throw error;
+        throw new CommitStatusAddressError(`GitRepository ${gitRepository.metadata.namespace}/${gitRepository.metadata.name}: ${error.message}; or set the Provider's spec.address to the repository's URL`);
+      }
+    }
+    const context = statusContext(this.options.clusterName ?? DEFAULT_CLUSTER_NAME, event.object.namespace, event.object.name);
+    return commitStatusRequest(repository, token, { state, sha, context, description: statusDescription(event) });
   }
 
   private failureInterval(source: KubeObject | undefined): number {
@@ -137,7 +196,7 @@ export class Notifier {
     }
   }
 
-  private async providerTarget(provider: Provider): Promise<ProviderTarget & { timeoutMs: number }> {
+  private async providerTarget(provider: Provider): Promise<Target> {
     const { spec } = provider;
     let address = spec.address;
     let token: string | undefined;
@@ -149,6 +208,24 @@ export class Notifier {
       const read = (key: string) => (secret.data?.[key] !== undefined ? Buffer.from(secret.data[key], "base64").toString("utf8").trim() : undefined);
       address = read("address") || address;
       token = read("token") || undefined;
+    }
+    let timeoutMs = 15_000;
+    try {
+      if (spec.timeout) timeoutMs = parseDuration(spec.timeout);
+    } catch {
+      // The CRD's pattern admits only durations; keep the default for anything else.
+    }
+    if (isCommitStatusType(spec.type)) {
+      const problem = commitStatusTokenProblem(spec.type, token);
+      if (problem) throw new ProviderConfigError(NotificationReason.InvalidProvider, problem);
+      let repository: CommitStatusRepository | undefined;
+      try {
+        repository = address ? commitStatusRepository(spec.type, address) : undefined;
+      } catch (error) {
+        if (error instanceof CommitStatusAddressError) throw new ProviderConfigError(NotificationReason.InvalidProvider, error.message);
+        throw error;
+      }
+      return { type: spec.type, address: repository?.apiBase ?? "", timeoutMs, ...(token ? { token } : {}), ...(repository ? { repository } : {}) };
     }
     address ||= DEFAULT_ADDRESS[spec.type];
     if (!address) throw new ProviderConfigError(NotificationReason.InvalidProvider, `no address: set spec.address or the address key of spec.secretRef`);
@@ -162,12 +239,6 @@ export class Notifier {
     if (url.protocol !== "https:" && url.protocol !== "http:") throw new ProviderConfigError(NotificationReason.InvalidProvider, `the address must be http or https, not ${url.protocol.replace(/:$/, "")}`);
     if ((spec.type === "generic-hmac" || spec.type === "telegram") && !token) throw new ProviderConfigError(NotificationReason.InvalidProvider, `type ${spec.type} needs the token key in spec.secretRef`);
     if (spec.type === "telegram" && !spec.channel) throw new ProviderConfigError(NotificationReason.InvalidProvider, "type telegram needs spec.channel (the chat id)");
-    let timeoutMs = 15_000;
-    try {
-      if (spec.timeout) timeoutMs = parseDuration(spec.timeout);
-    } catch {
-      // The CRD's pattern admits only durations; keep the default for anything else.
-    }
     return { type: spec.type, address, timeoutMs, ...(spec.channel ? { channel: spec.channel } : {}), ...(spec.username ? { username: spec.username } : {}), ...(token ? { token } : {}) };
   }
 
@@ -184,7 +255,11 @@ export class Notifier {
       } else {
         const target = await this.providerTarget(provider);
         this.targets.set(key, target);
-        ready.message = `sends to ${redactAddress(target.address)}`;
+        ready.message = !isCommitStatusType(target.type)
+          ? `sends to ${redactAddress(target.address)}`
+          : target.repository
+            ? `sets commit statuses on ${target.repository.display}`
+            : "sets commit statuses on the repository of each Application's GitRepository";
       }
     } catch (error) {
       this.targets.delete(key);

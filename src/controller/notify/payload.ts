@@ -131,6 +131,12 @@ export function providerRequest(target: ProviderTarget, event: OutgoingEvent): P
       const base = target.address.replace(/\/+$/, "");
       return { url: `${base}/bot${target.token}/sendMessage`, headers: { ...JSON_HEADERS }, body: json({ chat_id: target.channel, text: telegramEscape(plainText(event)), parse_mode: "MarkdownV2" }) };
     }
+    case "github":
+    case "gitlab":
+    case "gitea":
+    case "bitbucket":
+      // A commit status is no message: it needs the commit and the repository (commit-status.ts).
+      throw new Error(`type ${target.type} sets commit statuses; build its request with commitStatusRequest`);
   }
 }
 

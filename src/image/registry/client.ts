@@ -1,3 +1,4 @@
+import { isLoopback } from "../../util/loopback.ts";
 import type { RegistryCredentials } from "./credentials.ts";
 import { Redactor, type RegistryError } from "./errors.ts";
 import { createTransport, type HttpRequest, type HttpResponse, type Transport } from "./http.ts";
@@ -302,7 +303,3 @@ function describeRegistryErrors(body: Buffer): string | undefined {
   }
 }
 
-export function isLoopback(host: string): boolean {
-  const name = host.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1").toLowerCase();
-  return name === "localhost" || name.endsWith(".localhost") || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name);
-}
