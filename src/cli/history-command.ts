@@ -22,7 +22,7 @@ function changesOf(entry: HistoryEntry): string {
   return parts.join(", ") || "-";
 }
 
-function historyTable(entries: readonly HistoryEntry[]): string {
+export function historyTable(entries: readonly HistoryEntry[]): string {
   const rows = entries.map((entry) => [
     entry.finishedAt,
     entry.action,
