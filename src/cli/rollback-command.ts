@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { GIT_REPOSITORY_KIND, type Application, type GitRepository } from "../api/types.ts";
 import { GitSourceError } from "../git/errors.ts";
-import { commitAndPush, GitPushError, type CommitAndPushOptions, type WorkTree } from "../git/push.ts";
+import { commitAndPush, GitPushError, isBranchName, type CommitAndPushOptions, type WorkTree } from "../git/push.ts";
 import { splitCredentials } from "../git/redact.ts";
 import { findAncestor, repositoryDirectory, restorePath, RestoreRefused, type AncestorCommit, type PathRestore } from "../git/restore-path.ts";
 import type { HistoryEntry } from "../history/entry.ts";
@@ -90,6 +90,8 @@ async function plan(client: KubeClient, name: string, flags: RollbackFlags): Pro
   const sourceNamespace = sourceRef.namespace ?? flags.namespace;
   const source = await getObject<GitRepository>(client, SOURCE, sourceNamespace, sourceRef.name);
   const branch = followedBranch({ name: source.metadata.name, namespace: sourceNamespace, ...(source.spec.ref ? { ref: source.spec.ref } : {}), ...(source.status?.artifact ? { artifactRevision: source.status.artifact.revision } : {}) });
+  // A tenant writes the GitRepository: its branch reaches git only once it is a plain branch name.
+  if (!isBranchName(branch)) throw new RollbackRefused(`GitRepository ${sourceNamespace}/${sourceRef.name} follows branch ${JSON.stringify(branch.slice(0, 100))}, which is not a valid branch name`);
   const directory = repositoryDirectory(app.spec.path);
   const running = parseRevision(app.status?.lastAppliedRevision ?? "");
   if (running === undefined) throw new RollbackRefused(`Application ${application} has not applied a revision yet, so there is nothing to roll back`);

@@ -175,7 +175,7 @@ export async function commitAndPush(options: CommitAndPushOptions): Promise<Comm
 }
 
 /** git's own rules (check-ref-format), minus the rarely used corners, plus no leading dash. */
-function isBranchName(name: string): boolean {
+export function isBranchName(name: string): boolean {
   return (
     name !== "" &&
     !name.startsWith("-") &&

@@ -101,6 +101,10 @@ export async function restorePath(workTree: WorkTree, directory: string, target:
 
   const changedFiles = (await workTree.git(["diff", "--cached", "--name-only", "-z", "--no-renames", tip])).split("\0").filter(Boolean);
   const diff = changedFiles.length === 0 ? "" : await workTree.git(["diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", tip]);
+  // The work tree keeps the restored files and the index goes back to the tip, so that
+  // commitAndPush stages what the edit reports, deletions included (`add -A` of a path that is in
+  // neither the index nor the work tree would fail).
+  await workTree.git(["--literal-pathspecs", "reset", "--quiet", tip, "--", directory]);
   const undoneLog = await workTree.git(["--literal-pathspecs", "log", "--no-color", `--max-count=${ANCESTRY_DEPTH}`, "--format=%H%x09%s", `${target}..${tip}`, "--", directory]);
   const undone = undoneLog
     .split("\n")
