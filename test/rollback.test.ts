@@ -144,6 +144,7 @@ test("rollback --to the first commit: a commit restoring only web's path, the cl
   assert.ok(!dryRun.stdout.includes("apps/other"), "the other Application's path is not in the diff");
   assert.match(dryRun.stderr, new RegExp(`dry run: would roll back Application ${namespace}/web to ${short(first)} \\("first: web settings one"\\): 2 file\\(s\\) under apps/web/ on main of ${git.repoUrl(repo).replace(/[.]/g, "\\.")}, undoing 2 commit\\(s\\); nothing was committed or pushed`));
   assert.equal(await tipOf(repo), third, "a dry run pushes nothing");
+  t.diagnostic(`$ fjord rollback web -n ${namespace} --to ${short(first)} --dry-run\n${dryRun.stdout}${dryRun.stderr}`);
 
   // The rollback itself, as alice.
   const rolled = await fjord(["rollback", "web", "-n", namespace, "--to", short(first), "--timeout", "2m"], alice);
@@ -232,6 +233,7 @@ test("a protected branch: the rollback commit goes to a branch of its own, exit 
     result.stdout.trim(),
     `main is protected (the remote said: pre-receive hook declined / main is protected: open a merge request): pushed ${pushed} to branch ${branch} of ${git.repoUrl(repo)}; merge it to roll back Application ${namespace}/web`,
   );
+  t.diagnostic(`$ fjord rollback web -n ${namespace}\n${result.stdout}`);
   assert.equal(await tipOf(repo), third, "main is untouched");
   assert.equal(await treeOf(repo, pushed, "apps/web"), await treeOf(repo, second, "apps/web"), "the default target is the revision applied before the running one");
   assert.equal((await gitIn(["--git-dir", bare(repo), "rev-parse", `${pushed}^`])).trim(), third);
@@ -318,4 +320,8 @@ test("hostile input: app names, --to, a tampered history, sources not on a branc
   // A pathspec-like path means only that file name: no glob, no exclusion.
   await app("magic", "source", ":(glob)**");
   await refusedAt(["rollback", "magic", "-n", namespace, "--to", first], /path ":\(glob\)\*\*" does not exist at/);
+  // A suspended Application would never run the commit: refused before anything is pushed.
+  await app("sleepy", "source", "./apps/web");
+  await client.request("PATCH", `${api}/${namespace}/applications/sleepy`, { body: { spec: { suspend: true } }, contentType: "application/merge-patch+json" });
+  await refusedAt(["rollback", "sleepy", "-n", namespace, "--to", first], new RegExp(`Application ${namespace}/sleepy is suspended; resume it first \\(fjord resume app sleepy -n ${namespace}\\)`));
 });

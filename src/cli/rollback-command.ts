@@ -89,6 +89,9 @@ async function plan(client: KubeClient, name: string, flags: RollbackFlags): Pro
   if (sourceKind !== GIT_REPOSITORY_KIND) throw new RollbackRefused(`Application ${application} reads from a ${sourceKind}, not a GitRepository`);
   const sourceNamespace = sourceRef.namespace ?? flags.namespace;
   const source = await getObject<GitRepository>(client, SOURCE, sourceNamespace, sourceRef.name);
+  // A suspended Application or source would never run the commit: say so before pushing it.
+  if (app.spec.suspend) throw new RollbackRefused(`Application ${application} is suspended; resume it first (fjord resume app ${name} -n ${flags.namespace})`);
+  if (source.spec.suspend) throw new RollbackRefused(`GitRepository ${sourceNamespace}/${sourceRef.name} is suspended; resume it first (fjord resume source ${sourceRef.name} -n ${sourceNamespace})`);
   const branch = followedBranch({ name: source.metadata.name, namespace: sourceNamespace, ...(source.spec.ref ? { ref: source.spec.ref } : {}), ...(source.status?.artifact ? { artifactRevision: source.status.artifact.revision } : {}) });
   // A tenant writes the GitRepository: its branch reaches git only once it is a plain branch name.
   if (!isBranchName(branch)) throw new RollbackRefused(`GitRepository ${sourceNamespace}/${sourceRef.name} follows branch ${JSON.stringify(branch.slice(0, 100))}, which is not a valid branch name`);
