@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { after, before, test, type TestContext } from "node:test";
 import { promisify } from "node:util";
 import { parse, stringify } from "yaml";
 import type { Application } from "../src/api/types.ts";
@@ -223,7 +223,7 @@ test("rollback --to the first commit: a commit restoring only web's path, the cl
 test("a protected branch: the rollback commit goes to a branch of its own, exit 7, main untouched; without --to the previous applied revision", async (t) => {
   const namespace = await createTestNamespace(await useCluster(), t);
   const repo = `protected-${namespace}`;
-  const [, second, third] = await threeCommitsApplied(namespace, repo);
+  const [first, second, third] = await threeCommitsApplied(namespace, repo);
   await git.installHook(repo, "pre-receive", '#!/bin/sh\nwhile read old new ref; do\n  if [ "$ref" = refs/heads/main ]; then echo "main is protected: open a merge request" >&2; exit 1; fi\ndone\nexit 0\n');
   const result = await fjord(["rollback", "web", "-n", namespace]);
   assert.equal(result.code, 7, `${result.stderr}${result.stdout}`);
@@ -239,7 +239,56 @@ test("a protected branch: the rollback commit goes to a branch of its own, exit 
   assert.equal((await gitIn(["--git-dir", bare(repo), "rev-parse", `${pushed}^`])).trim(), third);
   // Nothing was recorded or requested: the rollback has not happened until someone merges.
   assert.ok(!(await history(namespace, "web")).some((entry) => entry.action === "rollback"));
+
+  // Once merged (here: the branch unprotected), a rollback the cluster refuses to apply ends with exit 4 and the reason.
+  await git.installHook(repo, "pre-receive", "#!/bin/sh\nexit 0\n");
+  await denySettingsOne(namespace, t);
+  const failed = await fjord(["rollback", "web", "-n", namespace, "--to", short(first), "--timeout", "90s"]);
+  assert.equal(failed.code, 4, `${failed.stderr}${failed.stdout}`);
+  const rollbackCommit = await tipOf(repo);
+  // The Ready message names the object and what the API server said.
+  assert.match(failed.stderr, new RegExp(`Application ${namespace}/web did not apply the rollback commit ${short(rollbackCommit)}: ValidationFailed: 1 object\\(s\\) failed server-side validation; nothing was changed\n  - ConfigMap/${namespace}/settings \\(apps/web/settings.yaml:1\\): .*settings=one is frozen by policy\n`));
+  assert.match(failed.stderr, /\((stalled: fix the content and push, or roll back to another revision|retrying with backoff)\)\n$/);
+  t.diagnostic(`$ fjord rollback web -n ${namespace} --to ${short(first)}\n${failed.stdout}${failed.stderr}`);
+  const entries = await history(namespace, "web");
+  assert.equal(entries.find((entry) => entry.action === "rollback")?.target, `main@sha1:${first}`);
+  const failedSync = entries.find((entry) => entry.action === "sync" && entry.revision === `main@sha1:${rollbackCommit}`);
+  assert.equal(failedSync?.result, "failed");
+  assert.equal(failedSync?.reason, "ValidationFailed");
+  assert.equal(await configMapValue(namespace, "extra"), "three", "a refused revision changes nothing that runs");
 });
+
+/** A ValidatingAdmissionPolicy (CEL, in the API server) refusing settings=one in the namespace, in force once a dry run says so. */
+async function denySettingsOne(namespace: string, t: TestContext): Promise<void> {
+  const admission = "/apis/admissionregistration.k8s.io/v1";
+  const name = `no-settings-one-${namespace}`.slice(0, 63);
+  // Cluster-scoped: removed with the test, or it would outlive the namespace.
+  t.after(async () => {
+    await client.request("DELETE", `${admission}/validatingadmissionpolicybindings/${name}`).catch(() => undefined);
+    await client.request("DELETE", `${admission}/validatingadmissionpolicies/${name}`).catch(() => undefined);
+  });
+  await client.request("POST", `${admission}/validatingadmissionpolicies`, {
+    body: {
+      metadata: { name },
+      spec: {
+        failurePolicy: "Fail",
+        matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["configmaps"] }] },
+        validations: [{ expression: "object.metadata.name != 'settings' || !has(object.data) || !('value' in object.data) || object.data.value != 'one'", message: "settings=one is frozen by policy" }],
+      },
+    },
+  });
+  await client.request("POST", `${admission}/validatingadmissionpolicybindings`, {
+    body: { metadata: { name }, spec: { policyName: name, validationActions: ["Deny"], matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } } } },
+  });
+  await eventually(
+    () =>
+      client.request("POST", `/api/v1/namespaces/${namespace}/configmaps`, { query: { dryRun: "All" }, body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings" }, data: { value: "one" } } }).then(
+        () => false,
+        (error: unknown) => /frozen by policy/.test(String(error)),
+      ),
+    { timeoutMs: 30_000 },
+  );
+}
 
 test("hostile input: app names, --to, a tampered history, sources not on a branch, branch names, symlinked and escaping paths", async (t) => {
   const namespace = await createTestNamespace(await useCluster(), t);
