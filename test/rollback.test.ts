@@ -200,6 +200,15 @@ test("rollback --to the first commit: a commit restoring only web's path, the cl
   assert.match(rolled.stdout, new RegExp(`sync +applied +main@${pushed.slice(0, 12)} +fjord +1 created, 1 deleted +Roll back`));
   const audit = await fjordOk(["audit", "-n", namespace]);
   assert.match(audit, /"action":"rollback","actor":"alice"/);
+  // The same record reaches an Event and the controller's structured log.
+  const events = await client.request<{ items: { reason: string; message: string; involvedObject: { name: string } }[] }>("GET", `/api/v1/namespaces/${namespace}/events`);
+  const requested = events.items.filter((event) => event.reason === "OperationRequested" && event.involvedObject.name === "web").map((event) => event.message);
+  assert.ok(requested.some((text) => text.startsWith(`rollback to main@sha1:${first} requested by alice at `)), JSON.stringify(requested));
+  const log = await eventually(async () => {
+    const text = await readFile(controller?.logFile ?? "", "utf8");
+    return /"msg":"audit"/.test(text) && text.split("\n").some((line) => line.includes(`"namespace":"${namespace}"`) && line.includes('"action":"rollback","actor":"alice"')) ? text : undefined;
+  }, { timeoutMs: 10_000 });
+  assertNoSecret(log);
 
   // Nothing left to undo: rolling back to what runs now is refused; the other Application was never touched.
   const again = await fjord(["rollback", "web", "-n", namespace, "--to", pushed], alice);
