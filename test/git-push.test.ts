@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { classifyPush, commitAndPush, GitPushError } from "../src/git/push.ts";
+import { findAncestor, restorePath, RestoreRefused } from "../src/git/restore-path.ts";
 import { rejection } from "./support/assertions.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
 import { startSilentServer } from "./support/silent-server.ts";
@@ -362,6 +363,70 @@ describe("commitAndPush", () => {
     assert.equal(await show(name, "main", "app.yaml"), "image: app:1.0.0\n");
     assert.equal((await git(["rev-parse", "--is-shallow-repository"], clone)).trim(), "false");
     assert.equal((await git(["for-each-ref", "refs/fjord"], clone)).trim(), "");
+  });
+});
+
+describe("restoring one directory to an earlier commit (fjord rollback's edit)", () => {
+  test("only the directory changes: files restored, files added since deleted, other paths kept; dryRun pushes nothing", async () => {
+    const name = await newRepo({ "apps/web/a.yaml": "a: 1\n", "apps/web/b.yaml": "b: 1\n", "apps/other/c.yaml": "c: 1\n", "base/d.yaml": "d: 1\n" });
+    const first = (await git(["--git-dir", bare(name), "rev-parse", "main"])).trim();
+    await server.commitFiles(name, { "apps/web/a.yaml": "a: 2\n", "apps/web/b.yaml": null, "apps/web/new.yaml": "n: 2\n", "apps/other/c.yaml": "c: 2\n", "base/d.yaml": "d: 2\n" }, { message: "second" });
+    const tip = (await git(["--git-dir", bare(name), "rev-parse", "main"])).trim();
+    const restore = (dryRun: boolean) => {
+      let seen: Awaited<ReturnType<typeof restorePath>> | undefined;
+      return {
+        run: () =>
+          commitAndPush({
+            url: server.repoUrl(name),
+            branch: "main",
+            auth,
+            author,
+            message: "Roll back web",
+            dryRun,
+            edit: async (_dir, workTree) => {
+              const target = await findAncestor(workTree, first.slice(0, 7), "main");
+              assert.deepEqual(target, { commit: first, subject: "initial" });
+              seen = await restorePath(workTree, "apps/web", target.commit);
+              return seen.changedFiles;
+            },
+          }),
+        seen: () => seen,
+      };
+    };
+    const dry = restore(true);
+    const planned = await dry.run();
+    assert.equal(planned.commit, undefined);
+    assert.deepEqual(planned.changedFiles, ["apps/web/a.yaml", "apps/web/b.yaml", "apps/web/new.yaml"]);
+    assert.match(dry.seen()?.diff ?? "", /^-a: 2\n\+a: 1$/m);
+    assert.deepEqual(dry.seen()?.undone.map((commit) => commit.subject), ["second"]);
+    assert.deepEqual(dry.seen()?.changedOutside, ["apps/other/c.yaml", "base/d.yaml"]);
+    assert.equal((await git(["--git-dir", bare(name), "rev-parse", "main"])).trim(), tip, "a dry run pushes nothing");
+
+    const pushed = await restore(false).run();
+    assert.ok(pushed.commit);
+    for (const dir of ["apps/web"]) assert.equal((await git(["--git-dir", bare(name), "rev-parse", `main:${dir}`])).trim(), (await git(["--git-dir", bare(name), "rev-parse", `${first}:${dir}`])).trim());
+    assert.equal(await show(name, "main", "apps/other/c.yaml"), "c: 2\n");
+    assert.equal(await show(name, "main", "base/d.yaml"), "d: 2\n");
+    assert.deepEqual(await changedIn(name, "main"), ["apps/web/a.yaml", "apps/web/b.yaml", "apps/web/new.yaml"]);
+    // Again: the directory already holds that content, so there is nothing to commit.
+    const again = await restore(false).run();
+    assert.equal(again.commit, undefined);
+  });
+
+  test("a commit not on the branch, an ambiguous or malformed SHA is refused", async () => {
+    const name = await newRepo();
+    const topic = await server.commitFiles(name, { "app.yaml": "image: evil\n" }, { message: "topic", branch: "topic" });
+    for (const [wanted, pattern] of [
+      [topic, /is not among the last 1000 commits of branch "main"/],
+      ["--upload-pack=x", /is not a commit SHA/],
+      ["HEAD~1", /is not a commit SHA/],
+    ] as const) {
+      const error = await rejection(
+        commitAndPush({ url: server.repoUrl(name), branch: "main", auth, author, message: "m", edit: async (_dir, workTree) => [(await findAncestor(workTree, wanted, "main")).commit] }),
+        RestoreRefused,
+      );
+      assert.match(error.message, pattern);
+    }
   });
 });
 

@@ -17,15 +17,18 @@ type Flags = KubeFlags & NamespaceFlags & { timeout: string; withSource?: boolea
  * For an Application, the annotation that puts this request and who made it into its history
  * (the controller records it); nothing for a GitRepository, which keeps no history.
  */
-async function operationAnnotations(client: KubeClient, kind: FjordKind, action: RequestedOperation["action"], at: string): Promise<Record<string, string>> {
-  return kind === APP ? operationAnnotation({ action, actor: await whoAmI(client), at }) : {};
+async function operationAnnotations(client: KubeClient, kind: FjordKind, operation: Operation, at: string): Promise<Record<string, string>> {
+  return kind === APP ? operationAnnotation({ ...operation, actor: await whoAmI(client), at }) : {};
 }
 
+/** What a request asks the history to record, besides who and when. */
+export type Operation = Omit<RequestedOperation, "actor" | "at">;
+
 /** Sets the reconcile-request annotation (with `extra` in the same patch); returns the value to wait for. */
-async function requestReconcile(client: KubeClient, kind: FjordKind, namespace: string, name: string, action: RequestedOperation["action"], extra: Record<string, unknown> = {}): Promise<string> {
+export async function requestReconcile(client: KubeClient, kind: FjordKind, namespace: string, name: string, operation: Operation, extra: Record<string, unknown> = {}): Promise<string> {
   // Milliseconds, so two requests within one second are still two requests.
   const requestedAt = new Date().toISOString();
-  const annotations = { ...reconcileRequestPatch(requestedAt).metadata.annotations, ...(await operationAnnotations(client, kind, action, requestedAt)) };
+  const annotations = { ...reconcileRequestPatch(requestedAt).metadata.annotations, ...(await operationAnnotations(client, kind, operation, requestedAt)) };
   await client.request("PATCH", objectPath(kind, namespace, name), {
     body: { ...extra, metadata: { annotations } },
     contentType: "application/merge-patch+json",
@@ -37,7 +40,7 @@ async function requestReconcile(client: KubeClient, kind: FjordKind, namespace: 
  * Watches the object until the controller says it handled `requestedAt` and is no longer
  * in the middle of a reconcile. A watch, not a GET loop: it answers the moment the status is written.
  */
-async function waitForHandled<T extends FjordObject>(client: KubeClient, kind: FjordKind, namespace: string, name: string, requestedAt: string, timeoutMs: number): Promise<T> {
+export async function waitForHandled<T extends FjordObject>(client: KubeClient, kind: FjordKind, namespace: string, name: string, requestedAt: string, timeoutMs: number): Promise<T> {
   const progress = createProgress(true);
   progress.update(`waiting for the controller to reconcile ${kind.kind} ${namespace}/${name}`);
   const signal = AbortSignal.timeout(timeoutMs);
@@ -111,10 +114,10 @@ async function reconcile(client: KubeClient, kind: FjordKind, name: string, flag
   if (kind === APP && flags.withSource) {
     const sourceRef = (object as Application).spec.sourceRef;
     const sourceNamespace = sourceRef.namespace ?? flags.namespace;
-    const sourceRequested = await requestReconcile(client, SOURCE, sourceNamespace, sourceRef.name, "reconcile");
+    const sourceRequested = await requestReconcile(client, SOURCE, sourceNamespace, sourceRef.name, { action: "reconcile" });
     report(await waitForHandled<GitRepository>(client, SOURCE, sourceNamespace, sourceRef.name, sourceRequested, timeoutMs));
   }
-  const requestedAt = await requestReconcile(client, kind, flags.namespace, name, extra.spec === undefined ? "reconcile" : "resume", extra);
+  const requestedAt = await requestReconcile(client, kind, flags.namespace, name, { action: extra.spec === undefined ? "reconcile" : "resume" }, extra);
   report(await waitForHandled(client, kind, flags.namespace, name, requestedAt, timeoutMs), kind === APP ? (object as Application).status?.history?.[0] : undefined);
 }
 
@@ -152,7 +155,7 @@ export function reconcileCommands(): Command[] {
       (what) => `stop reconciling ${what} (what it applied stays as it is)`,
       async (client, kind, name, flags) => {
         await getObject(client, kind, flags.namespace, name);
-        const annotations = await operationAnnotations(client, kind, "suspend", new Date().toISOString());
+        const annotations = await operationAnnotations(client, kind, { action: "suspend" }, new Date().toISOString());
         await client.request("PATCH", objectPath(kind, flags.namespace, name), { body: { spec: { suspend: true }, metadata: { annotations } }, contentType: "application/merge-patch+json" });
         process.stdout.write(`${kind.kind} ${flags.namespace}/${name} suspended\n`);
       },

@@ -22,7 +22,7 @@ function changesOf(entry: HistoryEntry): string {
   return parts.join(", ") || "-";
 }
 
-function historyTable(entries: readonly HistoryEntry[]): string {
+export function historyTable(entries: readonly HistoryEntry[]): string {
   const rows = entries.map((entry) => [
     entry.finishedAt,
     entry.action,
@@ -44,7 +44,7 @@ function historyOutput(entries: HistoryEntry[], format: HistoryFlags["output"]):
 /** `fjord history APP [--at TIME]`: what an Application ran and who asked for what, newest first. */
 export function historyCommand(): Command {
   const command = new Command("history")
-    .description("what an Application applied (revision, author, changes) and who reconciled, suspended or resumed it, newest first")
+    .description("what an Application applied (revision, author, changes) and who reconciled, suspended, resumed or rolled it back, newest first")
     .argument("<app>", "Application name")
     .option("--at <time>", "only the revision that was running at this moment (RFC 3339, or a duration before now: 2h)");
   addNamespaceOption(command).addOption(new Option("-o, --output <format>", "output format").choices(["table", "json", "yaml"]).default("table"));

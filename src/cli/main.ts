@@ -13,6 +13,7 @@ import { setImageCommand } from "./set-image-command.ts";
 import { migrateCommand } from "./migrate-command.ts";
 import { tenantCommand } from "./tenant-command.ts";
 import { auditCommand, historyCommand } from "./history-command.ts";
+import { rollbackCommand } from "./rollback-command.ts";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   program.addCommand(eventsCommand());
   program.addCommand(historyCommand());
   program.addCommand(auditCommand());
+  program.addCommand(rollbackCommand());
   program.addCommand(sealCommand());
   program.addCommand(setImageCommand());
   program.addCommand(migrateCommand());

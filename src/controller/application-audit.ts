@@ -25,8 +25,9 @@ export function auditTrail(logger: Logger, events: EventRecorder): (owner: Histo
   };
 }
 
-/** `suspend requested by alice at 2026-12-07T10:00:00.000Z (running main@sha1:...)`. */
+/** `suspend requested by alice at 2026-12-07T10:00:00.000Z (running main@sha1:...)`; a rollback names its target: `rollback to main@sha1:... requested by ...`. */
 function operationMessage(entry: HistoryEntry): string {
   const running = entry.revision ? ` (running ${entry.revision})` : "";
-  return `${entry.action} requested by ${entry.actor || "an unknown user"} at ${entry.startedAt}${running}`;
+  const target = entry.target ? ` to ${entry.target}` : "";
+  return `${entry.action}${target} requested by ${entry.actor || "an unknown user"} at ${entry.startedAt}${running}`;
 }

@@ -1,6 +1,7 @@
 import { ConditionReason, type Application, type DriftRevert } from "../api/types.ts";
 import { boundedChanges, boundedDriftReverts, subjectOf, type HistoryEntry, type HistoryResult } from "../history/entry.ts";
 import { OPERATION_ANNOTATION, parseOperation } from "../history/operation.ts";
+import { parseRevision, shortCommit } from "../history/revision.ts";
 import type { ReportedChange } from "./runtime/report.ts";
 
 /**
@@ -15,16 +16,19 @@ export function operationEntry(app: Application): HistoryEntry | undefined {
   if (value === undefined) return undefined;
   const operation = parseOperation(value);
   if ("refused" in operation) return undefined;
+  const target = operation.target === undefined ? undefined : parseRevision(operation.target);
   return {
     action: operation.action,
     revision: app.status?.lastAppliedRevision ?? "",
     author: "",
     committer: "",
-    subject: "",
+    // What a table or an audit line shows for a rollback without a column of its own.
+    subject: target ? `roll back to ${target.ref ? `${target.ref}@` : ""}${shortCommit(target.commit)}` : "",
     startedAt: operation.at,
     finishedAt: operation.at,
     result: "requested",
     actor: operation.actor,
+    ...(operation.target !== undefined ? { target: operation.target } : {}),
     changes: [],
     driftReverts: [],
   };

@@ -51,6 +51,12 @@ export interface CommitAndPushOptions {
    * fails with ref-not-found instead of pushing an unrelated history. Not with workdir.
    */
   createBranch?: boolean;
+  /**
+   * Runs the edit on the branch tip and stages what it changed, then stops: nothing is committed
+   * or pushed, and the result's changedFiles lists what would be (a `--dry-run` that sees the
+   * very tree a push would start from). Not with workdir, whose index it would leave changed.
+   */
+  dryRun?: boolean;
 }
 
 export interface CommitAndPushResult {
@@ -141,6 +147,9 @@ export async function commitAndPush(options: CommitAndPushOptions): Promise<Comm
     // Starting a branch from nothing empties the work tree, which a caller's clone must never suffer.
     throw new GitPushError("workdir-unusable", "createBranch needs a fresh clone; it cannot be combined with workdir", url, pushBranch, 0);
   }
+  if (options.dryRun && options.workdir !== undefined) {
+    throw new GitPushError("workdir-unusable", "dryRun works in a fresh clone; it cannot be combined with workdir", url, pushBranch, 0);
+  }
   const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS));
   const sessionOptions = {
     ...(options.auth ? { auth: options.auth } : {}),
@@ -166,7 +175,7 @@ export async function commitAndPush(options: CommitAndPushOptions): Promise<Comm
 }
 
 /** git's own rules (check-ref-format), minus the rarely used corners, plus no leading dash. */
-function isBranchName(name: string): boolean {
+export function isBranchName(name: string): boolean {
   return (
     name !== "" &&
     !name.startsWith("-") &&
@@ -241,6 +250,7 @@ class Push {
     await this.#gitOk(["--literal-pathspecs", "add", "-A", "--", ...claimed], "staging");
     const staged = (await this.#gitOk(["diff", "--cached", "--name-only", "-z", "--no-renames"], "staging")).split("\0").filter(Boolean);
     if (staged.length === 0) return { result: { attempts: this.attempt, changedFiles: [] } };
+    if (this.options.dryRun) return { result: { attempts: this.attempt, changedFiles: staged } };
 
     const message = typeof this.options.message === "function" ? this.options.message(staged) : this.options.message;
     const messageFile = path.join(this.scratch, "message");

@@ -1,3 +1,5 @@
+import { parseRevision } from "./revision.ts";
+
 /**
  * One Application's history: what the cluster ran (syncs) and what people asked for (manual
  * operations), newest first. An entry names objects by kind and name only, never their content,
@@ -6,8 +8,8 @@
  */
 
 /** What an entry records: a sync of a revision, or a manual operation someone asked for. */
-export type HistoryAction = "sync" | "reconcile" | "suspend" | "resume";
-export const OPERATION_ACTIONS: readonly HistoryAction[] = ["reconcile", "suspend", "resume"];
+export type HistoryAction = "sync" | "reconcile" | "suspend" | "resume" | "rollback";
+export const OPERATION_ACTIONS: readonly HistoryAction[] = ["reconcile", "suspend", "resume", "rollback"];
 
 /** applied: the revision runs; failed: it did not apply (see reason); health-timeout: applied, but not healthy in time. */
 export type HistoryResult = "applied" | "failed" | "health-timeout" | "requested";
@@ -42,6 +44,8 @@ export interface HistoryEntry {
   reason?: string;
   /** Who asked for a manual operation (the user the API server authenticated the CLI as); empty for syncs. */
   actor: string;
+  /** A rollback's target: the revision whose content `fjord rollback` restored (`main@sha1:<sha>`). */
+  target?: string;
   changes: HistoryChange[];
   /** Changes beyond MAX_CHANGES_PER_ENTRY, counted but not named. */
   changesOmitted?: number;
@@ -93,7 +97,7 @@ const CHANGE_ACTIONS: readonly string[] = ["created", "configured", "deleted"];
 function parseEntry(value: unknown): HistoryEntry | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const entry = value as Record<string, unknown>;
-  const { action, revision, author, committer, subject, startedAt, finishedAt, result, reason, actor, changes, changesOmitted, driftReverts } = entry;
+  const { action, revision, author, committer, subject, startedAt, finishedAt, result, reason, actor, target, changes, changesOmitted, driftReverts } = entry;
   if (!isString(action) || !(action === "sync" || OPERATION_ACTIONS.includes(action as HistoryAction))) return undefined;
   if (![revision, author, committer, subject, startedAt, finishedAt, actor].every(isString) || !isString(result) || !RESULTS.includes(result)) return undefined;
   if (Number.isNaN(Date.parse(finishedAt as string)) || !Array.isArray(changes) || !Array.isArray(driftReverts)) return undefined;
@@ -120,6 +124,7 @@ function parseEntry(value: unknown): HistoryEntry | undefined {
     result: result as HistoryResult,
     ...(isString(reason) ? { reason: clip(reason, 128) } : {}),
     actor: clip(actor as string, 256),
+    ...(action === "rollback" && isString(target) && parseRevision(target) !== undefined ? { target } : {}),
     ...boundedChanges(parsedChanges),
     ...(typeof changesOmitted === "number" && Number.isSafeInteger(changesOmitted) && changesOmitted > 0 ? { changesOmitted } : {}),
     driftReverts: boundedDriftReverts(parsedReverts),

@@ -24,3 +24,17 @@ test("an annotation with a forged line, an unknown action, a huge actor or no ti
   assert.ok("refused" in parseOperation(`{"action":"reconcile","actor":"alice","at":"${at}","pad":"${"x".repeat(2000)}"}`));
   assert.throws(() => operationAnnotation({ action: "reconcile", actor: "eve\r\n", at }));
 });
+
+test("a rollback names its target revision strictly; other operations name none", () => {
+  const target = `main@sha1:${"a".repeat(40)}`;
+  const value = operationAnnotation({ action: "rollback", actor: "alice", at, target })[OPERATION_ANNOTATION] ?? "";
+  assert.deepEqual(parseOperation(value), { action: "rollback", actor: "alice", at, target });
+  const refused = (value: unknown) => "refused" in parseOperation(JSON.stringify(value));
+  assert.ok(refused({ action: "rollback", actor: "alice", at, target: "main@sha1:abc" }), "a short SHA");
+  assert.ok(refused({ action: "rollback", actor: "alice", at, target: `main@sha1:${"a".repeat(40)}\nforged` }));
+  assert.ok(refused({ action: "rollback", actor: "alice", at, target: `--upload-pack=x@sha1:${"a".repeat(40)}` }), "a ref that reads as an option");
+  assert.ok(refused({ action: "rollback", actor: "alice", at, target: `main@sha1:${"A".repeat(40)}` }));
+  assert.ok(refused({ action: "rollback", actor: "alice", at, target: 7 }));
+  assert.ok(refused({ action: "reconcile", actor: "alice", at, target }), "a target on another operation");
+  assert.throws(() => operationAnnotation({ action: "rollback", actor: "alice", at }));
+});

@@ -1,9 +1,10 @@
 import { OPERATION_ACTIONS, type HistoryAction } from "./entry.ts";
+import { parseRevision } from "./revision.ts";
 
 /**
- * How `fjord reconcile|suspend|resume` tell the controller who asked: a JSON annotation
+ * How `fjord reconcile|suspend|resume|rollback` tell the controller who asked: a JSON annotation
  * `{"action":"suspend","actor":"alice","at":"<RFC 3339>"}` written in the same patch as the
- * request itself. The controller turns each new value into one history entry. The value is
+ * request itself (a rollback adds `"target":"main@sha1:<sha>"`, the revision it restored). The controller turns each new value into one history entry. The value is
  * written by whoever may patch the Application, so it is parsed strictly: bounded, no control
  * characters (a forged newline must not forge a second audit line), a known action and a time.
  */
@@ -20,6 +21,8 @@ export interface RequestedOperation {
   actor: string;
   /** When it was asked for (the CLI's clock); with the action, what makes two requests two entries. */
   at: string;
+  /** rollback only, and required there: the revision whose content was restored. */
+  target?: string;
 }
 
 export function validActor(actor: string): boolean {
@@ -29,7 +32,9 @@ export function validActor(actor: string): boolean {
 /** The annotation's value for a request; throws for an actor that the controller would refuse. */
 export function operationAnnotation(operation: RequestedOperation): Record<string, string> {
   if (!validActor(operation.actor)) throw new Error(`actor ${JSON.stringify(operation.actor)} is empty, longer than ${MAX_ACTOR_LENGTH} characters or has control characters`);
-  return { [OPERATION_ANNOTATION]: JSON.stringify({ action: operation.action, actor: operation.actor, at: operation.at }) };
+  const target = targetProblem(operation.action, operation.target);
+  if (target !== undefined) throw new Error(target);
+  return { [OPERATION_ANNOTATION]: JSON.stringify({ action: operation.action, actor: operation.actor, at: operation.at, ...(operation.target !== undefined ? { target: operation.target } : {}) }) };
 }
 
 /** The operation an annotation value asks to record, or a reason it is refused. */
@@ -41,9 +46,17 @@ export function parseOperation(value: string): RequestedOperation | { refused: s
   } catch {
     return { refused: "not JSON" };
   }
-  const { action, actor, at } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  const { action, actor, at, target } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
   if (typeof action !== "string" || !OPERATION_ACTIONS.includes(action as HistoryAction)) return { refused: `unknown action (want one of ${OPERATION_ACTIONS.join(", ")})` };
   if (typeof actor !== "string" || !validActor(actor)) return { refused: `actor is empty, longer than ${MAX_ACTOR_LENGTH} characters or has control characters` };
   if (typeof at !== "string" || at.length > 64 || CONTROL.test(at) || Number.isNaN(Date.parse(at))) return { refused: "at is not a time" };
-  return { action: action as RequestedOperation["action"], actor, at: new Date(Date.parse(at)).toISOString() };
+  const problem = targetProblem(action as HistoryAction, target);
+  if (problem !== undefined) return { refused: problem };
+  return { action: action as RequestedOperation["action"], actor, at: new Date(Date.parse(at)).toISOString(), ...(typeof target === "string" ? { target } : {}) };
+}
+
+/** A rollback names the revision it restored, as `main@sha1:<full sha>`; no other operation names one. */
+function targetProblem(action: HistoryAction, target: unknown): string | undefined {
+  if (action !== "rollback") return target === undefined ? undefined : `target is only for rollback, not ${action}`;
+  return typeof target === "string" && parseRevision(target) !== undefined ? undefined : "a rollback's target must be a revision such as main@sha1:<40 hex digits>";
 }
