@@ -25,6 +25,8 @@ import { applicationEvents } from "./application-events.ts";
 import { Notifier, type NotifierOptions } from "./notify/notifier.ts";
 import { DEFAULT_HISTORY_BOUNDS, type HistoryBounds } from "../history/entry.ts";
 import { HistoryRecorder } from "../history/recorder.ts";
+import type { ReceiverRoute } from "../api/receiver-types.ts";
+import { ReceiverTable } from "./receiver-reconciler.ts";
 
 export { needsReconcile } from "./runtime/reconciler.ts";
 
@@ -58,6 +60,8 @@ export interface ControllerOptions {
 export interface ControllerHandle {
   /** Queues every GitRepository whose URL normalises to one of `urls` (a push webhook); returns how many. */
   triggerSources(urls: readonly string[]): number;
+  /** The Receiver objects to serve now (read per webhook request). */
+  receiverRoutes(): Iterable<ReceiverRoute>;
 }
 
 /**
@@ -94,6 +98,9 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   for (const reconciler of notifier.reconcilers()) manager.register(reconciler);
   manager.observe(notifier.observer());
   signal.addEventListener("abort", () => notifier.close(), { once: true });
+  // Receiver objects: the webhook route reads their table through the handle below.
+  const receivers = new ReceiverTable({ client, tenancy, caches: (kind) => manager.kind(kind).cache, enqueue: (kind, namespace, name) => manager.kind(kind).enqueue(namespace, name) });
+  manager.register(receivers.reconciler());
   const artifacts = new ArtifactStore();
   const history = new HistoryRecorder(options.history ?? DEFAULT_HISTORY_BOUNDS, { logger, onRecorded: auditTrail(logger, events) });
 
@@ -260,6 +267,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       }
       return triggered;
     },
+    receiverRoutes: () => receivers.served(),
   });
   try {
     await manager.run(signal);
