@@ -171,6 +171,8 @@ export function controllerCommand(): Command {
               tenancy,
               history,
               clusterName: flags.clusterName,
+              // Undelivered notifications are kept across restarts in a Secret of the controller's own namespace.
+              notify: { persistNamespace: process.env.POD_NAMESPACE ?? flags.leaderElectionNamespace },
               ...(flags.watchLabelSelector ? { watchLabelSelector: flags.watchLabelSelector } : {}),
               onStarted: (started) => {
                 handle = started;

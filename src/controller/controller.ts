@@ -48,7 +48,7 @@ export interface ControllerOptions {
   /** Reconcile only fjord objects with matching labels (sharding, or one controller per team). */
   watchLabelSelector?: string;
   /** Delivery tuning of notifications (tests shorten the backoff). */
-  notify?: Pick<NotifierOptions, "failureIntervalMs" | "queueLimit" | "attempts" | "backoffMs" | "maxBackoffMs">;
+  notify?: Pick<NotifierOptions, "failureIntervalMs" | "queueLimit" | "attempts" | "backoffMs" | "maxBackoffMs" | "persistNamespace" | "persistFlushMs">;
   /** The cluster's name in commit status contexts (`--cluster-name`), `fjord/<cluster>/<namespace>/<name>`; default "default". */
   clusterName?: string;
   /** How much history each Application keeps (`--history-limit`, `--history-max-age`); default 100 entries, 90 days. */
@@ -97,7 +97,8 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   const notifier = new Notifier({ client, logger, ...(options.metrics ? { registry: options.metrics.registry } : {}), caches: (kind) => manager.kind(kind).cache, ...(options.clusterName ? { clusterName: options.clusterName } : {}), ...options.notify });
   for (const reconciler of notifier.reconcilers()) manager.register(reconciler);
   manager.observe(notifier.observer());
-  signal.addEventListener("abort", () => notifier.close(), { once: true });
+  // Before any reconcile reports: what the last controller left undelivered goes out first.
+  await notifier.restore();
   // Receiver objects: the webhook route reads their table through the handle below.
   const receivers = new ReceiverTable({ client, tenancy, caches: (kind) => manager.kind(kind).cache, enqueue: (kind, namespace, name) => manager.kind(kind).enqueue(namespace, name) });
   manager.register(receivers.reconciler());
@@ -273,6 +274,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     await manager.run(signal);
   } finally {
     driftWatcher.close();
+    await notifier.close();
     await artifacts.close();
   }
 }

@@ -23,6 +23,7 @@ import { objectKey, type Reconciler } from "../runtime/reconciler.ts";
 import { describeError, reportOf, type ReconcileObserver, type ReconcileReport } from "../runtime/report.ts";
 import { patchStatus } from "../runtime/status-patch.ts";
 import { NotificationDelivery } from "./delivery.ts";
+import { NotificationQueueStore } from "./queue-store.ts";
 import { eventsOfReport } from "./events.ts";
 import { alertMatches, compileAlert, type CompiledAlert } from "./match.ts";
 import { providerRequest, redactAddress, type ProviderRequest, type ProviderTarget } from "./payload.ts";
@@ -45,6 +46,10 @@ export interface NotifierOptions {
   maxBackoffMs?: number;
   /** The cluster's name in commit status contexts (`fjord/<cluster>/<namespace>/<name>`); default "default". */
   clusterName?: string;
+  /** Keep undelivered notifications across restarts in a Secret of this namespace (the controller's own); default: in memory only. */
+  persistNamespace?: string;
+  /** How often at most the persisted queue is written while it changes. */
+  persistFlushMs?: number;
 }
 
 /** A Provider as the notifier keeps it: where to send, and for commit-status types the repository when the Provider names one. */
@@ -72,8 +77,18 @@ export class Notifier {
   private readonly alerts = new Map<string, CompiledAlert>();
   private readonly limiter = new FailureRateLimiter();
   readonly delivery: NotificationDelivery;
+  private readonly store: NotificationQueueStore | undefined;
 
   constructor(private readonly options: NotifierOptions) {
+    this.store = options.persistNamespace
+      ? new NotificationQueueStore({
+          client: options.client,
+          logger: options.logger,
+          namespace: options.persistNamespace,
+          ...(options.persistFlushMs !== undefined ? { flushIntervalMs: options.persistFlushMs } : {}),
+          onDropped: (provider) => this.delivery.countDropped(provider),
+        })
+      : undefined;
     this.delivery = new NotificationDelivery({
       logger: options.logger,
       ...(options.registry ? { registry: options.registry } : {}),
@@ -83,11 +98,20 @@ export class Notifier {
       ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),
       onDelivered: (provider) => void this.recordDelivery(provider, undefined),
       onFailed: (provider, message) => void this.recordDelivery(provider, message),
+      onChange: () => this.store?.changed(),
     });
+    this.store?.track(() => this.delivery.snapshot());
   }
 
-  close(): void {
+  /** Queues again what the last controller left undelivered, in its order, before any new event. */
+  async restore(): Promise<void> {
+    for (const { provider, item } of (await this.store?.restore()) ?? []) this.delivery.enqueue(provider, item);
+  }
+
+  /** Stops sending; what is still pending is persisted (when persistence is on) for the next controller. */
+  async close(): Promise<void> {
     this.delivery.close();
+    await this.store?.flush();
   }
 
   reconcilers(): Reconciler[] {
