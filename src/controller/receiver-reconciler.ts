@@ -123,7 +123,7 @@ export class ReceiverTable {
     const id = `${namespace}/${name}`;
     const object = { kind: RECEIVER_KIND, namespace, name, ...(uid ? { uid } : {}) };
     const wasReady = receiver.status?.conditions?.find((condition) => condition.type === ConditionType.Ready)?.status === "True";
-    let webhookPath = receiver.status?.webhookPath;
+    let webhookPath: string | undefined;
     let ready: { status: "True" | "False"; reason: string; message: string };
     let failure: ReceiverConfigError | undefined;
     try {
