@@ -12,6 +12,7 @@
 import { Counter, type Registry } from "prom-client";
 import type { Logger } from "../../util/logger.ts";
 import { redactAddress, type ProviderRequest } from "./payload.ts";
+import { postOnce } from "./post.ts";
 
 export interface DeliveryOptions {
   logger: Logger;
@@ -42,6 +43,10 @@ export interface QueuedRequest {
   /** Builds the request when it is sent (the address and token are read then, not at enqueue). */
   request: ProviderRequest;
   timeoutMs: number;
+  /** The Provider's certSecretRef: a CA trusted besides the system roots. */
+  caPem?: string;
+  /** The Provider's spec.proxy (may hold credentials: kept like the URL). */
+  proxy?: string;
 }
 
 interface ProviderQueue {
@@ -53,15 +58,13 @@ interface ProviderQueue {
 
 /** A receiver's answer body is never kept: it may echo what was sent. Only the status counts. */
 async function send(item: QueuedRequest, signal: AbortSignal): Promise<void> {
-  const response = await fetch(item.request.url, {
-    method: "POST",
-    headers: item.request.headers,
-    body: item.request.body,
-    redirect: "error",
-    signal: AbortSignal.any([signal, AbortSignal.timeout(item.timeoutMs)]),
+  const status = await postOnce(item.request.url, item.request.headers, item.request.body, {
+    timeoutMs: item.timeoutMs,
+    signal,
+    ...(item.caPem ? { caPem: item.caPem } : {}),
+    ...(item.proxy ? { proxy: item.proxy } : {}),
   });
-  await response.body?.cancel();
-  if (!response.ok) throw new (isPermanent(response.status) ? PermanentDeliveryError : Error)(`the receiver answered HTTP ${response.status}`);
+  if (status < 200 || status > 299) throw new (isPermanent(status) ? PermanentDeliveryError : Error)(`the receiver answered HTTP ${status}`);
 }
 
 /** An answer that a retry cannot change (a bad token, a missing repository, a refused body): given up on at once. */
