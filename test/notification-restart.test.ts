@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, test } from "node:test";
+import { installCustomResourceDefinitions } from "../src/controller/crd-install.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startControllerProcess, type ControllerProcess } from "./support/controller-process.ts";
@@ -25,6 +26,8 @@ let work: string;
 
 before(async () => {
   client = KubeClient.load({ kubeconfig: (await useCluster()).kubeconfigPath });
+  // The objects are created before the first controller starts (and installs them itself).
+  await installCustomResourceDefinitions(client);
   git = await startGitServer();
   work = await mkdtemp(path.join(os.tmpdir(), "fjord-notify-restart-"));
 });
