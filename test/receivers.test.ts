@@ -88,6 +88,17 @@ async function gitFixture(namespace: string, labels: Record<string, string> = {}
   return { mode, commit: (value: string) => git.commitFiles(repo, { "app/cm.yaml": cm(value) }, { message: value }), repo };
 }
 
+test("the API server refuses a Receiver of an unknown type or kind, `*` without matchLabels, and a Secret name that is a path", async (t) => {
+  const namespace = await createTestNamespace(await useCluster(), t);
+  const receiver = (spec: Record<string, unknown>) => create(namespace, "receivers", "Receiver", "bad", { type: "github", secretRef: { name: "token" }, resources: [{ kind: "GitRepository", name: "source" }], ...spec });
+  await assert.rejects(receiver({ type: "gcr" }), /spec.type/);
+  await assert.rejects(receiver({ resources: [{ kind: "Secret", name: "db" }] }), /kind/);
+  await assert.rejects(receiver({ resources: [{ kind: "GitRepository", name: "*" }] }), /name \* needs matchLabels/);
+  await assert.rejects(receiver({ resources: [] }), /resources/);
+  await assert.rejects(receiver({ secretRef: { name: "../team-b/token" } }), /secretRef.name/);
+  await assert.rejects(receiver({ events: Array.from({ length: 26 }, (_, index) => `event-${index}`) }), /events/);
+});
+
 test("a GitHub-signed push to status.webhookPath fetches and applies the new commit at once; a forged one is 404 and changes nothing", async (t) => {
   const namespace = await createTestNamespace(await useCluster(), t);
   const token = "github-receiver-token-8d2f61";
