@@ -110,6 +110,7 @@ test("a GitHub-signed push to status.webhookPath fetches and applies the new com
 
   const listed = await runFjord(["get", "receivers", "-n", namespace, "--kubeconfig", kubeconfig]);
   assert.equal(listed.code, 0, listed.stderr);
+  t.diagnostic(`fjord get receivers:\n${listed.stdout}`);
   assert.match(listed.stdout, /NAME\s+TYPE\s+READY\s+PATH\s+STATUS/);
   assert.match(listed.stdout, new RegExp(`github\\s+github\\s+True\\s+${webhookPath}\\s+serving github deliveries`));
 
