@@ -30,7 +30,7 @@ export interface ReceiverOptions {
 }
 
 /** Ready reasons of a Receiver (Flux's where it has one). */
-export const ReceiverReason = { Succeeded: "Succeeded", SecretNotFound: "SecretNotFound", InvalidSecret: "InvalidSecret", AccessDenied: ACCESS_DENIED_REASON, Suspended: "Suspended" } as const;
+export const ReceiverReason = { Succeeded: "Succeeded", SecretNotFound: "SecretNotFound", InvalidSecret: "InvalidSecret", InvalidResource: "InvalidResource", AccessDenied: ACCESS_DENIED_REASON, Suspended: "Suspended" } as const;
 
 const DEFAULT_INTERVAL = "10m";
 
@@ -93,7 +93,7 @@ export class ReceiverTable {
     const { namespace, name } = receiver.metadata;
     for (const [index, resource] of receiver.spec.resources.entries()) {
       if (!(RECEIVER_TARGET_KINDS as readonly string[]).includes(resource.kind)) {
-        return new ReceiverConfigError("InvalidResource", `spec.resources[${index}].kind ${resource.kind} cannot be reconciled by a Receiver: use ${RECEIVER_TARGET_KINDS.join(", ")}`, true);
+        return new ReceiverConfigError(ReceiverReason.InvalidResource, `spec.resources[${index}].kind ${resource.kind} cannot be reconciled by a Receiver: use ${RECEIVER_TARGET_KINDS.join(", ")}`, true);
       }
       const to = { kind: resource.kind, namespace: resource.namespace ?? namespace, name: resource.name };
       // Triggering reads nothing of the target: refused only where every cross-namespace reference is (Flux's rule).
