@@ -6,8 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -17,6 +15,7 @@ import { KubeClient } from "../src/kube/client.ts";
 import { createTestNamespace, eventually, useCluster } from "./support/cluster.ts";
 import { startControllerProcess, type ControllerProcess } from "./support/controller-process.ts";
 import { startGitServer, type GitServer } from "./support/git-server.ts";
+import { startHttpReceiver } from "./support/http-receiver.ts";
 
 const SUITE = { "fjord.dev/test-suite": "notification-restart" };
 const api = "/apis/fjord.dev/v1alpha1";
@@ -37,27 +36,11 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** A receiver that answers 503 until `up`, then records each body it accepts. */
-async function receiver() {
-  const state = { up: false, attempts: 0, bodies: [] as string[] };
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      state.attempts++;
-      if (!state.up) return void response.writeHead(503).end("down");
-      state.bodies.push(Buffer.concat(chunks).toString("utf8"));
-      response.writeHead(200).end("ok");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { state, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
 test("notifications queued while the receiver is down are delivered after a controller restart, exactly once each, in order", async (t) => {
   const cluster = await useCluster();
   const namespace = await createTestNamespace(cluster, t);
-  const hook = await receiver();
+  let down = true;
+  const hook = await startHttpReceiver(0, () => down);
   t.after(() => hook.close());
   const start = (name: string): Promise<ControllerProcess> =>
     startControllerProcess({
@@ -73,7 +56,7 @@ test("notifications queued while the receiver is down are delivered after a cont
   const repo = `restart-${namespace}`;
   await git.createRepo(repo);
   await git.commitFiles(repo, { "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: one\n" }, { message: "one" });
-  await create("providers", "Provider", "hook", { type: "generic", address: hook.url });
+  await create("providers", "Provider", "hook", { type: "generic", address: `${hook.url}/events` });
   await create("alerts", "Alert", "apps", { providerRef: { name: "hook" }, eventSources: [{ kind: "Application", name: "*" }] });
   await create("gitrepositories", "GitRepository", "source", { url: git.repoUrl(repo), interval: "1h" });
 
@@ -84,7 +67,7 @@ test("notifications queued while the receiver is down are delivered after a cont
   await eventually(async () => (await client.request<{ status?: { artifact?: unknown } }>("GET", `${api}/namespaces/${namespace}/gitrepositories/source`)).status?.artifact !== undefined, { timeoutMs: 30_000 });
   // A path the repository does not have: the sync fails (an error notification)...
   await create("applications", "Application", "web", { sourceRef: { kind: "GitRepository", name: "source" }, path: "./missing", interval: "1h" });
-  await eventually(() => Promise.resolve(hook.state.attempts >= 1), { timeoutMs: 30_000, describe: async () => (await readFile(first.logFile, "utf8")).slice(-2000) });
+  await eventually(() => Promise.resolve(hook.attempts() >= 1), { timeoutMs: 30_000, describe: async () => (await readFile(first.logFile, "utf8")).slice(-2000) });
   // ...then the right path: it applies (an info notification). Both wait: the receiver is down.
   await client.request("PATCH", `${api}/namespaces/${namespace}/applications/web`, { body: { spec: { path: "./app" } }, contentType: "application/merge-patch+json" });
   const stored = async () => {
@@ -95,17 +78,17 @@ test("notifications queued while the receiver is down are delivered after a cont
   // Persisted while running (batched every 2 s), not only at the stop.
   await eventually(async () => (await stored())?.length === 2, { timeoutMs: 30_000, describe: async () => JSON.stringify(await stored()) });
   await first.stop("SIGTERM");
-  assert.equal(hook.state.bodies.length, 0, "nothing was delivered while the receiver was down");
+  assert.equal(hook.received.length, 0, "nothing was delivered while the receiver was down");
   assert.equal((await stored())?.length, 2, "the stopping controller left both in the queue Secret");
 
-  hook.state.up = true;
+  down = false;
   const second = await start("second");
   t.after(() => second.stop());
   await second.ready();
-  await eventually(() => Promise.resolve(hook.state.bodies.length >= 2), { timeoutMs: 30_000, describe: async () => (await readFile(second.logFile, "utf8")).slice(-2000) });
+  await eventually(() => Promise.resolve(hook.received.length >= 2), { timeoutMs: 30_000, describe: async () => (await readFile(second.logFile, "utf8")).slice(-2000) });
   // Time for a duplicate to show up, if the new controller were to send anything twice.
   await new Promise((resolve) => setTimeout(resolve, 4_000));
-  const events = hook.state.bodies.map((body) => JSON.parse(body) as { severity: string; message: string; involvedObject: { name: string } });
+  const events = hook.received.map(({ body }) => JSON.parse(body) as { severity: string; message: string; involvedObject: { name: string } });
   assert.equal(events.length, 2, `exactly once each: ${JSON.stringify(events)}`);
   assert.deepEqual(events.map((event) => [event.involvedObject.name, event.severity]), [["web", "error"], ["web", "info"]], "in the order they happened");
   assert.match(events[1]?.message ?? "", /^Applied revision main@sha1:/);
