@@ -383,6 +383,7 @@ test("every fjord CRD is structural and Established, with short names that do no
     `imagerepositories.${GROUP}`,
     `imageupdateautomations.${GROUP}`,
     `providers.${GROUP}`,
+    `receivers.${GROUP}`,
   ]);
   const flux = new Set(["gitrepo", "ks", "imagerepo", "imagepolicy", "imageupdateauto", "imgrepo", "imgpol", "imgupd", "app", "apps"]);
   for (const [name, crd] of ours) {
@@ -398,6 +399,7 @@ test("every fjord CRD is structural and Established, with short names that do no
   assert.deepEqual(byName.get("imageupdateautomations")?.shortNames, ["fimageupdate"]);
   assert.deepEqual(byName.get("providers")?.shortNames, ["fprovider"]);
   assert.deepEqual(byName.get("alerts")?.shortNames, ["falert"]);
+  assert.deepEqual(byName.get("receivers")?.shortNames, ["freceiver"]);
   for (const resource of ["gitrepositories", "applications", "imagerepositories", "imagepolicies", "imageupdateautomations"]) {
     assert.deepEqual(byName.get(resource)?.categories, ["fjord"], `kubectl get fjord lists ${resource}`);
   }

@@ -29,6 +29,7 @@ import {
 } from "./types.ts";
 import { imageCustomResourceDefinitions } from "./image-crds.ts";
 import { notificationCustomResourceDefinitions } from "./notification-crds.ts";
+import { receiverCustomResourceDefinition } from "./receiver-crds.ts";
 import {
   conditions,
   count,
@@ -252,5 +253,6 @@ export function customResourceDefinitions(): KubeObject[] {
     }),
     ...imageCustomResourceDefinitions(),
     ...notificationCustomResourceDefinitions(),
+    receiverCustomResourceDefinition(),
   ];
 }

@@ -25,6 +25,8 @@ function providerSpec(): Schema {
       username: string("Name the message is posted as, where the service allows it.", { maxLength: 256 }),
       secretRef: object({ name: secretName("Secret name.") }, ["name"], { description: "A Secret of this namespace: key address (webhook URL, wins over spec.address), key token (bot token; the HMAC key of generic-hmac)." }),
       timeout: duration("Budget for one request.", "15s"),
+      proxy: string("An http:// proxy for every request (HTTPS receivers through a CONNECT tunnel); user:password@ in it is sent as Proxy-Authorization.", { maxLength: 2048, pattern: "^http://[^\\s/]+/?$" }),
+      certSecretRef: object({ name: secretName("Secret name.") }, ["name"], { description: "A Secret of this namespace whose ca.crt is trusted for the receiver, besides the system roots." }),
       suspend: { type: "boolean", description: "Send nothing; events for this Provider are dropped." },
     },
     ["type"],

@@ -43,6 +43,10 @@ export interface ProviderSpec {
   secretRef?: { name: string };
   /** Per-request budget, a duration such as 15s. */
   timeout?: string;
+  /** An http:// proxy every request goes through (HTTPS receivers through a CONNECT tunnel). */
+  proxy?: string;
+  /** A Secret of the Provider's namespace whose `ca.crt` is trusted for the receiver (a private or self-signed CA). */
+  certSecretRef?: { name: string };
   suspend?: boolean;
 }
 

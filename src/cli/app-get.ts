@@ -1,9 +1,10 @@
 import { Command, Option } from "commander";
 import { stringify } from "yaml";
 import type { Alert, Provider } from "../api/notification-types.ts";
+import type { Receiver } from "../api/receiver-types.ts";
 import type { Application, GitRepository } from "../api/types.ts";
 import { addKubeOptions, kubeClient, runCli, type KubeFlags } from "./kube-options.ts";
-import { addNamespaceOption, ALERT, APP, getObject, listObjects, PROVIDER, readyCondition, revisionOf, SOURCE, stateOf, type FjordKind, type ListedObject, type NamespaceFlags } from "./app-resources.ts";
+import { addNamespaceOption, ALERT, APP, getObject, listObjects, PROVIDER, readyCondition, RECEIVER, revisionOf, SOURCE, stateOf, type FjordKind, type ListedObject, type NamespaceFlags } from "./app-resources.ts";
 import { formatAge, formatTable, oneLine } from "./table.ts";
 
 type GetFlags = KubeFlags & NamespaceFlags & { output: "table" | "json" | "yaml" };
@@ -44,6 +45,17 @@ const ALERT_COLUMNS: Column<Alert>[] = [
   { header: "READY", value: ready },
   { header: "STATUS", value: (alert) => oneLine(readyCondition(alert)?.message) },
   { header: "SUSPENDED", value: (alert) => String(alert.spec.suspend === true) },
+  { header: "AGE", value: age },
+];
+
+const RECEIVER_COLUMNS: Column<Receiver>[] = [
+  { header: "NAME", value: (receiver) => receiver.metadata.name },
+  { header: "TYPE", value: (receiver) => receiver.spec.type },
+  { header: "READY", value: ready },
+  // What to give the Git host or registry, appended to the controller's webhook URL.
+  { header: "PATH", value: (receiver) => receiver.status?.webhookPath ?? "" },
+  { header: "STATUS", value: (receiver) => oneLine(readyCondition(receiver)?.message) },
+  { header: "SUSPENDED", value: (receiver) => String(receiver.spec.suspend === true) },
   { header: "AGE", value: age },
 ];
 
@@ -89,9 +101,10 @@ function getSubcommand<T extends ListedObject>(name: string, aliases: string[], 
 /** `fjord get apps|sources`: what fjord manages and how it is doing. */
 export function getCommand(): Command {
   return new Command("get")
-    .description("list Applications, GitRepositories, Providers or Alerts with their readiness")
+    .description("list Applications, GitRepositories, Providers, Alerts or Receivers with their readiness")
     .addCommand(getSubcommand<Application>("apps", ["app", "applications"], APP, APP_COLUMNS, "Applications"))
     .addCommand(getSubcommand<GitRepository>("sources", ["source", "gitrepositories"], SOURCE, SOURCE_COLUMNS, "GitRepositories"))
     .addCommand(getSubcommand<Provider>("providers", ["provider"], PROVIDER, PROVIDER_COLUMNS, "Providers"))
-    .addCommand(getSubcommand<Alert>("alerts", ["alert"], ALERT, ALERT_COLUMNS, "Alerts"));
+    .addCommand(getSubcommand<Alert>("alerts", ["alert"], ALERT, ALERT_COLUMNS, "Alerts"))
+    .addCommand(getSubcommand<Receiver>("receivers", ["receiver"], RECEIVER, RECEIVER_COLUMNS, "Receivers"));
 }

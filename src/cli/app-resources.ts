@@ -11,6 +11,7 @@ import {
   type GitRepository,
 } from "../api/types.ts";
 import { ALERT_KIND, ALERT_RESOURCE, PROVIDER_KIND, PROVIDER_RESOURCE, type Alert, type Provider } from "../api/notification-types.ts";
+import { RECEIVER_KIND, RECEIVER_RESOURCE, type Receiver } from "../api/receiver-types.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { CliFailure, SYSTEM_NAMESPACE } from "./kube-options.ts";
@@ -18,7 +19,7 @@ import type { Command } from "commander";
 
 /** The fjord kinds the CLI reads and writes, by the word people type (`app`, `source`). */
 export interface FjordKind {
-  kind: typeof APPLICATION_KIND | typeof GIT_REPOSITORY_KIND | typeof PROVIDER_KIND | typeof ALERT_KIND;
+  kind: typeof APPLICATION_KIND | typeof GIT_REPOSITORY_KIND | typeof PROVIDER_KIND | typeof ALERT_KIND | typeof RECEIVER_KIND;
   resource: string;
 }
 
@@ -27,10 +28,11 @@ export const SOURCE: FjordKind = { kind: GIT_REPOSITORY_KIND, resource: GIT_REPO
 
 export const PROVIDER: FjordKind = { kind: PROVIDER_KIND, resource: PROVIDER_RESOURCE };
 export const ALERT: FjordKind = { kind: ALERT_KIND, resource: ALERT_RESOURCE };
+export const RECEIVER: FjordKind = { kind: RECEIVER_KIND, resource: RECEIVER_RESOURCE };
 
 export type FjordObject = Application | GitRepository;
-/** Everything `fjord get` lists: the GitOps kinds and the notification kinds. */
-export type ListedObject = FjordObject | Provider | Alert;
+/** Everything `fjord get` lists: the GitOps kinds, the notification kinds and Receivers. */
+export type ListedObject = FjordObject | Provider | Alert | Receiver;
 /** What readiness is read from: kstatus conditions. */
 type WithConditions = { spec?: { suspend?: boolean }; status?: { conditions?: Condition[] } };
 

@@ -125,6 +125,8 @@ export function controllerCommand(): Command {
         serveMetrics: flags.metricsBindAddress === undefined,
         receivers: receiver ? [receiver] : [],
         onPush: (event) => Promise.resolve(handle?.triggerSources(event.repositoryUrls) ?? 0),
+        // Only the leading replica has a table: a follower answers every Receiver path as unknown.
+        receiverRoutes: () => handle?.receiverRoutes() ?? [],
       });
       const address = await server.listen(listenAddress(flags.bindAddress));
       logger.info({ address }, flags.metricsBindAddress === undefined ? "serving webhooks, sealing routes, metrics and probes" : "serving webhooks, sealing routes and probes");
@@ -169,6 +171,8 @@ export function controllerCommand(): Command {
               tenancy,
               history,
               clusterName: flags.clusterName,
+              // Undelivered notifications are kept across restarts in a Secret of the controller's own namespace.
+              notify: { persistNamespace: process.env.POD_NAMESPACE ?? flags.leaderElectionNamespace },
               ...(flags.watchLabelSelector ? { watchLabelSelector: flags.watchLabelSelector } : {}),
               onStarted: (started) => {
                 handle = started;

@@ -25,6 +25,8 @@ import { applicationEvents } from "./application-events.ts";
 import { Notifier, type NotifierOptions } from "./notify/notifier.ts";
 import { DEFAULT_HISTORY_BOUNDS, type HistoryBounds } from "../history/entry.ts";
 import { HistoryRecorder } from "../history/recorder.ts";
+import type { ReceiverRoute } from "../api/receiver-types.ts";
+import { ReceiverTable } from "./receiver-reconciler.ts";
 
 export { needsReconcile } from "./runtime/reconciler.ts";
 
@@ -46,7 +48,7 @@ export interface ControllerOptions {
   /** Reconcile only fjord objects with matching labels (sharding, or one controller per team). */
   watchLabelSelector?: string;
   /** Delivery tuning of notifications (tests shorten the backoff). */
-  notify?: Pick<NotifierOptions, "failureIntervalMs" | "queueLimit" | "attempts" | "backoffMs" | "maxBackoffMs">;
+  notify?: Pick<NotifierOptions, "failureIntervalMs" | "queueLimit" | "attempts" | "backoffMs" | "maxBackoffMs" | "persistNamespace" | "persistFlushMs">;
   /** The cluster's name in commit status contexts (`--cluster-name`), `fjord/<cluster>/<namespace>/<name>`; default "default". */
   clusterName?: string;
   /** How much history each Application keeps (`--history-limit`, `--history-max-age`); default 100 entries, 90 days. */
@@ -58,6 +60,8 @@ export interface ControllerOptions {
 export interface ControllerHandle {
   /** Queues every GitRepository whose URL normalises to one of `urls` (a push webhook); returns how many. */
   triggerSources(urls: readonly string[]): number;
+  /** The Receiver objects to serve now (read per webhook request). */
+  receiverRoutes(): Iterable<ReceiverRoute>;
 }
 
 /**
@@ -93,7 +97,11 @@ export async function runController(options: ControllerOptions, signal: AbortSig
   const notifier = new Notifier({ client, logger, ...(options.metrics ? { registry: options.metrics.registry } : {}), caches: (kind) => manager.kind(kind).cache, ...(options.clusterName ? { clusterName: options.clusterName } : {}), ...options.notify });
   for (const reconciler of notifier.reconcilers()) manager.register(reconciler);
   manager.observe(notifier.observer());
-  signal.addEventListener("abort", () => notifier.close(), { once: true });
+  // Before any reconcile reports: what the last controller left undelivered goes out first.
+  await notifier.restore();
+  // Receiver objects: the webhook route reads their table through the handle below.
+  const receivers = new ReceiverTable({ client, tenancy, caches: (kind) => manager.kind(kind).cache, enqueue: (kind, namespace, name) => manager.kind(kind).enqueue(namespace, name) });
+  manager.register(receivers.reconciler());
   const artifacts = new ArtifactStore();
   const history = new HistoryRecorder(options.history ?? DEFAULT_HISTORY_BOUNDS, { logger, onRecorded: auditTrail(logger, events) });
 
@@ -260,11 +268,13 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       }
       return triggered;
     },
+    receiverRoutes: () => receivers.served(),
   });
   try {
     await manager.run(signal);
   } finally {
     driftWatcher.close();
+    await notifier.close();
     await artifacts.close();
   }
 }

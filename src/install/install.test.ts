@@ -171,9 +171,9 @@ test("the git cache lives on a writable volume although the root filesystem is r
   }
 });
 
-test("the controller may watch Providers and Alerts and write only their status", () => {
+test("the controller may watch Providers, Alerts and Receivers and write only their status", () => {
   const rules = controllerRules().filter((rule) => rule.apiGroups.join() === "fjord.dev");
-  for (const resource of ["providers", "alerts"]) {
+  for (const resource of ["providers", "alerts", "receivers"]) {
     assert.ok(rules.some((rule) => rule.resources.includes(resource) && ["get", "list", "watch"].every((verb) => rule.verbs.includes(verb))), `${resource} not watched`);
     assert.ok(rules.some((rule) => rule.resources.includes(`${resource}/status`) && rule.verbs.join() === "patch"), `${resource}/status not patched`);
     assert.ok(!rules.some((rule) => rule.resources.includes(resource) && rule.verbs.some((verb) => ["create", "update", "patch", "delete"].includes(verb))), `${resource} spec writable`);

@@ -9,6 +9,7 @@ import { createControllerServer } from "./http-server.ts";
 import { createControllerMetrics, type ControllerMetrics } from "../controller/metrics.ts";
 import type { PushEvent } from "./push-payload.ts";
 import type { Receiver } from "./webhook-route.ts";
+import { receiverWebhookPath, type ReceiverRoute } from "../api/receiver-types.ts";
 import { signHmacSha256 } from "./webhook-signatures.ts";
 
 const GITHUB_TOKEN = "gh-7f3a9c2e41d8b605";
@@ -20,6 +21,16 @@ const RECEIVERS: Receiver[] = [
   { token: GITLAB_TOKEN, type: "gitlab", secret: SECRET },
   { token: GENERIC_TOKEN, type: "generic", secret: SECRET },
 ];
+/** Receiver objects (fjord.dev Receiver) served beside the file receivers: their path is a digest, not the token. */
+const ROUTE_TOKEN = "receiver-object-token-2b7e";
+const ROUTES: ReceiverRoute[] = (["github", "generic-hmac"] as const).map((type) => ({
+  segment: receiverWebhookPath(ROUTE_TOKEN, type, "team-a").slice("/hook/".length),
+  type,
+  token: ROUTE_TOKEN,
+  events: [],
+  id: `team-a/${type}`,
+  trigger: () => 1,
+}));
 const GITHUB_PUSH = readFileSync(path.join(import.meta.dirname, "fixtures", "github-push.json"));
 const GITLAB_PUSH = readFileSync(path.join(import.meta.dirname, "fixtures", "gitlab-push.json"));
 
@@ -46,6 +57,9 @@ async function startServer(t: TestContext, onPush?: (event: PushEvent) => Promis
   const metrics = createControllerMetrics();
   const app = createControllerServer({
     receivers: RECEIVERS,
+    receiverRoutes: () => ROUTES,
+    // The timing test sends hundreds of deliveries; the rate limits have their own test (receiver-objects.test.ts).
+    webhookLimits: { inFlight: 64, burst: Number.MAX_SAFE_INTEGER, perSecond: Number.MAX_SAFE_INTEGER },
     onPush: async (event) => {
       pushes.push(event);
       return onPush ? onPush(event) : 1;
@@ -208,7 +222,7 @@ async function answerOf(response: Response): Promise<{ status: number; headers: 
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
-test("attack 13: the webhook answers an unknown token exactly as a known token with a bad signature", async (t) => {
+test("attack 13: the webhook answers an unknown token exactly as a known token (or Receiver path) with a bad signature", async (t) => {
   const server = await startServer(t);
   // A large body, so that skipping the HMAC for an unknown token would show in the timing.
   const body = Buffer.from(JSON.stringify({ padding: "x".repeat(900 * 1024) }));
@@ -218,6 +232,8 @@ test("attack 13: the webhook answers an unknown token exactly as a known token w
     "known GitHub token, bad signature": (kind = "") => post(`${server.url}/hook/${GITHUB_TOKEN}`, body, { "x-test-kind": kind, "x-github-event": "push", "x-hub-signature-256": badSignature }),
     "known GitLab token, bad token header": (kind = "") => post(`${server.url}/hook/${GITLAB_TOKEN}`, body, { "x-test-kind": kind, "x-gitlab-event": "Push Hook", "x-gitlab-token": "guess" }),
     "known generic token, no signature": (kind = "") => post(`${server.url}/hook/${GENERIC_TOKEN}`, body, { "x-test-kind": kind }),
+    "Receiver object (github), bad signature": (kind = "") => post(`${server.url}${receiverWebhookPath(ROUTE_TOKEN, "github", "team-a")}`, body, { "x-test-kind": kind, "x-github-event": "push", "x-hub-signature-256": badSignature }),
+    "Receiver object (generic-hmac), no signature": (kind = "") => post(`${server.url}${receiverWebhookPath(ROUTE_TOKEN, "generic-hmac", "team-a")}`, body, { "x-test-kind": kind }),
   };
   const reference = await answerOf(await kinds["unknown token"]!());
   assert.deepEqual(reference, { status: 404, headers: { "content-type": "application/json; charset=utf-8", "content-length": "21", connection: "keep-alive", "keep-alive": "timeout=72" }, body: '{"error":"not found"}' });

@@ -12,7 +12,9 @@ import { Writable } from "node:stream";
 import { test } from "node:test";
 import fc from "fast-check";
 import { pino } from "pino";
-import { hostileString, mutated } from "../../testenv/fuzz-arbitraries.ts";
+import { deepNesting, hostileString, mutated } from "../../testenv/fuzz-arbitraries.ts";
+import { RECEIVER_TYPES, type ReceiverObjectType } from "../api/receiver-types.ts";
+import { checkReceiverPayload, receiverEvent } from "./receiver-objects.ts";
 import { fuzz } from "../../testenv/fuzz.ts";
 import { createControllerMetrics } from "../controller/metrics.ts";
 import { remoteUrlProblem } from "../git/remote-url.ts";
@@ -69,6 +71,24 @@ test("parseWebhookPayload + extractPushEvent: only WebhookPayloadError", async (
   });
 });
 
+test("Receiver objects: registry payloads and the events filter throw only WebhookPayloadError", async (t) => {
+  const registryPayload = fc.oneof(
+    payloadJson,
+    mutated(fc.constantFrom('{"push_data":{"tag":"1.2.3"},"repository":{"repo_name":"team/app"}}', '{"docker_url":"quay.io/team/app","updated_tags":["1"]}', '{"context":{"type":"dev.cdevents.artifact.published.0.1.1"},"subject":{}}'), 3),
+    deepNesting,
+  );
+  await fuzz(t, {
+    name: "checkReceiverPayload, receiverEvent (src/server/receiver-objects.ts)",
+    arbitrary: fc.tuple(registryPayload, fc.constantFrom<ReceiverObjectType>(...RECEIVER_TYPES), fc.array(hostileString, { maxLength: 3 }), hostileString),
+    allowed: [WebhookPayloadError],
+    run: ([raw, type, events, header]) => {
+      checkReceiverPayload(type, Buffer.from(raw));
+      return receiverEvent({ type, events }, { "x-github-event": header, "x-gitlab-event": header, "x-gitea-event": header, "x-event-key": header, "ce-type": header });
+    },
+    check: (event) => assert.ok(["push", "ping", "ignored"].includes((event as { kind: string }).kind)),
+  });
+});
+
 test("POST /hook/<token>: signed hostile deliveries get 200, 202 or 400; anything invalid gets the 404 of an unknown path", async (t) => {
   const secret = "webhook-secret";
   const pushes: PushEvent[] = [];
@@ -85,6 +105,8 @@ test("POST /hook/<token>: signed hostile deliveries get 200, 202 or 400; anythin
     metrics: createControllerMetrics(),
     readiness: () => true,
     logger: pino({ level: "silent" }, new Writable({ write: (_chunk, _encoding, done) => done() })),
+    // `npm run fuzz` sends thousands of deliveries in a few seconds; the rate limits have tests of their own.
+    webhookLimits: { inFlight: 64, burst: Number.MAX_SAFE_INTEGER, perSecond: Number.MAX_SAFE_INTEGER },
   });
   t.after(() => app.close());
   const unknown = await app.inject({ method: "POST", url: "/no-such-path", payload: "{}" });

@@ -1,7 +1,7 @@
 /**
  * A local HTTP receiver standing in for a notification endpoint (Slack, a generic webhook...):
  * it records every request as received; `failFirst` requests are answered 500, as a receiver
- * that is down and then recovers.
+ * that is down and then recovers, and so is every request while `isDown()` says so.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,7 +19,7 @@ export interface HttpReceiver {
   close(): Promise<void>;
 }
 
-export async function startHttpReceiver(failFirst = 0): Promise<HttpReceiver> {
+export async function startHttpReceiver(failFirst = 0, isDown: () => boolean = () => false): Promise<HttpReceiver> {
   const received: ReceivedRequest[] = [];
   let attempts = 0;
   const server: Server = createServer((request, response) => {
@@ -27,7 +27,7 @@ export async function startHttpReceiver(failFirst = 0): Promise<HttpReceiver> {
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       attempts++;
-      if (attempts <= failFirst) {
+      if (attempts <= failFirst || isDown()) {
         response.writeHead(500).end("down");
         return;
       }

@@ -72,17 +72,39 @@ test("delivery: a dead provider does not slow another; giving up is reported wit
   assert.ok(!failures[0]?.includes("SECRET-PATH"));
 });
 
-test("delivery: a full queue drops new notifications and counts them", async (t) => {
-  const slow = await receiver(t, () => 500);
+test("delivery: a full queue drops its oldest waiting notification, never the one being sent, and counts it", async (t) => {
+  let up = false;
+  const receiving = await receiver(t, () => (up ? 200 : 500));
   const registry = new Registry();
-  const delivery = new NotificationDelivery({ logger: quietLogger(), registry, queueLimit: 2, backoffMs: 60_000, attempts: 2 });
+  const delivery = new NotificationDelivery({ logger: quietLogger(), registry, queueLimit: 3, backoffMs: 50, maxBackoffMs: 50, attempts: 1_000 });
   t.after(() => delivery.close());
-  assert.equal(delivery.enqueue("ns/p", item(slow.url, "a")), true);
-  assert.equal(delivery.enqueue("ns/p", item(slow.url, "b")), true);
-  assert.equal(delivery.enqueue("ns/p", item(slow.url, "c")), false);
-  assert.equal(delivery.enqueue("ns/other", item(slow.url, "d")), true, "the limit is per provider");
-  const metrics = await registry.metrics();
-  assert.match(metrics, /fjord_notifications_dropped_total\{provider="ns\/p"\} 1/);
+  assert.equal(delivery.enqueue("ns/p", item(receiving.url, "a")), true);
+  await until(() => receiving.attempts() >= 1);
+  assert.equal(delivery.enqueue("ns/p", item(receiving.url, "b")), true);
+  assert.equal(delivery.enqueue("ns/p", item(receiving.url, "c")), true);
+  assert.equal(delivery.enqueue("ns/p", item(receiving.url, "d")), false, "full: b, the oldest waiting, makes room");
+  assert.equal(delivery.enqueue("ns/p", item(receiving.url, "e")), false, "then c");
+  assert.equal(delivery.enqueue("ns/other", item(receiving.url, "x")), true, "the limit is per provider");
+  assert.deepEqual(delivery.snapshot().filter((entry) => entry.provider === "ns/p").map((entry) => entry.item.request.body), ["a", "d", "e"], "the one being retried first, then the newest");
+  assert.match(await registry.metrics(), /fjord_notifications_dropped_total\{provider="ns\/p"\} 2/);
+  up = true;
+  await until(() => receiving.bodies.length === 4);
+  assert.deepEqual(receiving.bodies.filter((body) => body !== "x"), ["a", "d", "e"], "in order, each once");
+  assert.deepEqual(delivery.snapshot(), []);
+});
+
+test("delivery: closing keeps a send cut short in the snapshot (at least once) and reports every change", async (t) => {
+  const down = await receiver(t, () => 503);
+  let changes = 0;
+  const delivery = new NotificationDelivery({ logger: quietLogger(), backoffMs: 10_000, attempts: 3, onChange: () => changes++ });
+  delivery.enqueue("ns/p", item(down.url, "1"));
+  delivery.enqueue("ns/p", item(down.url, "2"));
+  await until(() => down.attempts() === 1);
+  assert.equal(changes, 2);
+  delivery.close();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(delivery.snapshot().map((entry) => entry.item.request.body), ["1", "2"]);
+  assert.equal(delivery.enqueue("ns/p", item(down.url, "3")), false, "nothing is queued once closed");
 });
 
 test("delivery: a client error (a bad token: 401) is given up at once, not retried; 429 is retried", async (t) => {

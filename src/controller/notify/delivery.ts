@@ -3,13 +3,16 @@
  * dead receiver only delays its own queue and a reconcile never waits (enqueue returns at
  * once). At-least-once: a request is retried with exponential backoff until the receiver
  * answers 2xx or the attempts run out (a 4xx other than 408 and 429 is final at once: a bad
- * token or a missing repository does not heal by retrying); the queue is worked in order, so notifications about one
- * object arrive in the order they happened. A full queue drops the newest, counted in a metric
- * and logged. Nothing survives a restart (not in this slice).
+ * token or a missing repository does not heal by retrying); the queue is worked in order, so
+ * notifications about one object arrive in the order they happened. A full queue drops its
+ * oldest waiting notification (the newest news is worth more than the oldest), counted in a
+ * metric and logged. What is still waiting, the one being sent included, can be taken as a
+ * snapshot and queued again after a restart (queue-store.ts persists it).
  */
 import { Counter, type Registry } from "prom-client";
 import type { Logger } from "../../util/logger.ts";
 import { redactAddress, type ProviderRequest } from "./payload.ts";
+import { postOnce } from "./post.ts";
 
 export interface DeliveryOptions {
   logger: Logger;
@@ -25,30 +28,43 @@ export interface DeliveryOptions {
   onDelivered?: (provider: string) => void;
   /** A notification was given up on after its attempts; `message` holds no URL path or query. */
   onFailed?: (provider: string, message: string) => void;
+  /** What is pending changed (queued, sent, given up on or dropped): the persisted copy is stale. */
+  onChange?: () => void;
+}
+
+/** One pending notification with its Provider, as persisted across restarts. */
+export interface PendingNotification {
+  /** `namespace/name` of the Provider. */
+  provider: string;
+  item: QueuedRequest;
 }
 
 export interface QueuedRequest {
   /** Builds the request when it is sent (the address and token are read then, not at enqueue). */
   request: ProviderRequest;
   timeoutMs: number;
+  /** The Provider's certSecretRef: a CA trusted besides the system roots. */
+  caPem?: string;
+  /** The Provider's spec.proxy (may hold credentials: kept like the URL). */
+  proxy?: string;
 }
 
 interface ProviderQueue {
+  /** Waiting, oldest first. */
   items: QueuedRequest[];
-  running: boolean;
+  /** Being sent (and retried) now; off `items`, so dropping the oldest never cuts a send short. */
+  current?: QueuedRequest;
 }
 
 /** A receiver's answer body is never kept: it may echo what was sent. Only the status counts. */
 async function send(item: QueuedRequest, signal: AbortSignal): Promise<void> {
-  const response = await fetch(item.request.url, {
-    method: "POST",
-    headers: item.request.headers,
-    body: item.request.body,
-    redirect: "error",
-    signal: AbortSignal.any([signal, AbortSignal.timeout(item.timeoutMs)]),
+  const status = await postOnce(item.request.url, item.request.headers, item.request.body, {
+    timeoutMs: item.timeoutMs,
+    signal,
+    ...(item.caPem ? { caPem: item.caPem } : {}),
+    ...(item.proxy ? { proxy: item.proxy } : {}),
   });
-  await response.body?.cancel();
-  if (!response.ok) throw new (isPermanent(response.status) ? PermanentDeliveryError : Error)(`the receiver answered HTTP ${response.status}`);
+  if (status < 200 || status > 299) throw new (isPermanent(status) ? PermanentDeliveryError : Error)(`the receiver answered HTTP ${status}`);
 }
 
 /** An answer that a retry cannot change (a bad token, a missing repository, a refused body): given up on at once. */
@@ -82,51 +98,72 @@ export class NotificationDelivery {
     this.results = new Counter({ name: "fjord_notifications_total", help: "Notifications by outcome: delivered, or failed after every retry", labelNames: ["provider", "result"] as const, registers });
   }
 
-  /** Queues a request for `provider` (`namespace/name`); returns false when it was dropped. Never waits. */
+  /**
+   * Queues a request for `provider` (`namespace/name`). Never waits. When the Provider's queue is
+   * full, its oldest waiting notification is dropped (counted and logged) to make room; returns
+   * false when one was.
+   */
   enqueue(provider: string, item: QueuedRequest): boolean {
     if (this.abort.signal.aborted) return false;
     let queue = this.queues.get(provider);
     if (!queue) {
-      queue = { items: [], running: false };
+      queue = { items: [] };
       this.queues.set(provider, queue);
     }
-    if (queue.items.length >= (this.options.queueLimit ?? 100)) {
+    let dropped = false;
+    const limit = Math.max(1, this.options.queueLimit ?? 100);
+    while (queue.items.length > 0 && queue.items.length + (queue.current ? 1 : 0) >= limit) {
+      queue.items.shift();
+      dropped = true;
       this.drops.inc({ provider });
-      this.options.logger.warn({ provider, queued: queue.items.length }, "notification queue full; dropping a notification");
-      return false;
+      this.options.logger.warn({ provider, queued: limit }, "notification queue full; dropping the oldest waiting notification");
     }
     queue.items.push(item);
-    if (!queue.running) void this.drain(provider, queue);
-    return true;
+    this.options.onChange?.();
+    if (!queue.current) void this.drain(provider, queue);
+    return !dropped;
   }
 
   /** Notifications waiting for `provider`, the one being sent included. */
   pending(provider: string): number {
-    return this.queues.get(provider)?.items.length ?? 0;
+    const queue = this.queues.get(provider);
+    return queue ? queue.items.length + (queue.current ? 1 : 0) : 0;
   }
 
-  /** Stops retrying; what is queued is dropped (persistence across restarts is not in this slice). */
+  /** Everything not yet delivered, per Provider in the order it is to be sent (the one being sent first). */
+  snapshot(): PendingNotification[] {
+    return [...this.queues.entries()].flatMap(([provider, queue]) => [...(queue.current ? [queue.current] : []), ...queue.items].map((item) => ({ provider, item })));
+  }
+
+  /** Counts notifications dropped by whoever stores the snapshot (it did not fit), as a full queue's are. */
+  countDropped(provider: string): void {
+    this.drops.inc({ provider });
+  }
+
+  /** Stops sending and retrying; what is pending stays in snapshot() (a send cut short included: at least once). */
   close(): void {
     this.abort.abort();
   }
 
   private async drain(provider: string, queue: ProviderQueue): Promise<void> {
-    queue.running = true;
     const signal = this.abort.signal;
     try {
-      while (queue.items.length > 0 && !signal.aborted) {
-        const item = queue.items[0];
+      while (!signal.aborted) {
+        const item = queue.items.shift();
         if (!item) break;
-        await this.deliver(provider, item, signal);
-        queue.items.shift();
+        queue.current = item;
+        // A send cut short by closing stays current, so the snapshot holds it: at least once.
+        if ((await this.deliver(provider, item, signal)) === "stopped") break;
+        queue.current = undefined;
+        this.options.onChange?.();
       }
     } finally {
-      queue.running = false;
-      if (queue.items.length === 0) this.queues.delete(provider);
+      if (!signal.aborted && queue.items.length === 0) this.queues.delete(provider);
     }
   }
 
-  private async deliver(provider: string, item: QueuedRequest, signal: AbortSignal): Promise<void> {
+  /** Sends with retries; "done" once delivered or given up on, "stopped" when closing cut it short. */
+  private async deliver(provider: string, item: QueuedRequest, signal: AbortSignal): Promise<"done" | "stopped"> {
     const attempts = this.options.attempts ?? 8;
     let delay = this.options.backoffMs ?? 1_000;
     let last = "";
@@ -137,9 +174,9 @@ export class NotificationDelivery {
         await send(item, signal);
         this.results.inc({ provider, result: "delivered" });
         this.options.onDelivered?.(provider);
-        return;
+        return "done";
       } catch (error) {
-        if (signal.aborted) return;
+        if (signal.aborted) return "stopped";
         last = describeSendError(error, item.request.url);
         if (error instanceof PermanentDeliveryError) {
           last = `${last} (a client error: not retried)`;
@@ -163,9 +200,10 @@ export class NotificationDelivery {
         }
       }
     }
-    if (signal.aborted) return;
+    if (signal.aborted) return "stopped";
     this.results.inc({ provider, result: "failed" });
     this.options.logger.error({ provider, attempts: tried, address: redactAddress(item.request.url), error: last }, "notification given up");
     this.options.onFailed?.(provider, `after ${tried} attempt${tried === 1 ? "" : "s"}: ${last}`);
+    return "done";
   }
 }

@@ -23,6 +23,7 @@ import { objectKey, type Reconciler } from "../runtime/reconciler.ts";
 import { describeError, reportOf, type ReconcileObserver, type ReconcileReport } from "../runtime/report.ts";
 import { patchStatus } from "../runtime/status-patch.ts";
 import { NotificationDelivery } from "./delivery.ts";
+import { NotificationQueueStore } from "./queue-store.ts";
 import { eventsOfReport } from "./events.ts";
 import { alertMatches, compileAlert, type CompiledAlert } from "./match.ts";
 import { providerRequest, redactAddress, type ProviderRequest, type ProviderTarget } from "./payload.ts";
@@ -45,6 +46,10 @@ export interface NotifierOptions {
   maxBackoffMs?: number;
   /** The cluster's name in commit status contexts (`fjord/<cluster>/<namespace>/<name>`); default "default". */
   clusterName?: string;
+  /** Keep undelivered notifications across restarts in a Secret of this namespace (the controller's own); default: in memory only. */
+  persistNamespace?: string;
+  /** How often at most the persisted queue is written while it changes. */
+  persistFlushMs?: number;
 }
 
 /** A Provider as the notifier keeps it: where to send, and for commit-status types the repository when the Provider names one. */
@@ -72,8 +77,18 @@ export class Notifier {
   private readonly alerts = new Map<string, CompiledAlert>();
   private readonly limiter = new FailureRateLimiter();
   readonly delivery: NotificationDelivery;
+  private readonly store: NotificationQueueStore | undefined;
 
   constructor(private readonly options: NotifierOptions) {
+    this.store = options.persistNamespace
+      ? new NotificationQueueStore({
+          client: options.client,
+          logger: options.logger,
+          namespace: options.persistNamespace,
+          ...(options.persistFlushMs !== undefined ? { flushIntervalMs: options.persistFlushMs } : {}),
+          onDropped: (provider) => this.delivery.countDropped(provider),
+        })
+      : undefined;
     this.delivery = new NotificationDelivery({
       logger: options.logger,
       ...(options.registry ? { registry: options.registry } : {}),
@@ -83,11 +98,20 @@ export class Notifier {
       ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),
       onDelivered: (provider) => void this.recordDelivery(provider, undefined),
       onFailed: (provider, message) => void this.recordDelivery(provider, message),
+      onChange: () => this.store?.changed(),
     });
+    this.store?.track(() => this.delivery.snapshot());
   }
 
-  close(): void {
+  /** Queues again what the last controller left undelivered, in its order, before any new event. */
+  async restore(): Promise<void> {
+    for (const { provider, item } of (await this.store?.restore()) ?? []) this.delivery.enqueue(provider, item);
+  }
+
+  /** Stops sending; what is still pending is persisted (when persistence is on) for the next controller. */
+  async close(): Promise<void> {
     this.delivery.close();
+    await this.store?.flush();
   }
 
   reconcilers(): Reconciler[] {
@@ -149,7 +173,7 @@ export class Notifier {
           : event.reason === PROGRESSING_REASON
             ? undefined
             : providerRequest(target, { ...event, ...(alert.spec.summary ? { summary: alert.spec.summary } : {}), ...(repeated ? { repeated } : {}) });
-        if (request) this.delivery.enqueue(provider, { request, timeoutMs: target.timeoutMs });
+        if (request) this.delivery.enqueue(provider, { request, timeoutMs: target.timeoutMs, ...(target.caPem ? { caPem: target.caPem } : {}), ...(target.proxy ? { proxy: target.proxy } : {}) });
       } catch (error) {
         const message = describeError(error);
         this.options.logger.warn({ provider, error: message }, "could not build a notification");
@@ -215,6 +239,9 @@ export class Notifier {
     } catch {
       // The CRD's pattern admits only durations; keep the default for anything else.
     }
+    // How the receiver is reached (a private CA, a proxy): for chat, generic and commit-status Providers alike.
+    const caPem = spec.certSecretRef ? await this.certificateAuthority(provider.metadata.namespace, spec.certSecretRef.name) : undefined;
+    const transport = { ...(caPem ? { caPem } : {}), ...(spec.proxy ? { proxy: spec.proxy } : {}) };
     if (isCommitStatusType(spec.type)) {
       const problem = commitStatusTokenProblem(spec.type, token);
       if (problem) throw new ProviderConfigError(NotificationReason.InvalidProvider, problem);
@@ -225,7 +252,7 @@ export class Notifier {
         if (error instanceof CommitStatusAddressError) throw new ProviderConfigError(NotificationReason.InvalidProvider, error.message);
         throw error;
       }
-      return { type: spec.type, address: repository?.apiBase ?? "", timeoutMs, ...(token ? { token } : {}), ...(repository ? { repository } : {}) };
+      return { type: spec.type, address: repository?.apiBase ?? "", timeoutMs, ...transport, ...(token ? { token } : {}), ...(repository ? { repository } : {}) };
     }
     address ||= DEFAULT_ADDRESS[spec.type];
     if (!address) throw new ProviderConfigError(NotificationReason.InvalidProvider, `no address: set spec.address or the address key of spec.secretRef`);
@@ -239,7 +266,19 @@ export class Notifier {
     if (url.protocol !== "https:" && url.protocol !== "http:") throw new ProviderConfigError(NotificationReason.InvalidProvider, `the address must be http or https, not ${url.protocol.replace(/:$/, "")}`);
     if ((spec.type === "generic-hmac" || spec.type === "telegram") && !token) throw new ProviderConfigError(NotificationReason.InvalidProvider, `type ${spec.type} needs the token key in spec.secretRef`);
     if (spec.type === "telegram" && !spec.channel) throw new ProviderConfigError(NotificationReason.InvalidProvider, "type telegram needs spec.channel (the chat id)");
-    return { type: spec.type, address, timeoutMs, ...(spec.channel ? { channel: spec.channel } : {}), ...(spec.username ? { username: spec.username } : {}), ...(token ? { token } : {}) };
+    return { type: spec.type, address, timeoutMs, ...transport, ...(spec.channel ? { channel: spec.channel } : {}), ...(spec.username ? { username: spec.username } : {}), ...(token ? { token } : {}) };
+  }
+
+  /** certSecretRef: the PEM in key ca.crt of a Secret of the Provider's namespace, read by name. */
+  private async certificateAuthority(namespace: string, name: string): Promise<string> {
+    const secret = await readReferencedSecret<{ data?: Record<string, string> }>(this.options.client, namespace, name).catch((error: unknown) => {
+      if (isNotFound(error)) throw new ProviderConfigError(NotificationReason.SecretNotFound, `certSecretRef: Secret ${name} not found in namespace ${namespace}`);
+      throw error;
+    });
+    const encoded = secret.data?.["ca.crt"];
+    const pem = encoded === undefined ? "" : Buffer.from(encoded, "base64").toString("utf8");
+    if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new ProviderConfigError(NotificationReason.InvalidProvider, `certSecretRef: Secret ${namespace}/${name} has no PEM certificate in key ca.crt`);
+    return pem;
   }
 
   private async reconcileProvider(provider: Provider) {

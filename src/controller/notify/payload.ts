@@ -18,6 +18,10 @@ export interface ProviderTarget {
   username?: string;
   /** The Secret's token key: bot token, or the HMAC key of generic-hmac. */
   token?: string;
+  /** certSecretRef's ca.crt, trusted besides the system roots. */
+  caPem?: string;
+  /** spec.proxy. */
+  proxy?: string;
 }
 
 export interface OutgoingEvent extends NotificationEvent {
