@@ -211,7 +211,7 @@ async function assertNoSecret(fx: Fixture): Promise<void> {
   }
 }
 
-test("observe: kubectl scale by alice is allowed and its revert records alice with the field manager; labelled strays are not recorded; hostile reviews; webhook down fails open", async (t) => {
+test("observe: kubectl scale by alice is allowed and its revert records alice with the field manager; fieldManager=fjord is still drift; labelled strays are not recorded; hostile reviews; webhook down fails open", async (t) => {
   const fx = await fixture(t, "observe");
   const scaled = await kubectl(["--as", "alice", "-n", fx.namespace, "scale", "deployment/web", "--replicas=3"]);
   assert.equal(scaled.code, 0, scaled.stderr);
@@ -227,6 +227,14 @@ test("observe: kubectl scale by alice is allowed and its revert records alice wi
   assert.match(reverted.message, /changed by alice \(field manager kubectl/);
   const log = await readFile(fx.controller.logFile, "utf8");
   assert.match(log, /"user":"alice".*"decision":"observed"|"decision":"observed".*"user":"alice"/, "a structured log line records the admitted change");
+
+  // Naming fjord's field manager does not hide a change from fjord: the webhook reports it as drift.
+  const disguised = await kubectl(["--as", "alice", "-n", fx.namespace, "patch", "configmap", "settings", "--type", "merge", "-p", '{"data":{"mode":"mine"}}', "--field-manager", "fjord"]);
+  assert.equal(disguised.code, 0, disguised.stderr);
+  const disguisedRevert = await eventually(async () => driftRevertsOf(await fx.history()).find((drift) => drift.fieldManager === "fjord"), { timeoutMs: 30_000, describe: async () => JSON.stringify(await fx.history()) });
+  assert.equal(disguisedRevert.changedBy, "alice");
+  assert.match(disguisedRevert.object, /^ConfigMap\/.*\/settings$/);
+  await eventually(async () => (await client.request<{ data: { mode: string } }>("GET", `/api/v1/namespaces/${fx.namespace}/configmaps/settings`)).data.mode === "one" || undefined, { timeoutMs: 30_000 });
 
   // A tenant labels an object of its own as the Application's: fjord neither records nor reverts it.
   const stray = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stray\n  namespace: ${fx.namespace}\n  labels: {fjord.dev/name: web, fjord.dev/namespace: ${fx.namespace}}\ndata: {mode: mine}\n`;

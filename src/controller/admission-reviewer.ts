@@ -28,6 +28,12 @@ export interface AdmissionReviewerDeps {
   /** The user the Application applies as (its ServiceAccount), undefined for the controller itself. */
   applyUser: (app: Application) => string | undefined;
   recent?: RecentChanges;
+  /**
+   * A change admitted under fjord's own field manager (`--field-manager=fjord`) by someone else:
+   * the drift watches take fjord's manager for fjord and would never see it, so the webhook
+   * reports it as drift itself.
+   */
+  onDisguisedChange: (owner: { namespace: string; name: string }, event: DriftEvent) => void;
 }
 
 /** fjord's fields of a live object: its Apply entry in managedFields (undefined: unknown). */
@@ -67,7 +73,12 @@ export class AdmissionReviewer {
     }
     this.deps.logger.info({ ...fields, decision: decision.why }, "admitted a change to a managed object");
     if (request.dryRun) return { allowed: true };
-    this.recent.remember(record);
+    if (record.fieldManager === FIELD_MANAGER) {
+      this.deps.logger.warn({ ...fields, decision: decision.why }, "a change to a managed object named fjord's field manager; reverting it as drift");
+      this.deps.onDisguisedChange(record.application, { object: record.object, changedBy: record.user, fieldManager: FIELD_MANAGER, at: new Date().toISOString() });
+    } else {
+      this.recent.remember(record);
+    }
     if (decision.why === "break-glass") {
       const kept = app?.spec.selfHeal === false ? "selfHeal is off, so it stays until the next sync" : "selfHeal is on, so fjord reverts it";
       this.event(app, "Warning", "BreakGlassChange", `${request.operation} of ${record.object}${describeFields(record)} by ${describeUser(record)} went through as break-glass; ${kept}`);

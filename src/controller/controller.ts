@@ -177,6 +177,11 @@ export async function runController(options: ControllerOptions, signal: AbortSig
         return url ? splitCredentials(url).url : `GitRepository ${ref.namespace ?? app.metadata.namespace}/${ref.name}`;
       },
       applyUser: (app) => tenancy.applyIdentity(app.metadata.namespace, app.spec.serviceAccountName).user,
+      onDisguisedChange: (owner, event) => {
+        const key = objectKey(APPLICATION_KIND, owner.namespace, owner.name);
+        const app = applications.cache.get(key);
+        if (app && !app.spec.suspend) onDrift(key, app, event);
+      },
     });
   }
 
