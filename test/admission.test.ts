@@ -225,6 +225,8 @@ test("observe: kubectl scale by alice is allowed and its revert records alice wi
   assert.match(recorded, /"changedBy":"alice"/, "the status' sync record names alice");
   const reverted = await eventually(async () => (await fx.events("DriftReverted")).find((event) => event.message.includes("alice")), { timeoutMs: 15_000 });
   assert.match(reverted.message, /changed by alice \(field manager kubectl/);
+  const table = await runFjord(["history", "web", "-n", fx.namespace, "--kubeconfig", kubeconfig]);
+  t.diagnostic(`$ fjord history web -n ${fx.namespace}\n${table.stdout}\n$ Event DriftReverted: ${reverted.message}`);
   const log = await readFile(fx.controller.logFile, "utf8");
   assert.match(log, /"user":"alice".*"decision":"observed"|"decision":"observed".*"user":"alice"/, "a structured log line records the admitted change");
 
@@ -283,6 +285,7 @@ test("lock: alice is denied naming the Application and repository; fieldManager=
   assert.match(denied.stderr, new RegExp(`Application ${fx.namespace}/web`));
   assert.ok(denied.stderr.includes(`repository ${fx.repoUrl}, path ./app`), denied.stderr);
   assert.equal(await fx.replicas(), 1);
+  t.diagnostic(`$ kubectl --as alice -n ${fx.namespace} scale deployment/web --replicas=3\n${denied.stderr}`);
   const deniedEvent = await eventually(async () => (await fx.events("ChangeDenied"))[0], { timeoutMs: 15_000 });
   assert.match(deniedEvent.message, /UPDATE of Deployment\.apps\/.*\/web \(spec\.replicas\) by alice/);
 
@@ -314,5 +317,6 @@ test("lock: alice is denied naming the Application and repository; fieldManager=
   assert.equal(cm.data.mode, "two");
   const log = await readFile(fx.controller.logFile, "utf8");
   assert.match(log, /admission lock denied a change to a managed object/);
+  t.diagnostic(`Events: ${deniedEvent.message}\n${glassEvent.message}\nlog: ${log.split("\n").find((line) => line.includes("admission lock denied")) ?? ""}`);
   await assertNoSecret(fx);
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { changedFields, decide, isOwned, type DecisionInput, type FieldSet, type ManagedTarget } from "./decision.ts";
+import { changedFields, decide, isFjords, isOwned, type DecisionInput, type FieldSet, type ManagedTarget } from "./decision.ts";
 import type { AdmissionRequest } from "./review.ts";
 
 const CONTROLLER = "system:serviceaccount:fjord-system:fjord-controller";
@@ -138,4 +138,18 @@ test("ownership: leaves own what is below them, keys of maps are owned one by on
   assert.equal(isOwned(WITH_REPLICAS, ["metadata", "labels", "team"]), false);
   assert.equal(isOwned(WITH_REPLICAS, ["spec", "paused"]), false);
   assert.equal(isOwned({ "f:data": {} }, ["data", "key"]), true);
+});
+
+test("a Secret applied with stringData: a change of its data is fjord's", () => {
+  const secret = (password: string) => ({ apiVersion: "v1", kind: "Secret", metadata: { name: "db", namespace: "shop" }, data: { password, other: "eA==" } });
+  const owned: FieldSet = { "f:stringData": { ".": {}, "f:password": {} } };
+  const change = (key: "password" | "other") => {
+    const after = secret("b2xk");
+    after.data[key] = "bmV3";
+    return request({ resource: { group: "", version: "v1", resource: "secrets" }, subResource: "", kind: { group: "", version: "v1", kind: "Secret" }, oldObject: secret("b2xk"), object: after });
+  };
+  assert.equal(isFjords(owned, ["data", "password"]), true);
+  const denied = decide(input({ request: change("password"), target: { ...target(owned), object: "Secret/shop/db" } }));
+  assert.ok(!denied.allowed && denied.message.includes("changing data.password of Secret/shop/db") && !denied.message.includes("bmV3"));
+  assert.equal(decide(input({ request: change("other"), target: { ...target(owned), object: "Secret/shop/db" } })).why, "not-fjord-fields");
 });

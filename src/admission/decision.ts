@@ -124,6 +124,15 @@ export function changedFields(request: AdmissionRequest): string[][] {
   return found;
 }
 
+/**
+ * Whether `path`, or something under it, is fjord's. A Secret applied with `stringData` keeps
+ * its values in `data` (the API server moves them), while managedFields names `stringData`:
+ * a change of `data.<key>` is fjord's when `stringData.<key>` (or `data.<key>`) is.
+ */
+export function isFjords(fields: FieldSet, path: readonly string[]): boolean {
+  return isOwned(fields, path) || (path[0] === "data" && isOwned(fields, ["stringData", ...path.slice(1)]));
+}
+
 /** Whether `path`, or something under it, is among the fields in `fields`. */
 export function isOwned(fields: FieldSet, path: readonly string[]): boolean {
   let node = fields;
@@ -166,7 +175,7 @@ export function decide(input: DecisionInput): Decision {
   if (input.mode === "observe") return { allowed: true, why: "observed", record };
   const owned = target.ownedFields;
   // An UPDATE that touches no field of fjord's: nothing fjord would revert.
-  if (request.operation === "UPDATE" && owned && paths.length < MAX_COMPARED_PATHS && paths.every((path) => !isOwned(owned, path))) return { allowed: true, why: "not-fjord-fields", record };
+  if (request.operation === "UPDATE" && owned && paths.length < MAX_COMPARED_PATHS && paths.every((path) => !isFjords(owned, path))) return { allowed: true, why: "not-fjord-fields", record };
   if (breakGlass) return { allowed: true, why: "break-glass", record };
   return { allowed: false, why: "locked", record, message: lockMessage(request, target, fields, input.breakGlassGroups) };
 }
