@@ -219,6 +219,7 @@ test("observe: kubectl scale by alice is allowed and its revert records alice wi
   const revert = await eventually(async () => driftRevertsOf(await fx.history()).find((drift) => /Deployment\.apps\/.*\/web/.test(drift.object)), { timeoutMs: 30_000, describe: async () => JSON.stringify(await fx.history()) });
   assert.equal(revert.changedBy, "alice");
   assert.match(revert.fieldManager ?? "", /^kubectl/);
+  t.diagnostic(`fjord history web -o json, driftReverts: ${JSON.stringify(revert)}`);
   await eventually(async () => (await fx.replicas()) === 1 || undefined, { timeoutMs: 30_000 });
   const status = await fx.app();
   const recorded = JSON.stringify(status.status);
