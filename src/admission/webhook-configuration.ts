@@ -52,7 +52,8 @@ export function matchConditions(controllerUser: string): { name: string; express
 }
 
 export function webhookConfiguration(options: WebhookConfigurationOptions): KubeObject {
-  const common = {
+  // A fresh copy per webhook: shared objects would print as YAML anchors and aliases.
+  const common = () => ({
     clientConfig: "url" in options.clientConfig ? { url: options.clientConfig.url } : { service: { ...options.clientConfig.service, path: ADMISSION_PATH } },
     admissionReviewVersions: ["v1"],
     sideEffects: "None",
@@ -61,8 +62,8 @@ export function webhookConfiguration(options: WebhookConfigurationOptions): Kube
     failurePolicy: options.mode === "observe" ? "Ignore" : "Fail",
     matchPolicy: "Equivalent",
     matchConditions: matchConditions(options.controllerUser),
-    ...(options.namespaceSelector ? { namespaceSelector: options.namespaceSelector } : {}),
-  };
+    ...(options.namespaceSelector ? { namespaceSelector: structuredClone(options.namespaceSelector) } : {}),
+  });
   const operations = ["CREATE", "UPDATE", "DELETE"];
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
@@ -71,13 +72,13 @@ export function webhookConfiguration(options: WebhookConfigurationOptions): Kube
     webhooks: [
       {
         name: "objects.admission.fjord.dev",
-        ...common,
+        ...common(),
         rules: [{ apiGroups: ["*"], apiVersions: ["*"], resources: ["*"], operations, scope: "*" }],
         objectSelector: { matchExpressions: [{ key: OWNER_NAME_LABEL, operator: "Exists" }] },
       },
       {
         name: "scale.admission.fjord.dev",
-        ...common,
+        ...common(),
         rules: [{ apiGroups: ["*"], apiVersions: ["*"], resources: ["*/scale"], operations: ["UPDATE"], scope: "*" }],
       },
     ],
