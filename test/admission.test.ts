@@ -86,6 +86,8 @@ spec:
     spec:
       containers: [{name: app, image: registry.example/web:1}]
 `;
+/** No replicas in Git: an HPA (or a person, in lock mode too) may scale it. */
+const workerYaml = deploymentYaml.replace("name: web", "name: worker").replace("  replicas: 1\n", "").replaceAll("app: web", "app: worker");
 const settings = (mode: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: "${mode}"\n`;
 const secretYaml = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: "${SECRET_VALUE}"\n`;
 
@@ -109,7 +111,7 @@ async function fixture(t: TestContext, mode: AdmissionMode): Promise<Fixture> {
   const namespace = await createTestNamespace(await useCluster(), t);
   const repo = `admission-${namespace}`;
   await git.createRepo(repo);
-  await git.commitFiles(repo, { "app/web.yaml": deploymentYaml, "app/settings.yaml": settings("one"), "app/db.yaml": secretYaml }, { message: "web, settings, db" });
+  await git.commitFiles(repo, { "app/web.yaml": deploymentYaml, "app/worker.yaml": workerYaml, "app/settings.yaml": settings("one"), "app/db.yaml": secretYaml }, { message: "web, settings, db" });
   // alice and bob may do what an application team does in its namespace.
   const rbac = "/apis/rbac.authorization.k8s.io/v1";
   await client.request("POST", `${rbac}/namespaces/${namespace}/roles`, {
@@ -303,6 +305,10 @@ test("lock: alice is denied naming the Application and repository; fieldManager=
   // Deleting is denied too.
   assert.notEqual((await kubectl(["--as", "alice", "-n", fx.namespace, "delete", "configmap", "settings"])).code, 0);
 
+  // A field the Application leaves to others (worker's replicas, not in Git) may be changed, lock or not.
+  const free = await kubectl(["--as", "alice", "-n", fx.namespace, "scale", "deployment/worker", "--replicas=2"]);
+  assert.equal(free.code, 0, free.stderr);
+
   // Break glass: bob, in group oncall, goes through; recorded (Event, log), and selfHeal reverts it naming bob.
   const glass = await kubectl(["--as", "bob", "--as-group", "oncall", "-n", fx.namespace, "scale", "deployment/web", "--replicas=4"]);
   assert.equal(glass.code, 0, glass.stderr);
@@ -318,6 +324,8 @@ test("lock: alice is denied naming the Application and repository; fieldManager=
   assert.equal(reconciled.code, 0, reconciled.stderr);
   const cm = await client.request<{ data: { mode: string } }>("GET", `/api/v1/namespaces/${fx.namespace}/configmaps/settings`);
   assert.equal(cm.data.mode, "two");
+  const worker = await client.request<{ spec: { replicas: number } }>("GET", `/apis/apps/v1/namespaces/${fx.namespace}/deployments/worker`);
+  assert.equal(worker.spec.replicas, 2, "a sync leaves the replicas Git does not set");
   const log = await readFile(fx.controller.logFile, "utf8");
   assert.match(log, /admission lock denied a change to a managed object/);
   t.diagnostic(`Events: ${deniedEvent.message}\n${glassEvent.message}\nlog: ${log.split("\n").find((line) => line.includes("admission lock denied")) ?? ""}`);
