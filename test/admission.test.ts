@@ -223,6 +223,9 @@ test("observe: kubectl scale by alice is allowed and its revert records alice wi
   assert.equal(revert.changedBy, "alice");
   assert.match(revert.fieldManager ?? "", /^kubectl/);
   t.diagnostic(`fjord history web -o json, driftReverts: ${JSON.stringify(revert)}`);
+  const audit = await runFjord(["audit", "-n", fx.namespace, "--kubeconfig", kubeconfig]);
+  assert.match(audit.stdout, /reverted Deployment\.apps\/[^ ]+\/web \(changed by alice \(field manager kubectl/, "fjord audit answers who changed it outside Git");
+  t.diagnostic(`$ fjord audit -n ${fx.namespace}\n${audit.stdout}`);
   await eventually(async () => (await fx.replicas()) === 1 || undefined, { timeoutMs: 30_000 });
   const status = await fx.app();
   const recorded = JSON.stringify(status.status);
