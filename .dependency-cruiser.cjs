@@ -9,7 +9,7 @@
  *   api                                   (fjord.dev types, CRD schemas, conditions)
  *   sync                                  (one sync: apply -> inventory -> prune -> wait)
  *   apply                                 (the apply engine)
- *   render  image  inventory  health  diff  secrets  git  kube
+ *   render  image  inventory  health  diff  secrets  git  kube  admission
  *   util  model  input  pki               (no imports into the rest of src)
  */
 const layer = (name) => `^src/${name}/`;
@@ -35,8 +35,8 @@ module.exports = {
     {
       name: "building-blocks-stay-below",
       severity: "error",
-      comment: "kube, git, health, diff, inventory, render, image, secrets are libraries: they know nothing of apply, sync, the API, the controller, the server, install or the CLI",
-      from: { path: "^src/(kube|git|health|diff|inventory|render|image|secrets)/", pathNot: "\\.test\\.ts$" },
+      comment: "kube, git, health, diff, inventory, render, image, secrets, admission are libraries: they know nothing of apply, sync, the API, the controller, the server, install or the CLI",
+      from: { path: "^src/(kube|git|health|diff|inventory|render|image|secrets|admission)/", pathNot: "\\.test\\.ts$" },
       to: { path: "^src/(apply|sync|api|controller|server|install|cli)/" },
     },
     {

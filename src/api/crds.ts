@@ -93,7 +93,12 @@ const gitRepositorySpec = object(
 
 
 const driftEntry = object(
-  { object: string("Kind/namespace/name."), changedBy: string("Field manager that made the change."), at: timestamp("When it was seen.") },
+  {
+    object: string("Kind/namespace/name."),
+    changedBy: string("Who made the change: the user the admission webhook saw, else the field manager."),
+    fieldManager: string("The field manager of the change, when changedBy names the user."),
+    at: timestamp("When it was seen."),
+  },
   ["object", "changedBy", "at"],
 );
 

@@ -246,8 +246,10 @@ export interface SyncSummary {
 export interface DriftRevert {
   /** `Kind/namespace/name` (or `Kind/name` for cluster-scoped objects), group-qualified when it has one. */
   object: string;
-  /** The field manager whose change was reverted (e.g. `kubectl-edit`). */
+  /** Who changed it: the user when the admission webhook saw the request, else the field manager (e.g. `kubectl-edit`). */
   changedBy: string;
+  /** The field manager, when `changedBy` names the user. */
+  fieldManager?: string;
   at: string;
 }
 

@@ -1,3 +1,4 @@
+import { describeChangedBy } from "../history/entry.ts";
 import { Command } from "commander";
 import { reconcileRequestPatch } from "../api/reconcile-request.ts";
 import type { Application, GitRepository, SyncRecord } from "../api/types.ts";
@@ -97,7 +98,7 @@ function report(object: FjordObject, before?: SyncRecord): void {
     if (latest && JSON.stringify(latest) !== JSON.stringify(before)) {
       const { created, configured, deleted, unchanged } = latest.summary;
       lines.push(`  changes:   ${created} created, ${configured} configured, ${deleted} deleted, ${unchanged} unchanged`);
-      if (latest.driftReverts?.length) lines.push(`  reverted:  ${latest.driftReverts.map((drift) => `${drift.object} (changed by ${drift.changedBy})`).join(", ")}`);
+      if (latest.driftReverts?.length) lines.push(`  reverted:  ${latest.driftReverts.map((drift) => `${drift.object} (changed by ${describeChangedBy(drift)})`).join(", ")}`);
     } else {
       lines.push(`  changes:   none${latest ? ` (last change ${formatAge(latest.finishedAt)} ago, ${latest.revision})` : ""}`);
     }

@@ -14,6 +14,12 @@ import { describeToolSandbox } from "../render/tool-sandbox.ts";
 import { parseDuration } from "../util/duration.ts";
 import { createLogger } from "../util/logger.ts";
 import type { HistoryBounds } from "../history/entry.ts";
+import { admissionMode, certificateNames, startAdmissionWebhook } from "./admission-webhook.ts";
+import { whoAmI } from "./whoami.ts";
+import { DEFAULT_WEBHOOK_CONFIGURATION_NAME } from "../admission/webhook-configuration.ts";
+import { DEFAULT_CERTIFICATE_SECRET } from "../admission/serving-certificate.ts";
+import { CONTROLLER_NAME } from "../install/options.ts";
+import type { AdmissionServer } from "../server/index.ts";
 
 interface ControllerFlags {
   kubeconfig?: string;
@@ -37,7 +43,16 @@ interface ControllerFlags {
   historyLimit: string;
   historyMaxAge: string;
   clusterName: string;
+  admission?: string;
+  admissionBindAddress: string;
+  admissionWebhookName: string;
+  admissionSecret: string;
+  admissionService: string;
+  admissionHost: string[];
+  breakGlassGroup: string[];
 }
+
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** `--history-limit` and `--history-max-age`: what each Application's history keeps. */
 export function historyBounds(limit: string, maxAge: string): HistoryBounds {
@@ -90,6 +105,13 @@ export function controllerCommand(): Command {
     .option("--history-limit <n>", "history entries kept per Application (fjord history, fjord audit)", "100")
     .option("--history-max-age <duration>", "history entries older than this are dropped", "2160h")
     .option("--cluster-name <name>", "this cluster's name in commit statuses (context fjord/<cluster>/<namespace>/<application>); a DNS label", DEFAULT_CLUSTER_NAME)
+    .option("--admission <mode>", "serve the validating admission webhook: observe (record who changes managed objects) or lock (deny it, break-glass groups aside)")
+    .option("--admission-bind-address <host:port>", "where the admission webhook listens (TLS)", "0.0.0.0:9443")
+    .option("--admission-webhook-name <name>", "the ValidatingWebhookConfiguration whose CA bundle the controller keeps current", DEFAULT_WEBHOOK_CONFIGURATION_NAME)
+    .option("--admission-secret <name>", "Secret (in the controller's namespace) holding the webhook's CA and certificate", DEFAULT_CERTIFICATE_SECRET)
+    .option("--admission-service <name>", "the Service the API server calls the webhook through (its DNS names go into the certificate)", CONTROLLER_NAME)
+    .option("--admission-host <name>", "another DNS name or IP address for the webhook's certificate (repeatable)", collect, [])
+    .option("--break-glass-group <group>", "in lock mode, members of this group may still change managed objects; recorded and reverted or kept per selfHeal (repeatable)", collect, [])
     .action(async (flags: ControllerFlags) => {
       const history = historyBounds(flags.historyLimit, flags.historyMaxAge);
       if (!CLUSTER_NAME_PATTERN.test(flags.clusterName)) throw new Error(`--cluster-name must be a DNS label (lower-case letters, digits and "-", at most 63), not ${JSON.stringify(flags.clusterName)}`);
@@ -102,6 +124,9 @@ export function controllerCommand(): Command {
       });
       const client = KubeClient.load({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
       const metrics = createControllerMetrics();
+      const mode = flags.admission === undefined ? undefined : admissionMode(flags.admission);
+      // Who fjord is, as the API server says: the webhook never stands in its own way.
+      const admission = mode ? { mode, breakGlassGroups: flags.breakGlassGroup, controllerUser: await whoAmI(client) } : undefined;
       const receiver = await loadReceiver(flags.webhookConfig);
       const rotationPeriodMs = flags.keyRotationPeriod === "0" ? 0 : parseDuration(flags.keyRotationPeriod);
       // Only the leader holds the sealing keys (two replicas starting at once must not both generate one);
@@ -132,6 +157,23 @@ export function controllerCommand(): Command {
       logger.info({ address }, flags.metricsBindAddress === undefined ? "serving webhooks, sealing routes, metrics and probes" : "serving webhooks, sealing routes and probes");
       const metricsServer = flags.metricsBindAddress === undefined ? undefined : createMetricsServer({ metrics, logger });
       if (metricsServer) logger.info({ address: await metricsServer.listen(listenAddress(flags.metricsBindAddress ?? "")) }, "serving metrics");
+      let admissionServer: AdmissionServer | undefined;
+      if (admission) {
+        const namespace = process.env.POD_NAMESPACE ?? flags.leaderElectionNamespace;
+        const started = await startAdmissionWebhook({
+          client,
+          logger: logger.child({ component: "admission" }),
+          mode: admission.mode,
+          location: { namespace, secretName: flags.admissionSecret, ...certificateNames(flags.admissionService, namespace, flags.admissionHost) },
+          webhookConfigurationName: flags.admissionWebhookName,
+          address: listenAddress(flags.admissionBindAddress),
+          // Until this replica runs the loop (a follower, or still starting) it knows of no managed object.
+          review: (request) => handle?.reviewAdmission(request) ?? { allowed: true },
+          signal: stop.signal,
+        });
+        admissionServer = started.server;
+        logger.info({ address: started.address, mode: admission.mode, controllerUser: admission.controllerUser, breakGlassGroups: admission.breakGlassGroups }, "serving the admission webhook");
+      }
       const sandbox = await describeToolSandbox();
       logger.info({ toolSandbox: sandbox.level }, `render tool confinement: ${sandbox.description}`);
       for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => stop.abort());
@@ -173,6 +215,7 @@ export function controllerCommand(): Command {
               clusterName: flags.clusterName,
               // Undelivered notifications are kept across restarts in a Secret of the controller's own namespace.
               notify: { persistNamespace: process.env.POD_NAMESPACE ?? flags.leaderElectionNamespace },
+              ...(admission ? { admission } : {}),
               ...(flags.watchLabelSelector ? { watchLabelSelector: flags.watchLabelSelector } : {}),
               onStarted: (started) => {
                 handle = started;
@@ -203,6 +246,7 @@ export function controllerCommand(): Command {
       } finally {
         await server.close();
         await metricsServer?.close();
+        await admissionServer?.close();
         client.close();
         logger.info("stopped");
       }

@@ -13,6 +13,7 @@ import { syncObjects } from "../sync/sync.ts";
 import { parseDuration } from "../util/duration.ts";
 import { addKubeOptions, kubeClient, runCli, type KubeFlags } from "./kube-options.ts";
 import { createProgress, formatChangeSet } from "./output.ts";
+import { admissionMode } from "./admission-webhook.ts";
 
 interface InstallFlags extends KubeFlags {
   export?: boolean;
@@ -25,6 +26,8 @@ interface InstallFlags extends KubeFlags {
   crossNamespaceRefs: boolean;
   wait?: boolean;
   timeout: string;
+  admission?: string;
+  breakGlassGroup: string[];
 }
 
 /** The install options shared by `install` and `bootstrap`. */
@@ -88,6 +91,8 @@ export function installCommand(): Command {
     .option("--cluster-admin", "bind cluster-admin instead of least privilege (fjord then applies Applications without serviceAccountName with full rights)")
     .option("--default-service-account <name>", "the controller applies Applications without serviceAccountName as this ServiceAccount of their namespace (see fjord tenant create)")
     .option("--no-cross-namespace-refs", "the controller refuses every reference to an object of another namespace")
+    .option("--admission <mode>", "also install the validating admission webhook: observe (record who changes managed objects outside Git) or lock (deny it)")
+    .option("--break-glass-group <group>", "with --admission lock: members of this group may still change managed objects, recorded (repeatable)", (value: string, previous: string[]) => [...previous, value], [])
     .option("--export", "print the manifests as YAML instead of applying them")
     .option("--wait", "also wait until the controller Deployment is available")
     .option("--timeout <duration>", "how long to wait for the CRDs (and with --wait the Deployment)", "5m");
@@ -102,10 +107,13 @@ export function installCommand(): Command {
         ...(flags.webhookSecret ? { webhookSecret: flags.webhookSecret } : {}),
         ...(flags.defaultServiceAccount ? { defaultServiceAccount: flags.defaultServiceAccount } : {}),
         noCrossNamespaceRefs: flags.crossNamespaceRefs === false,
+        ...(flags.admission !== undefined ? { admission: { mode: admissionMode(flags.admission), breakGlassGroups: flags.breakGlassGroup } } : {}),
       });
+      if (flags.breakGlassGroup.length && options.admission?.mode !== "lock") throw new Error("--break-glass-group needs --admission lock (observe mode denies nothing)");
       const objects = installManifests(options);
       if (flags.export) {
-        const lockdown = `${options.defaultServiceAccount ? ` --default-service-account ${options.defaultServiceAccount}` : ""}${options.noCrossNamespaceRefs ? " --no-cross-namespace-refs" : ""}`;
+        const admission = options.admission ? ` --admission ${options.admission.mode}${options.admission.breakGlassGroups.map((group) => ` --break-glass-group ${group}`).join("")}` : "";
+        const lockdown = `${options.defaultServiceAccount ? ` --default-service-account ${options.defaultServiceAccount}` : ""}${options.noCrossNamespaceRefs ? " --no-cross-namespace-refs" : ""}${admission}`;
         process.stdout.write(toYamlDocuments(objects, exportHeader(`fjord install --export${options.clusterAdmin ? " --cluster-admin" : ""}${lockdown}`)));
         return 0;
       }

@@ -1,3 +1,4 @@
+import { describeChangedBy } from "../history/entry.ts";
 import { API_VERSION, APPLICATION_KIND, ConditionReason } from "../api/types.ts";
 import type { EventRecorder } from "./events.ts";
 import type { ReconcileObserver, ReconcileReport } from "./runtime/report.ts";
@@ -28,7 +29,7 @@ export async function recordApplicationEvents(events: EventRecorder, report: Rec
     if (report.result === "success") {
       if (report.changes.length > 0 || !report.previousReady) writes.push(events.record(subject, "Normal", ConditionReason.ReconciliationSucceeded, `Applied revision ${report.revision ?? ""}: ${describeChanges(report)}`));
       if (report.driftReverts.length > 0) {
-        const what = report.driftReverts.map((drift) => `${drift.object} (changed by ${drift.changedBy})`).join(", ");
+        const what = report.driftReverts.map((drift) => `${drift.object} (changed by ${describeChangedBy(drift)})`).join(", ");
         writes.push(events.record(subject, "Normal", "DriftReverted", `Reverted changes made in the cluster to ${what}`));
       }
     } else if (report.result === "failed" || report.result === "stalled") {

@@ -27,6 +27,9 @@ import { DEFAULT_HISTORY_BOUNDS, type HistoryBounds } from "../history/entry.ts"
 import { HistoryRecorder } from "../history/recorder.ts";
 import type { ReceiverRoute } from "../api/receiver-types.ts";
 import { ReceiverTable } from "./receiver-reconciler.ts";
+import { AdmissionReviewer, type AdmissionSettings } from "./admission-reviewer.ts";
+import type { AdmissionRequest } from "../admission/review.ts";
+import { splitCredentials } from "../git/redact.ts";
 
 export { needsReconcile } from "./runtime/reconciler.ts";
 
@@ -53,6 +56,8 @@ export interface ControllerOptions {
   clusterName?: string;
   /** How much history each Application keeps (`--history-limit`, `--history-max-age`); default 100 entries, 90 days. */
   history?: HistoryBounds;
+  /** The admission webhook's mode and exemptions (`fjord controller --admission`); undefined: off. */
+  admission?: AdmissionSettings;
   /** Handed a way to reach the running loop, e.g. for webhooks. */
   onStarted?: (handle: ControllerHandle) => void;
 }
@@ -62,6 +67,8 @@ export interface ControllerHandle {
   triggerSources(urls: readonly string[]): number;
   /** The Receiver objects to serve now (read per webhook request). */
   receiverRoutes(): Iterable<ReceiverRoute>;
+  /** Answers the admission webhook (only with `admission` set): allowed or not, and why not. */
+  reviewAdmission(request: AdmissionRequest): { allowed: boolean; message?: string };
 }
 
 /**
@@ -119,10 +126,14 @@ export async function runController(options: ControllerOptions, signal: AbortSig
 
   /** Kinds whose lack of a watch was logged already: once per kind, not once per Application. */
   const unwatchedLogged = new Set<string>();
-  const onDrift = (key: string, app: Application, event: DriftEvent) => {
+  // Set below, once the drift watches exist: it answers from them.
+  let admission: AdmissionReviewer | undefined;
+  const onDrift = (key: string, app: Application, seen: DriftEvent) => {
+    // The person, when the admission webhook saw the change (the field manager stays beside it).
+    const event = admission?.attribute(seen) ?? seen;
     const selfHeal = app.spec.selfHeal !== false;
     if (!selfHeal && !syncs.firstReport(key, event)) return;
-    logger.info({ application: key, object: event.object, changedBy: event.changedBy }, selfHeal ? "drift detected; reverting" : "drift detected (selfHeal off: not reverted)");
+    logger.info({ application: key, object: event.object, changedBy: event.changedBy, ...(event.fieldManager ? { fieldManager: event.fieldManager } : {}) }, selfHeal ? "drift detected; reverting" : "drift detected (selfHeal off: not reverted)");
     if (!selfHeal) {
       reportDrift(client, events, app, event).catch((error: unknown) => logger.warn({ application: key, error: error instanceof Error ? error.message : String(error) }, "could not report drift"));
       return;
@@ -160,6 +171,27 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       void events.record(subject, unwatched.why === "forbidden" ? "Normal" : "Warning", "DriftNotWatched", unwatchedMessage(unwatched, app.spec.interval));
     },
   });
+
+  if (options.admission) {
+    admission = new AdmissionReviewer({
+      settings: options.admission,
+      events,
+      logger,
+      managedObject: (group, resource, namespace, name) => driftWatcher.managedObject(group, resource, namespace, name),
+      application: (namespace, name) => applications.cache.get(objectKey(APPLICATION_KIND, namespace, name)),
+      repository: (app) => {
+        const ref = app.spec.sourceRef;
+        const url = sources.cache.get(objectKey(GIT_REPOSITORY_KIND, ref.namespace ?? app.metadata.namespace, ref.name))?.spec.url;
+        return url ? splitCredentials(url).url : `GitRepository ${ref.namespace ?? app.metadata.namespace}/${ref.name}`;
+      },
+      applyUser: (app) => tenancy.applyIdentity(app.metadata.namespace, app.spec.serviceAccountName).user,
+      onDisguisedChange: (owner, event) => {
+        const key = objectKey(APPLICATION_KIND, owner.namespace, owner.name);
+        const app = applications.cache.get(key);
+        if (app && !app.spec.suspend) onDrift(key, app, event);
+      },
+    });
+  }
 
   /** After each reconcile, the objects an Application manages are what the shared watches look for. */
   const watchForDrift = async (key: string, app: Application, entries: readonly InventoryEntry[] | undefined) => {
@@ -233,7 +265,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
           sources: (sourceNamespace, sourceName) => sources.cache.get(objectKey(GIT_REPOSITORY_KIND, sourceNamespace, sourceName)),
           tenancy,
           ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-          ...(drift ? { drift: drift.map(({ object: changed, changedBy, at }) => ({ object: changed, changedBy, at })) } : {}),
+          ...(drift ? { drift: drift.map(({ object: changed, changedBy, fieldManager, at }) => ({ object: changed, changedBy, ...(fieldManager ? { fieldManager } : {}), at })) } : {}),
         });
         if (outcome.history?.length && app.metadata.uid) {
           // Written as the identity the Application's objects are applied as: the controller
@@ -269,6 +301,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
       return triggered;
     },
     receiverRoutes: () => receivers.served(),
+    reviewAdmission: (request) => admission?.review(request) ?? { allowed: true },
   });
   try {
     await manager.run(signal);

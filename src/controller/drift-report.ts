@@ -1,3 +1,4 @@
+import { describeChangedBy } from "../history/entry.ts";
 import { fjordResourcePath } from "../api/paths.ts";
 import { API_VERSION, APPLICATION_KIND, APPLICATION_RESOURCE, DRIFT_REVERT_LIMIT, type Application } from "../api/types.ts";
 import type { KubeClient } from "../kube/client.ts";
@@ -14,13 +15,13 @@ export async function reportDrift(client: KubeClient, events: EventRecorder, app
   const path = fjordResourcePath(APPLICATION_RESOURCE, namespace, name);
   const current = await client.request<Application>("GET", path).catch(() => undefined);
   if (!current) return;
-  const entry = { object: event.object, changedBy: event.changedBy, at: event.at };
+  const entry = { object: event.object, changedBy: event.changedBy, ...(event.fieldManager ? { fieldManager: event.fieldManager } : {}), at: event.at };
   const drift = [...(current.status?.drift ?? []).filter((known) => known.object !== event.object), entry].slice(-DRIFT_REVERT_LIMIT);
   await client.request("PATCH", `${path}/status`, { body: { status: { drift } }, contentType: "application/merge-patch+json" });
   await events.record(
     { apiVersion: API_VERSION, kind: APPLICATION_KIND, name, namespace, ...(app.metadata.uid ? { uid: app.metadata.uid } : {}) },
     "Warning",
     "DriftDetected",
-    `${event.object} was changed in the cluster by ${event.changedBy}; selfHeal is off, so it stays until the next sync`,
+    `${event.object} was changed in the cluster by ${describeChangedBy(event)}; selfHeal is off, so it stays until the next sync`,
   );
 }

@@ -19,10 +19,18 @@ interface ManagedFieldsEntry {
 export interface DriftEvent {
   /** `Kind/namespace/name`, as people write it. */
   object: string;
-  /** The field manager that wrote last (`kubectl-edit`, `kubectl-scale`...), or `deleted by someone` when gone. */
+  /**
+   * Who changed it: the field manager that wrote last (`kubectl-edit`, `kubectl-scale`...), or
+   * DELETED_BY_SOMEONE when gone; the person instead (`alice`, `deleted by alice`) when the
+   * admission webhook saw the request (then `fieldManager` keeps the manager).
+   */
   changedBy: string;
+  fieldManager?: string;
   at: string;
 }
+
+/** `changedBy` of a deletion nobody is known for. */
+export const DELETED_BY_SOMEONE = "deleted by someone";
 
 /**
  * Who changed an object after fjord last applied it, from its managedFields: the newest
@@ -117,7 +125,15 @@ interface Registration {
   since: () => string;
 }
 
-const deletedEvent = (ref: ObjectRef): DriftEvent => ({ object: describeRef(ref), changedBy: "deleted by someone", at: new Date().toISOString() });
+const deletedEvent = (ref: ObjectRef): DriftEvent => ({ object: describeRef(ref), changedBy: DELETED_BY_SOMEONE, at: new Date().toISOString() });
+
+/** An object some Application manages (is in its inventory and tracked), as the watches know it. */
+export interface ManagedObject {
+  owner: Owner;
+  ref: ObjectRef;
+  /** The live object as last served; undefined before the first list, or kept slim (too large). */
+  live?: KubeObject;
+}
 
 interface CollectionWatch {
   mapping: ResourceMapping;
@@ -289,6 +305,29 @@ export class DriftWatcher implements LiveObjectCache {
     const object = objects.get(`${mapping.namespaced ? namespace : ""}/${name}`);
     if (!object) return { kind: "absent" };
     return isKeptSlim(object) ? { kind: "unknown" } : { kind: "present", object };
+  }
+
+  /**
+   * Which Application manages the object at `group`/`resource` (any version), `namespace`/`name`:
+   * only an object in an owner's tracked inventory counts, never one that merely carries the
+   * labels. Answered from memory (the admission webhook asks on every request).
+   */
+  managedObject(group: string, resource: string, namespace: string, name: string): ManagedObject | undefined {
+    for (const [path, collection] of this.collections) {
+      if (collection.mapping.group !== group || collection.mapping.resource !== resource) continue;
+      const key = `${collection.mapping.namespaced ? namespace : ""}/${name}`;
+      const cached = collection.objects?.get(key);
+      const live = cached && !isKeptSlim(cached) ? cached : undefined;
+      // The labels name the owner at once; a scan of every owner covers labels changed since.
+      const labelled = cached?.metadata.labels;
+      const candidates = labelled ? [ownerKey({ name: labelled[OWNER_NAME_LABEL] ?? "", namespace: labelled[OWNER_NAMESPACE_LABEL] ?? "" }), ...this.owners.keys()] : this.owners.keys();
+      for (const candidate of candidates) {
+        const ref = this.owners.get(candidate)?.objects.get(path)?.refs.get(key);
+        const owner = this.owner.get(candidate);
+        if (ref && owner) return { owner, ref, ...(live ? { live } : {}) };
+      }
+    }
+    return undefined;
   }
 
   private async listedAll(paths: readonly string[]): Promise<void> {

@@ -23,9 +23,16 @@ export interface HistoryChange {
 
 export interface HistoryDriftRevert {
   object: string;
-  /** The field manager whose change was reverted (e.g. `kubectl-edit`). */
+  /** Who changed it: the user when the admission webhook saw the request, else the field manager (e.g. `kubectl-edit`). */
   changedBy: string;
+  /** The field manager, when `changedBy` names the user. */
+  fieldManager?: string;
   at: string;
+}
+
+/** `alice (field manager kubectl-scale)`, or the field manager alone when nobody is known. */
+export function describeChangedBy(revert: { changedBy: string; fieldManager?: string }): string {
+  return revert.fieldManager ? `${revert.changedBy} (field manager ${revert.fieldManager})` : revert.changedBy;
 }
 
 export interface HistoryEntry {
@@ -86,7 +93,7 @@ export function boundedChanges(changes: readonly HistoryChange[]): Pick<HistoryE
 }
 
 export function boundedDriftReverts(reverts: readonly HistoryDriftRevert[]): HistoryDriftRevert[] {
-  return reverts.slice(0, MAX_DRIFT_REVERTS_PER_ENTRY).map(({ object, changedBy, at }) => ({ object, changedBy, at }));
+  return reverts.slice(0, MAX_DRIFT_REVERTS_PER_ENTRY).map(({ object, changedBy, fieldManager, at }) => ({ object, changedBy, ...(fieldManager ? { fieldManager } : {}), at }));
 }
 
 const isString = (value: unknown): value is string => typeof value === "string";
@@ -110,8 +117,8 @@ function parseEntry(value: unknown): HistoryEntry | undefined {
   const parsedReverts: HistoryDriftRevert[] = [];
   for (const revert of driftReverts as unknown[]) {
     const r = revert as Record<string, unknown> | null;
-    if (!r || !isString(r.object) || !isString(r.changedBy) || !isString(r.at)) return undefined;
-    parsedReverts.push({ object: r.object, changedBy: r.changedBy, at: r.at });
+    if (!r || !isString(r.object) || !isString(r.changedBy) || !isString(r.at) || (r.fieldManager !== undefined && !isString(r.fieldManager))) return undefined;
+    parsedReverts.push({ object: r.object, changedBy: clip(r.changedBy, 256), ...(r.fieldManager ? { fieldManager: clip(r.fieldManager, 128) } : {}), at: r.at });
   }
   return {
     action: action as HistoryAction,

@@ -1,4 +1,4 @@
-import type { HistoryEntry } from "./entry.ts";
+import { describeChangedBy, type HistoryEntry } from "./entry.ts";
 
 /**
  * The questions an auditor asks of histories: what ran at a moment, and one trail of every
@@ -53,7 +53,7 @@ export function auditLines(namespace: string, application: string, entries: read
       objects: [
         ...entry.changes.map((change) => `${change.action} ${change.kind}/${change.namespace ? `${change.namespace}/` : ""}${change.name}`),
         ...(entry.changesOmitted ? [`and ${entry.changesOmitted} more`] : []),
-        ...entry.driftReverts.map((revert) => `reverted ${revert.object} (changed by ${revert.changedBy})`),
+        ...entry.driftReverts.map((revert) => `reverted ${revert.object} (changed by ${describeChangedBy(revert)})`),
       ],
     }));
 }

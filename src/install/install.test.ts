@@ -270,3 +270,34 @@ test("the Dockerfile runs the CLI the Deployment passes arguments to, with the t
   // The Deployment overrides the entrypoint only to add node flags: same node, same CLI.
   assert.deepEqual(container.command, ["node", ...CONTROLLER_NODE_FLAGS, "/app/bin/fjord.js"]);
 });
+
+test("--admission: the webhook configuration comes last and reaches the controller's admission port through the Service; the controller may patch only its own configuration", async () => {
+  const options = installOptions({ namespace: "gitops", admission: { mode: "lock", breakGlassGroups: ["oncall"] } });
+  const objects = installManifests(options);
+  const last = objects.at(-1) as unknown as { kind: string; metadata: { name: string }; webhooks: Array<{ failurePolicy: string; clientConfig: { service: { namespace: string; name: string; port: number; path: string } }; matchConditions: Array<{ expression: string }> }> };
+  assert.equal(last.kind, "ValidatingWebhookConfiguration");
+  assert.equal(last.metadata.name, "fjord-admission");
+  const flags = await parseControllerArgs(controllerContainer(objects).args);
+  assert.equal(flags.admission, "lock");
+  assert.deepEqual(flags.breakGlassGroup, ["oncall"]);
+  assert.equal(flags.admissionWebhookName, last.metadata.name);
+  const container = controllerContainer(objects);
+  const admissionPort = container.ports.find((port) => port.containerPort === Number(String(flags.admissionBindAddress).split(":").pop()));
+  assert.ok(admissionPort);
+  const service = objects.find((object) => object.kind === "Service") as unknown as { metadata: { name: string }; spec: { ports: Array<{ name: string; port: number; targetPort: string }> } };
+  for (const webhook of last.webhooks) {
+    assert.equal(webhook.failurePolicy, "Fail");
+    assert.deepEqual(webhook.clientConfig.service, { namespace: "gitops", name: service.metadata.name, port: 443, path: "/validate" });
+    assert.match(webhook.matchConditions[0]?.expression ?? "", /system:serviceaccount:gitops:fjord-controller/);
+  }
+  assert.equal(service.spec.ports.find((port) => port.port === 443)?.targetPort, admissionPort.name);
+  assert.equal(service.spec.ports[0]?.name, "http", "kubeseal still proxies to the first port");
+  const policy = objects.find((object) => object.kind === "NetworkPolicy") as unknown as { spec: { ingress: Array<{ ports: Array<{ port: number }> }> } };
+  assert.ok(policy.spec.ingress.some((rule) => rule.ports.some((port) => port.port === admissionPort.containerPort)));
+  const rule = controllerRules(options).find((candidate) => candidate.resources.includes("validatingwebhookconfigurations"));
+  assert.deepEqual({ verbs: rule?.verbs, resourceNames: rule?.resourceNames }, { verbs: ["get", "patch"], resourceNames: ["fjord-admission"] });
+  // Without --admission: none of it.
+  const plain = installManifests(installOptions({ namespace: "gitops" }));
+  assert.ok(!plain.some((object) => object.kind === "ValidatingWebhookConfiguration"));
+  assert.ok(!controllerRules().some((candidate) => candidate.resources.includes("validatingwebhookconfigurations")));
+});

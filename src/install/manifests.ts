@@ -4,11 +4,21 @@ import type { KubeObject } from "../model/object.ts";
 import type { InstallOptions } from "./options.ts";
 import { networkPolicy } from "./network-policy.ts";
 import { rbacObjects } from "./rbac.ts";
-import { deployment, namespaceObject, service, serviceAccount } from "./workload.ts";
+import { admissionWebhook, deployment, namespaceObject, service, serviceAccount } from "./workload.ts";
 
 /** Everything `fjord install` applies, in a stable order that also works for `kubectl apply -f`. */
 export function installManifests(options: InstallOptions): KubeObject[] {
-  return [namespaceObject(options), ...customResourceDefinitions(), ...rbacObjects(options), serviceAccount(options), service(options), networkPolicy(options), deployment(options)];
+  return [
+    namespaceObject(options),
+    ...customResourceDefinitions(),
+    ...rbacObjects(options),
+    serviceAccount(options),
+    service(options),
+    networkPolicy(options),
+    deployment(options),
+    // Last: until the controller serves it, lock mode would refuse changes to managed objects.
+    ...(options.admission ? [admissionWebhook(options)] : []),
+  ];
 }
 
 /** Multi-document YAML; stable output, so a committed file only changes when the objects do. */

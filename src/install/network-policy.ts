@@ -1,5 +1,5 @@
 import type { KubeObject } from "../model/object.ts";
-import { commonLabels, CONTROLLER_NAME, HTTP_PORT, METRICS_PORT, type InstallOptions } from "./options.ts";
+import { ADMISSION_PORT, commonLabels, CONTROLLER_NAME, HTTP_PORT, METRICS_PORT, type InstallOptions } from "./options.ts";
 import { SELECTOR_LABELS } from "./workload.ts";
 
 /**
@@ -19,7 +19,8 @@ export function networkPolicy(options: InstallOptions): KubeObject {
     spec: {
       podSelector: { matchLabels: { ...SELECTOR_LABELS } },
       policyTypes: ["Ingress"],
-      ingress: [{ ports: [{ protocol: "TCP", port: HTTP_PORT }] }, { ports: [{ protocol: "TCP", port: METRICS_PORT }] }],
+      // The admission port, when served, is called by the API server (whose address is not portable either).
+      ingress: [{ ports: [{ protocol: "TCP", port: HTTP_PORT }] }, { ports: [{ protocol: "TCP", port: METRICS_PORT }] }, ...(options.admission ? [{ ports: [{ protocol: "TCP", port: ADMISSION_PORT }] }] : [])],
     },
   };
 }

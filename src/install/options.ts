@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import type { AdmissionMode } from "../admission/decision.ts";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -15,6 +16,9 @@ export const HTTP_PORT_NAME = "http";
 /** /metrics alone (`fjord controller --metrics-bind-address`), so that a NetworkPolicy can open it to Prometheus only. */
 export const METRICS_PORT = 8081;
 export const METRICS_PORT_NAME = "metrics";
+/** The admission webhook, over TLS (`fjord controller --admission-bind-address`); the Service exposes it on 443. */
+export const ADMISSION_PORT = 9443;
+export const ADMISSION_PORT_NAME = "admission";
 /** The git cache and Helm's caches live under $XDG_CACHE_HOME (src/util/cache-dir.ts), on an emptyDir. */
 export const CACHE_DIR = "/cache";
 /** Where a `--webhook-secret` Secret is mounted; the Secret holds `receiver.json`. */
@@ -32,6 +36,8 @@ export interface InstallOptions {
   defaultServiceAccount?: string;
   /** `fjord controller --no-cross-namespace-refs`. */
   noCrossNamespaceRefs?: boolean;
+  /** `fjord install --admission`: the validating webhook's mode and break-glass groups. */
+  admission?: { mode: AdmissionMode; breakGlassGroups: string[] };
 }
 
 export function installOptions(partial: Partial<InstallOptions> = {}): InstallOptions {
@@ -42,6 +48,7 @@ export function installOptions(partial: Partial<InstallOptions> = {}): InstallOp
     ...(partial.webhookSecret ? { webhookSecret: partial.webhookSecret } : {}),
     ...(partial.defaultServiceAccount ? { defaultServiceAccount: partial.defaultServiceAccount } : {}),
     ...(partial.noCrossNamespaceRefs ? { noCrossNamespaceRefs: true } : {}),
+    ...(partial.admission ? { admission: { mode: partial.admission.mode, breakGlassGroups: [...partial.admission.breakGlassGroups] } } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { GROUP, WATCH_RULES_LABEL } from "../api/types.ts";
 import type { KubeObject } from "../model/object.ts";
 import { SEALED_SECRET_RESOURCE } from "../secrets/sealed/types.ts";
 import { commonLabels, CONTROLLER_NAME, type InstallOptions } from "./options.ts";
+import { DEFAULT_WEBHOOK_CONFIGURATION_NAME } from "../admission/webhook-configuration.ts";
 
 export interface PolicyRule {
   apiGroups: string[];
@@ -45,7 +46,7 @@ function fjordResources(): string[] {
  * What the controller needs cluster-wide besides watching managed kinds. Nothing here writes
  * a tenant's objects: those are applied by impersonating the Application's ServiceAccount.
  */
-export function controllerRules(): ExplainedRule[] {
+export function controllerRules(options?: Pick<InstallOptions, "admission">): ExplainedRule[] {
   const own = fjordResources();
   const crdNames = customResourceDefinitions().map((crd) => crd.metadata.name ?? "");
   return [
@@ -74,6 +75,17 @@ export function controllerRules(): ExplainedRule[] {
     },
     { apiGroups: ["bitnami.com"], resources: [SEALED_SECRET_RESOURCE], verbs: READ, why: "the Sealed Secrets controller watches SealedSecrets in every namespace" },
     { apiGroups: ["bitnami.com"], resources: [`${SEALED_SECRET_RESOURCE}/status`], verbs: ["patch"], why: "it reports whether each SealedSecret was unsealed" },
+    ...(options?.admission
+      ? [
+          {
+            apiGroups: ["admissionregistration.k8s.io"],
+            resources: ["validatingwebhookconfigurations"],
+            verbs: ["get", "patch"],
+            resourceNames: [DEFAULT_WEBHOOK_CONFIGURATION_NAME],
+            why: "with --admission: keeps the CA bundle of its own webhook configuration current (the certificate is in its namespace's Secret fjord-admission-tls), and no other",
+          },
+        ]
+      : []),
   ];
 }
 
@@ -165,7 +177,7 @@ export function rbacObjects(options: InstallOptions): KubeObject[] {
   if (options.clusterAdmin) return [...userRoles, clusterRoleBinding(CLUSTER_ADMIN_BINDING, "cluster-admin", options)];
   const own = ownNamespaceRules();
   return [
-    clusterRole(CONTROLLER_ROLE, strip(controllerRules())),
+    clusterRole(CONTROLLER_ROLE, strip(controllerRules(options))),
     // No `rules` here: kube-controller-manager fills them from the labelled roles, and an
     // applied empty list would fight it at every install.
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: WATCH_ROLE, labels: commonLabels() }, aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [WATCH_RULES_LABEL]: "true" } }] } },

@@ -1,5 +1,8 @@
 import type { KubeObject } from "../model/object.ts";
+import { DEFAULT_WEBHOOK_CONFIGURATION_NAME, webhookConfiguration } from "../admission/webhook-configuration.ts";
 import {
+  ADMISSION_PORT,
+  ADMISSION_PORT_NAME,
   CACHE_DIR,
   commonLabels,
   CONTROLLER_NAME,
@@ -69,9 +72,25 @@ export function service(options: InstallOptions): KubeObject {
       ports: [
         { name: HTTP_PORT_NAME, port: HTTP_PORT, targetPort: HTTP_PORT_NAME, protocol: "TCP" },
         { name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: "TCP" },
+        ...(options.admission ? [{ name: ADMISSION_PORT_NAME, port: 443, targetPort: ADMISSION_PORT_NAME, protocol: "TCP" }] : []),
       ],
     },
   };
+}
+
+/**
+ * The ValidatingWebhookConfiguration (src/admission/webhook-configuration.ts) calling the
+ * controller through its Service. No caBundle here: the controller generates the CA and
+ * patches it in, and a re-install leaves the field to it (server-side apply).
+ */
+export function admissionWebhook(options: InstallOptions): KubeObject {
+  return webhookConfiguration({
+    name: DEFAULT_WEBHOOK_CONFIGURATION_NAME,
+    mode: options.admission?.mode ?? "observe",
+    clientConfig: { service: { namespace: options.namespace, name: CONTROLLER_NAME, port: 443 } },
+    controllerUser: `system:serviceaccount:${options.namespace}:${CONTROLLER_NAME}`,
+    labels: commonLabels(),
+  });
 }
 
 /** The arguments after the command (`node <flags> /app/bin/fjord.js`). */
@@ -85,6 +104,7 @@ export function controllerArgs(options: InstallOptions): string[] {
     ...(options.webhookSecret ? [`--webhook-config=${WEBHOOK_CONFIG_DIR}/${WEBHOOK_CONFIG_KEY}`] : []),
     ...(options.defaultServiceAccount ? [`--default-service-account=${options.defaultServiceAccount}`] : []),
     ...(options.noCrossNamespaceRefs ? ["--no-cross-namespace-refs"] : []),
+    ...(options.admission ? [`--admission=${options.admission.mode}`, `--admission-bind-address=0.0.0.0:${ADMISSION_PORT}`, ...options.admission.breakGlassGroups.map((group) => `--break-glass-group=${group}`)] : []),
   ];
 }
 
@@ -127,6 +147,7 @@ export function deployment(options: InstallOptions): KubeObject {
               ports: [
                 { name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: "TCP" },
                 { name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: "TCP" },
+                ...(options.admission ? [{ name: ADMISSION_PORT_NAME, containerPort: ADMISSION_PORT, protocol: "TCP" }] : []),
               ],
               livenessProbe: probe("/healthz", { initialDelaySeconds: 5, failureThreshold: 3 }),
               readinessProbe: probe("/readyz", { failureThreshold: 3 }),

@@ -5,6 +5,7 @@
  * nothing. The event's shape follows Flux's (involvedObject, severity, reason, message,
  * metadata.revision) so the generic payload is Flux's event.
  */
+import { describeChangedBy } from "../../history/entry.ts";
 import { ConditionReason } from "../../api/types.ts";
 import type { EventSeverity } from "../../api/notification-types.ts";
 import type { ReconcileReport, ReportedObject } from "../runtime/report.ts";
@@ -47,7 +48,7 @@ export function eventsOfReport(report: ReconcileReport, now: Date = new Date()):
       events.push({ ...base, severity: "info", reason: recovered && !newRevision ? "Recovered" : report.reason, message: `${what}${after}${changes}` });
     }
     if (report.driftReverts.length > 0) {
-      const what = report.driftReverts.map((drift) => `${drift.object} (changed by ${drift.changedBy})`).join(", ");
+      const what = report.driftReverts.map((drift) => `${drift.object} (changed by ${describeChangedBy(drift)})`).join(", ");
       events.push({ ...base, severity: "info", reason: "DriftReverted", message: `Reverted changes made in the cluster to ${what}` });
     }
   } else if (report.result === "failed" || report.result === "stalled") {

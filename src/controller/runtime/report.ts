@@ -25,7 +25,9 @@ export interface ReportedChange {
 /** A change made outside Git that this reconcile reverted (or tried to). */
 export interface ReportedDriftRevert {
   object: string;
+  /** The user when the admission webhook saw the change, else the field manager. */
   changedBy: string;
+  fieldManager?: string;
   at: string;
 }
 
