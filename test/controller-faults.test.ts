@@ -213,7 +213,9 @@ test("two replicas: only the leader acts; when it dies, the other takes over", a
     return current?.status?.lastAppliedRevision === `main@sha1:${next}` ? current : undefined;
   }, { timeoutMs: 90_000 });
   const sync = app.status?.history?.find((record) => record.revision === `main@sha1:${next}`);
-  assert.ok(sync && Date.parse(sync.startedAt) >= Date.parse(takenOver.spec?.acquireTime ?? ""), `synced at ${sync?.startedAt}, lease taken at ${takenOver.spec?.acquireTime}`);
+  // status keeps whole seconds, the lease microseconds: compare at the status's precision.
+  const acquiredSecond = Math.floor(Date.parse(takenOver.spec?.acquireTime ?? "") / 1000) * 1000;
+  assert.ok(sync && Date.parse(sync.startedAt) >= acquiredSecond, `synced at ${sync?.startedAt}, lease taken at ${takenOver.spec?.acquireTime}`);
   assert.equal((await get<GitRepository>(sourcePath))?.status?.lastHandledReconcileAt, request);
   assert.deepEqual(await configMapNames(namespace), ["cm-000", "cm-001"]);
 });

@@ -23,6 +23,6 @@ export function installManifests(options: InstallOptions): KubeObject[] {
 
 /** Multi-document YAML; stable output, so a committed file only changes when the objects do. */
 export function toYamlDocuments(objects: readonly KubeObject[], header?: string): string {
-  const body = objects.map((object) => stringify(object, { lineWidth: 0 })).join("---\n");
+  const body = objects.map((object) => stringify(object, { lineWidth: 0, aliasDuplicateObjects: false })).join("---\n");
   return header ? `${header.split("\n").map((line) => `# ${line}`).join("\n")}\n${body}` : body;
 }

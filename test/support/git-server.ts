@@ -171,7 +171,7 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
 }
 
 /** The only environment git children see, so no user or system config leaks into tests. */
-function cleanGitEnv(home: string): Record<string, string> {
+export function cleanGitEnv(home: string): Record<string, string> {
   return {
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     HOME: home,

@@ -13,6 +13,7 @@ import { ensureBinaries } from "../../testenv/ensure-binaries.ts";
 import { assetsDirOf } from "../../testenv/go-build.ts";
 import { ManagedProcess } from "../../testenv/managed-process.ts";
 import { freePort } from "../../testenv/ports.ts";
+import { cleanGitEnv } from "./git-server.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -119,23 +120,6 @@ ROOT_PATH = ${join(dir, "log")}
 `;
 }
 
-/** The only environment git children see, so no user or system config leaks in. */
-function gitEnv(home: string): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, ".config"),
-    LANG: "C",
-    LC_ALL: "C",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_AUTHOR_NAME: "Fjord Test",
-    GIT_AUTHOR_EMAIL: "test@fjord.invalid",
-    GIT_COMMITTER_NAME: "Fjord Test",
-    GIT_COMMITTER_EMAIL: "test@fjord.invalid",
-  };
-}
-
 export async function startGitea(): Promise<Gitea> {
   const { gitea: binary } = await ensureBinaries(["gitea"], (line) => process.stderr.write(`[gitea] ${line}\n`));
   const dir = await mkdtemp(join(tmpdir(), "fjord-gitea-"));
@@ -145,7 +129,7 @@ export async function startGitea(): Promise<Gitea> {
   const url = `http://127.0.0.1:${port}`;
   const config = join(dir, "custom", "conf", "app.ini");
   await writeFile(config, appIni({ dir, port, assets: assetsDirOf(binary) }));
-  const env = { ...gitEnv(home), GITEA_WORK_DIR: dir, GITEA_CUSTOM: join(dir, "custom") };
+  const env = { ...cleanGitEnv(home), GITEA_WORK_DIR: dir, GITEA_CUSTOM: join(dir, "custom") };
   const logFile = join(dir, "gitea.log");
   const child = ManagedProcess.start({ component: "gitea", binary, args: ["web", "--config", config, "--work-path", dir], logFile, env });
   const cleanup = async () => {
@@ -188,7 +172,7 @@ export async function startGitea(): Promise<Gitea> {
     const git = async (args: string[], cwd: string) => {
       // The credentials go in a header from the environment: never in a URL or an argument.
       const auth = { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "http.extraHeader", GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`${admin.username}:${token}`).toString("base64")}` };
-      const { stdout } = await execFileAsync("git", args, { cwd, env: { ...gitEnv(home), ...auth }, encoding: "utf8" });
+      const { stdout } = await execFileAsync("git", args, { cwd, env: { ...cleanGitEnv(home), ...auth }, encoding: "utf8" });
       return stdout.trim();
     };
     let pushes = Promise.resolve("");
