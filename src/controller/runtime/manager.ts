@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { KubeClient } from "../../kube/client.ts";
 import { isNotFound } from "../../kube/errors.ts";
 import { watchUntil } from "../../kube/watch-until.ts";
@@ -7,6 +8,9 @@ import { WorkQueue } from "../queue.ts";
 import { needsReconcile, objectInputs, objectKey, type Reconciler } from "./reconciler.ts";
 import { describeError, reportOf, type ReconcileObserver, type ReconcileReport } from "./report.ts";
 import { requeueDelay } from "./requeue-policy.ts";
+
+/** A watch's own abort listener, its backoff sleep and its re-list request. */
+const LISTENERS_PER_WATCH = 3;
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -100,6 +104,11 @@ export class ReconcileManager {
     this.started = true;
     const kinds = [...this.kinds.values()].filter((state): state is KindState & { reconciler: Reconciler<KubeObject> } => state.reconciler !== undefined);
     for (const state of kinds) state.queue.start(this.options.concurrency ?? 4, (key, queueSignal) => this.process(state, key, queueSignal));
+    // Every watch listens on this one signal, and while the API server is away each also waits
+    // and re-lists on it (up to three listeners a watch): with a dozen kinds that passes Node's
+    // leak warning at 10 listeners without any leak.
+    const watches = kinds.reduce((count, state) => count + state.reconciler.watchPaths.length, 0);
+    setMaxListeners(Math.max(10, watches * LISTENERS_PER_WATCH + 10), signal);
     try {
       await Promise.all(kinds.flatMap((state) => state.reconciler.watchPaths.map((path) => this.watch(state, path, signal))));
     } finally {
