@@ -14,11 +14,18 @@ type AuditFlags = KubeFlags & NamespaceFlags & { output: "json" | "csv"; since?:
 const shortRevision = (revision: string) => revision.replace(/@sha1:([0-9a-f]{12})[0-9a-f]+$/, "@$1").replace(/^sha1:([0-9a-f]{12})[0-9a-f]+$/, "$1");
 const who = (entry: HistoryEntry) => (entry.action === "sync" ? entry.author.replace(/\s*<[^>]*>$/, "") : entry.actor);
 
+const DRIFTERS_SHOWN = 3;
+
 function changesOf(entry: HistoryEntry): string {
   const count = (action: string) => entry.changes.filter((change) => change.action === action).length;
   const parts = [["created", count("created")], ["configured", count("configured")], ["deleted", count("deleted")]].filter(([, n]) => n).map(([word, n]) => `${n} ${word}`);
   if (entry.changesOmitted) parts.push(`${entry.changesOmitted} more`);
-  if (entry.driftReverts.length) parts.push(`${entry.driftReverts.length} drift reverted`);
+  if (entry.driftReverts.length) {
+    // Who drifted it belongs in the table an auditor reads first, not only in -o json.
+    const people = [...new Set(entry.driftReverts.map((revert) => revert.changedBy))];
+    const shown = people.slice(0, DRIFTERS_SHOWN).join(", ") + (people.length > DRIFTERS_SHOWN ? ", ..." : "");
+    parts.push(`${entry.driftReverts.length} drift reverted (by ${shown})`);
+  }
   return parts.join(", ") || "-";
 }
 
