@@ -256,7 +256,8 @@ test("a protected branch: the rollback commit goes to a branch of its own, exit 
   assert.equal(failed.code, 4, `${failed.stderr}${failed.stdout}`);
   const rollbackCommit = await tipOf(repo);
   // The Ready message names the object and what the API server said.
-  assert.match(failed.stderr, new RegExp(`Application ${namespace}/web did not apply the rollback commit ${short(rollbackCommit)}: ValidationFailed: 1 object\\(s\\) failed server-side validation; nothing was changed\n  - ConfigMap/${namespace}/settings \\(apps/web/settings.yaml:1\\): .*settings=one is frozen by policy\n`));
+  assert.match(failed.stderr, new RegExp(`Application ${namespace}/web did not apply the rollback commit ${short(rollbackCommit)}: ValidationFailed: 1 object\\(s\\) failed server-side validation; nothing was changed\n  - ConfigMap/${namespace}/settings \\(apps/web/settings.yaml:1\\): .*settings=one is frozen by policy[ \n]`));
+  assert.doesNotMatch(failed.stderr, /serviceAccountName/, "an admission policy's denial gets no ServiceAccount hint: no RBAC change fixes it");
   assert.match(failed.stderr, /\((stalled: fix the content and push, or roll back to another revision|retrying with backoff)\)\n$/);
   t.diagnostic(`$ fjord rollback web -n ${namespace} --to ${short(first)}\n${failed.stdout}${failed.stderr}`);
   const entries = await history(namespace, "web");

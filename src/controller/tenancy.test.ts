@@ -35,4 +35,8 @@ test("a refusal by RBAC gets the fix for the identity used; other errors get non
   assert.match(tenancy.forbiddenHint("team-a", { origin: "--default-service-account", user: "system:serviceaccount:team-a:fjord" }, forbidden) ?? "", /default ServiceAccount team-a\/fjord may not do this/);
   assert.match(tenancy.forbiddenHint("team-a", { origin: "spec.serviceAccountName", user: "system:serviceaccount:team-a:x" }, 'users "system:serviceaccount:team-a:x" is forbidden: User "u" cannot impersonate resource "serviceaccounts"') ?? "", /fjord-impersonator.*fjord tenant create team-a/);
   assert.equal(tenancy.forbiddenHint("team-a", { origin: "controller" }, "spec.replicas: Invalid value"), undefined);
+  // regression: an admission policy's denial is a 403 "forbidden" too, and no ServiceAccount hint fixes it.
+  const policyDenial = `deployments.apps "web" is forbidden: ValidatingAdmissionPolicy 'no-latest' with binding 'no-latest' denied request: images must be pinned`;
+  assert.equal(tenancy.forbiddenHint("team-a", { origin: "controller" }, policyDenial), undefined);
+  assert.equal(tenancy.forbiddenHint("team-a", { origin: "controller" }, 'admission webhook "validate.example.com" denied the request: forbidden by policy'), undefined);
 });

@@ -93,7 +93,9 @@ export class Tenancy {
     if (/cannot impersonate/i.test(message)) {
       return `the controller may not impersonate ServiceAccounts of namespace ${namespace}: bind the ClusterRole fjord-impersonator to the controller's ServiceAccount in ${namespace} (\`fjord tenant create ${namespace}\` does)`;
     }
-    if (!/\bforbidden\b/i.test(message)) return undefined;
+    // RBAC's refusal names the user ("is forbidden: User ... cannot ..."); an admission policy or
+    // webhook denial is a 403 too, but no ServiceAccount change fixes it.
+    if (!/\bforbidden: User "[^"]*" cannot /i.test(message)) return undefined;
     if (identity.origin === "controller") {
       return (
         `the Application has no serviceAccountName, so fjord applied it with its own identity, which may not write tenants' objects: ` +
