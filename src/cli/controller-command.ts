@@ -3,10 +3,10 @@ import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { runController, type ControllerHandle } from "../controller/controller.ts";
 import { Tenancy } from "../controller/tenancy.ts";
-import { CLUSTER_NAME_PATTERN, DEFAULT_CLUSTER_NAME } from "../controller/notify/commit-status.ts";
+import { DEFAULT_CLUSTER_NAME } from "../controller/notify/commit-status.ts";
 import { LeaderElector } from "../controller/leader-election.ts";
 import { KubeClient } from "../kube/client.ts";
-import { checkName } from "../kube/names.ts";
+import { checkName, isDnsLabel } from "../kube/names.ts";
 import { createControllerMetrics } from "../controller/metrics.ts";
 import { createControllerServer, createMetricsServer, type Receiver } from "../server/index.ts";
 import { startSealedSecrets, type SealedSecretsController } from "../controller/sealed-secrets/index.ts";
@@ -114,7 +114,8 @@ export function controllerCommand(): Command {
     .option("--break-glass-group <group>", "in lock mode, members of this group may still change managed objects; recorded and reverted or kept per selfHeal (repeatable)", collect, [])
     .action(async (flags: ControllerFlags) => {
       const history = historyBounds(flags.historyLimit, flags.historyMaxAge);
-      if (!CLUSTER_NAME_PATTERN.test(flags.clusterName)) throw new Error(`--cluster-name must be a DNS label (lower-case letters, digits and "-", at most 63), not ${JSON.stringify(flags.clusterName)}`);
+      // The cluster name of commit-status contexts: a DNS label, like the names it sits between.
+      if (!isDnsLabel(flags.clusterName)) throw new Error(`--cluster-name must be a DNS label (lower-case letters, digits and "-", at most 63), not ${JSON.stringify(flags.clusterName)}`);
       const logger = createLogger("controller");
       if (flags.defaultServiceAccount !== undefined) checkName(flags.defaultServiceAccount, "--default-service-account", "object");
       const tenancy = new Tenancy({

@@ -10,6 +10,7 @@ import { chooseTarget, followedBranch, rollbackBranch, rollbackMessage, Rollback
 import { loadHistory } from "../history/store.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { KubeApiError } from "../kube/errors.ts";
+import { isObjectName } from "../kube/names.ts";
 import { watchUntil } from "../kube/watch-until.ts";
 import { parseDuration } from "../util/duration.ts";
 import { requestReconcile, waitForHandled } from "./app-reconcile.ts";
@@ -29,9 +30,6 @@ export const ROLLBACK_EXIT = { refused: 1, notApplied: 4, git: 5, protectedBranc
 
 type RollbackFlags = KubeFlags & NamespaceFlags & GitCredentialFlags & { to?: string; dryRun?: boolean; timeout: string; gitTimeout: string; authorName: string; authorEmail: string };
 
-/** Kubernetes object names (DNS-1123 subdomains): the only APP a rollback branch and message may carry. */
-const OBJECT_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 export function rollbackCommand(): Command {
   const command = new Command("rollback")
     .description("roll an Application back: commit its path's content at an earlier revision to the source branch, wait until it runs, print the history entry")
@@ -47,7 +45,8 @@ export function rollbackCommand(): Command {
   addKubeOptions(command);
   return command.action((name: string, flags: RollbackFlags) =>
     runCli(async () => {
-      if (!OBJECT_NAME.test(name)) throw new CliFailure(`"${name.slice(0, 100)}" is not an Application name`);
+      // A Kubernetes object name is the only APP a rollback branch and message may carry.
+      if (!isObjectName(name)) throw new CliFailure(`"${name.slice(0, 100)}" is not an Application name`);
       const client = kubeClient(flags);
       try {
         return await rollback(client, name, flags);

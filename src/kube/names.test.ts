@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkName, isNamespaceName, isObjectName, isRbacName } from "./names.ts";
+import { checkName, isDnsLabel, isNamespaceName, isObjectName, isRbacName } from "./names.ts";
 import { referencedSecretPath, SecretReferenceError } from "../controller/referenced-secret.ts";
 
 test("names follow Kubernetes' rules", () => {
@@ -20,4 +20,10 @@ test("attack: a secretRef cannot climb out of its namespace in the request path"
     assert.throws(() => referencedSecretPath("team-a", name), SecretReferenceError, name);
   }
   assert.throws(() => referencedSecretPath("team-b/secrets", "git"), SecretReferenceError);
+});
+
+test("a DNS label (a --cluster-name): lower-case letters, digits and inner dashes, at most 63", () => {
+  assert.ok(isDnsLabel("prod-eu-1"));
+  assert.ok(isDnsLabel("a".repeat(63)));
+  for (const bad of ["", "a".repeat(64), "Prod", "-prod", "prod-", "prod.eu", "prod/eu", "--flag"]) assert.equal(isDnsLabel(bad), false, bad);
 });

@@ -5,8 +5,11 @@
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-/** Namespaces: a DNS-1123 label, at most 63 characters. */
-export const isNamespaceName = (name: string) => name.length <= 63 && DNS_LABEL.test(name);
+/** A DNS-1123 label, at most 63 characters (a Namespace, a name that sits between others' such as a cluster's). */
+export const isDnsLabel = (name: string) => name.length <= 63 && DNS_LABEL.test(name);
+
+/** Namespaces: a DNS-1123 label. */
+export const isNamespaceName = isDnsLabel;
 
 /** Most object names (Secrets, ServiceAccounts...): a DNS-1123 subdomain, at most 253 characters. */
 export const isObjectName = (name: string) => name.length <= 253 && DNS_SUBDOMAIN.test(name);

@@ -33,8 +33,6 @@ export const MAX_CONTEXT = 255;
 /** Bitbucket's build status key. */
 export const MAX_BITBUCKET_KEY = 40;
 
-/** The cluster name of contexts: a DNS label, like the names it sits between. */
-export const CLUSTER_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const DEFAULT_CLUSTER_NAME = "default";
 
 /**
