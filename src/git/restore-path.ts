@@ -52,16 +52,20 @@ export async function findAncestor(workTree: WorkTree, wanted: string, branch: s
   if (!/^[0-9a-f]{7,40}$/.test(wanted)) throw new RestoreRefused(`"${wanted}" is not a commit SHA (7 to 40 hex digits)`);
   const tip = (await workTree.git(["rev-parse", "--verify", "HEAD^{commit}"])).trim();
   await workTree.fetch(tip, ANCESTRY_DEPTH);
-  const log = await workTree.git(["log", "--no-color", `--max-count=${ANCESTRY_DEPTH}`, "--format=%H%x09%s", tip, "--"]);
-  const matches = log
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => ({ commit: line.slice(0, 40), subject: line.slice(41) }))
-    .filter((candidate) => candidate.commit.startsWith(wanted));
+  const matches = (await commitLog(workTree, [tip, "--"])).filter((candidate) => candidate.commit.startsWith(wanted));
   const [first, second] = matches;
   if (first === undefined) throw new RestoreRefused(`commit ${wanted} is not among the last ${ANCESTRY_DEPTH} commits of branch "${branch}"; only an earlier commit of the branch can be rolled back to`);
   if (second !== undefined) throw new RestoreRefused(`commit prefix ${wanted} is ambiguous on branch "${branch}" (${first.commit.slice(0, 12)}, ${second.commit.slice(0, 12)}...); give more digits`);
   return first;
+}
+
+/** Up to ANCESTRY_DEPTH commits of `git log <args>`, newest first, with their subjects (pathspecs literal). */
+async function commitLog(workTree: WorkTree, args: readonly string[]): Promise<AncestorCommit[]> {
+  const log = await workTree.git(["--literal-pathspecs", "log", "--no-color", `--max-count=${ANCESTRY_DEPTH}`, "--format=%H%x09%s", ...args]);
+  return log
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => ({ commit: line.slice(0, 40), subject: line.slice(41) }));
 }
 
 export interface PathRestore {
@@ -105,11 +109,7 @@ export async function restorePath(workTree: WorkTree, directory: string, target:
   // commitAndPush stages what the edit reports, deletions included (`add -A` of a path that is in
   // neither the index nor the work tree would fail).
   await workTree.git(["--literal-pathspecs", "reset", "--quiet", tip, "--", directory]);
-  const undoneLog = await workTree.git(["--literal-pathspecs", "log", "--no-color", `--max-count=${ANCESTRY_DEPTH}`, "--format=%H%x09%s", `${target}..${tip}`, "--", directory]);
-  const undone = undoneLog
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => ({ commit: line.slice(0, 40), subject: line.slice(41) }));
+  const undone = await commitLog(workTree, [`${target}..${tip}`, "--", directory]);
   const since = (await workTree.git(["diff", "--name-only", "-z", "--no-renames", target, tip])).split("\0").filter(Boolean);
   return {
     changedFiles,
