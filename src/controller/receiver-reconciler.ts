@@ -6,7 +6,7 @@
  * manager (no write to the API server, no extra RBAC): a GitRepository fetches, an Application
  * syncs, an ImageRepository scans. The token stays in memory; never in a status, log or Event.
  */
-import { setCondition } from "../api/conditions.ts";
+import { isReady, setCondition } from "../api/conditions.ts";
 import { fjordResourcePath } from "../api/paths.ts";
 import { handledRequest } from "../api/reconcile-request.ts";
 import { RECEIVER_KIND, RECEIVER_RESOURCE, RECEIVER_TARGET_KINDS, RECEIVER_WEBHOOK_PREFIX, receiverWebhookPath, type Receiver, type ReceiverResource, type ReceiverRoute } from "../api/receiver-types.ts";
@@ -122,7 +122,7 @@ export class ReceiverTable {
     const { namespace, name, generation, uid } = receiver.metadata;
     const id = `${namespace}/${name}`;
     const object = { kind: RECEIVER_KIND, namespace, name, ...(uid ? { uid } : {}) };
-    const wasReady = receiver.status?.conditions?.find((condition) => condition.type === ConditionType.Ready)?.status === "True";
+    const wasReady = isReady(receiver.status?.conditions);
     let webhookPath: string | undefined;
     let ready: { status: "True" | "False"; reason: string; message: string };
     let failure: ReceiverConfigError | undefined;

@@ -9,7 +9,7 @@
  * kept in memory only; they never enter a status, a log line or an event body.
  */
 import type { Registry } from "prom-client";
-import { setCondition } from "../../api/conditions.ts";
+import { isReady, setCondition } from "../../api/conditions.ts";
 import { fjordResourcePath } from "../../api/paths.ts";
 import { APPLICATION_KIND, ConditionType, GIT_REPOSITORY_KIND, type Application, type GitRepository } from "../../api/types.ts";
 import { ALERT_KIND, ALERT_RESOURCE, isCommitStatusType, PROVIDER_KIND, PROVIDER_RESOURCE, type Alert, type Provider } from "../../api/notification-types.ts";
@@ -134,14 +134,16 @@ export class Notifier {
     const source = this.options.caches(kind).get(objectKey(kind, namespace, name));
     if (report.result === "success") this.limiter.forget(`${kind}/${namespace}/${name}`);
     for (const event of eventsOfReport(report)) {
+      const alerts = this.matchingAlerts(event, source);
+      // An event no Alert wants costs nothing more, and an unrouted failure does not use up its rate limit.
+      if (alerts.length === 0) continue;
       let repeated = 0;
       if (event.failure) {
-        if (!this.matchingAlerts(event, source).length) continue;
         const decision = this.limiter.admit(event.failure.object, event.failure.reason, this.failureInterval(source));
         if (!decision.send) continue;
         repeated = decision.suppressed;
       }
-      this.route(event, source, repeated);
+      this.route(event, source, alerts, repeated);
     }
   }
 
@@ -152,17 +154,18 @@ export class Notifier {
   progressing(object: ReconcileReport["object"], revision: string): void {
     if (object.kind !== APPLICATION_KIND) return;
     const source = this.options.caches(object.kind).get(objectKey(object.kind, object.namespace, object.name));
-    this.route({ object, severity: "info", reason: PROGRESSING_REASON, message: `Applying revision ${revision}`, revision, timestamp: new Date().toISOString() }, source, 0);
+    const event: NotificationEvent = { object, severity: "info", reason: PROGRESSING_REASON, message: `Applying revision ${revision}`, revision, timestamp: new Date().toISOString() };
+    this.route(event, source, this.matchingAlerts(event, source), 0);
   }
 
   private matchingAlerts(event: NotificationEvent, source: KubeObject | undefined): CompiledAlert[] {
     return [...this.alerts.values()].filter((compiled) => alertMatches(compiled, event, source?.metadata.labels));
   }
 
-  /** Queues the event for every Provider an Alert routes it to, once per Provider even when several Alerts do. */
-  private route(event: NotificationEvent, source: KubeObject | undefined, repeated: number): void {
+  /** Queues the event for every Provider its matching Alerts route it to, once per Provider even when several Alerts do. */
+  private route(event: NotificationEvent, source: KubeObject | undefined, alerts: readonly CompiledAlert[], repeated: number): void {
     const providers = new Set<string>();
-    for (const { alert } of this.matchingAlerts(event, source)) {
+    for (const { alert } of alerts) {
       const provider = `${alert.metadata.namespace}/${alert.spec.providerRef.name}`;
       const target = this.targets.get(provider);
       if (!target || providers.has(provider)) continue;
@@ -225,11 +228,8 @@ export class Notifier {
     let address = spec.address;
     let token: string | undefined;
     if (spec.secretRef) {
-      const secret = await readReferencedSecret<{ data?: Record<string, string> }>(this.options.client, provider.metadata.namespace, spec.secretRef.name).catch((error: unknown) => {
-        if (isNotFound(error)) throw new ProviderConfigError(NotificationReason.SecretNotFound, `Secret ${spec.secretRef?.name ?? ""} not found in namespace ${provider.metadata.namespace}`);
-        throw error;
-      });
-      const read = (key: string) => (secret.data?.[key] !== undefined ? Buffer.from(secret.data[key], "base64").toString("utf8").trim() : undefined);
+      const data = await this.secretData(provider.metadata.namespace, spec.secretRef.name, "");
+      const read = (key: string) => (data[key] !== undefined ? Buffer.from(data[key], "base64").toString("utf8").trim() : undefined);
       address = read("address") || address;
       token = read("token") || undefined;
     }
@@ -269,13 +269,18 @@ export class Notifier {
     return { type: spec.type, address, timeoutMs, ...transport, ...(spec.channel ? { channel: spec.channel } : {}), ...(spec.username ? { username: spec.username } : {}), ...(token ? { token } : {}) };
   }
 
-  /** certSecretRef: the PEM in key ca.crt of a Secret of the Provider's namespace, read by name. */
-  private async certificateAuthority(namespace: string, name: string): Promise<string> {
+  /** A Secret of the Provider's namespace, read by name; a missing one is the Provider's SecretNotFound (`field` names the reference). */
+  private async secretData(namespace: string, name: string, field: string): Promise<Record<string, string>> {
     const secret = await readReferencedSecret<{ data?: Record<string, string> }>(this.options.client, namespace, name).catch((error: unknown) => {
-      if (isNotFound(error)) throw new ProviderConfigError(NotificationReason.SecretNotFound, `certSecretRef: Secret ${name} not found in namespace ${namespace}`);
+      if (isNotFound(error)) throw new ProviderConfigError(NotificationReason.SecretNotFound, `${field ? `${field}: ` : ""}Secret ${name} not found in namespace ${namespace}`);
       throw error;
     });
-    const encoded = secret.data?.["ca.crt"];
+    return secret.data ?? {};
+  }
+
+  /** certSecretRef: the PEM in key ca.crt of a Secret of the Provider's namespace, read by name. */
+  private async certificateAuthority(namespace: string, name: string): Promise<string> {
+    const encoded = (await this.secretData(namespace, name, "certSecretRef"))["ca.crt"];
     const pem = encoded === undefined ? "" : Buffer.from(encoded, "base64").toString("utf8");
     if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new ProviderConfigError(NotificationReason.InvalidProvider, `certSecretRef: Secret ${namespace}/${name} has no PEM certificate in key ca.crt`);
     return pem;
@@ -284,7 +289,7 @@ export class Notifier {
   private async reconcileProvider(provider: Provider) {
     const key = `${provider.metadata.namespace}/${provider.metadata.name}`;
     const object = { kind: PROVIDER_KIND, namespace: provider.metadata.namespace, name: provider.metadata.name, ...(provider.metadata.uid ? { uid: provider.metadata.uid } : {}) };
-    const wasReady = provider.status?.conditions?.find((condition) => condition.type === ConditionType.Ready)?.status === "True";
+    const wasReady = isReady(provider.status?.conditions);
     let ready = { status: "True" as const, reason: NotificationReason.Succeeded, message: "" };
     let failure: Error | undefined;
     try {
@@ -316,7 +321,7 @@ export class Notifier {
   private async reconcileAlert(alert: Alert) {
     const key = `${alert.metadata.namespace}/${alert.metadata.name}`;
     const object = { kind: ALERT_KIND, namespace: alert.metadata.namespace, name: alert.metadata.name, ...(alert.metadata.uid ? { uid: alert.metadata.uid } : {}) };
-    const wasReady = alert.status?.conditions?.find((condition) => condition.type === ConditionType.Ready)?.status === "True";
+    const wasReady = isReady(alert.status?.conditions);
     let ready: { status: "True" | "False"; reason: string; message: string };
     try {
       this.alerts.set(key, compileAlert(alert));
