@@ -141,13 +141,15 @@ export async function runController(options: ControllerOptions, signal: AbortSig
     syncs.addPending(key, event);
     applications.enqueueAfter(app.metadata.namespace, app.metadata.name, DRIFT_DEBOUNCE_MS);
   };
+  /** Drift of an owner's object, seen by a watch or by the admission webhook. */
+  const onOwnerDrift = (owner: { namespace: string; name: string }, event: DriftEvent) => {
+    const key = objectKey(APPLICATION_KIND, owner.namespace, owner.name);
+    const app = applications.cache.get(key);
+    // Objects of a `fjord sync` run, or of an Application deleted meanwhile, are not ours to heal.
+    if (app && !app.spec.suspend) onDrift(key, app, event);
+  };
   const driftWatcher = new DriftWatcher(client, discovery, {
-    onDrift: (owner, event) => {
-      const key = objectKey(APPLICATION_KIND, owner.namespace, owner.name);
-      const app = applications.cache.get(key);
-      // Objects of a `fjord sync` run, or of an Application deleted meanwhile, are not ours to heal.
-      if (app && !app.spec.suspend) onDrift(key, app, event);
-    },
+    onDrift: onOwnerDrift,
     syncing: (owner) => syncs.isSyncing(objectKey(APPLICATION_KIND, owner.namespace, owner.name)),
     // A managed object failing (or recovering) between syncs is checked now, not at the next
     // interval: the reconcile judges health from the cache, so the Ready condition, Events and
@@ -185,11 +187,7 @@ export async function runController(options: ControllerOptions, signal: AbortSig
         return url ? splitCredentials(url).url : `GitRepository ${ref.namespace ?? app.metadata.namespace}/${ref.name}`;
       },
       applyUser: (app) => tenancy.applyIdentity(app.metadata.namespace, app.spec.serviceAccountName).user,
-      onDisguisedChange: (owner, event) => {
-        const key = objectKey(APPLICATION_KIND, owner.namespace, owner.name);
-        const app = applications.cache.get(key);
-        if (app && !app.spec.suspend) onDrift(key, app, event);
-      },
+      onDisguisedChange: onOwnerDrift,
     });
   }
 
